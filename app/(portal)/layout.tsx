@@ -1,0 +1,15 @@
+// Every portal page requires a session; the shell lists the user's organizations.
+import { requireUser } from "@/lib/auth/guards";
+import { listUserOrganizations } from "@/lib/organizations/list-user-organizations";
+import { db } from "@/lib/db/client";
+import { Shell } from "@/app/_components/shell";
+
+export default async function PortalLayout({ children }: { children: React.ReactNode }) {
+  const user = await requireUser();
+  const orgs = await listUserOrganizations({ db: db(), userId: user.id, isStaff: user.isStaff });
+  return (
+    <Shell user={{ email: user.email, name: user.name, isStaff: user.isStaff }} orgs={orgs}>
+      {children}
+    </Shell>
+  );
+}

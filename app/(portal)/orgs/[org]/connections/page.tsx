@@ -1,0 +1,56 @@
+import { getFormatter, getTranslations } from "next-intl/server";
+import { requireOrg } from "@/lib/auth/guards";
+import { db } from "@/lib/db/client";
+import { listConnections } from "@/lib/connections/list-connections";
+import { Badge, EmptyState, PageHeader } from "@/app/_components/ui";
+
+export async function generateMetadata() {
+  return { title: (await getTranslations("connections"))("title") };
+}
+
+export default async function ConnectionsPage({ params }: { params: Promise<{ org: string }> }) {
+  const { org } = await requireOrg((await params).org);
+  const t = await getTranslations("connections");
+  const ts = await getTranslations("status");
+  const format = await getFormatter();
+  const rows = await listConnections({ db: db(), organizationId: org.id });
+  return (
+    <>
+      <PageHeader title={t("title")} description={t("description")} />
+      {rows.length === 0 ? (
+        <EmptyState title={t("emptyTitle")} body={t("emptyBody")} />
+      ) : (
+        <div className="card overflow-x-auto">
+          <table className="data-table">
+            <thead>
+              <tr>
+                <th scope="col">{t("name")}</th>
+                <th scope="col">{t("provider")}</th>
+                <th scope="col">{t("status")}</th>
+                <th scope="col">{t("account")}</th>
+                <th scope="col">{t("expires")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((c) => (
+                <tr key={c.id}>
+                  <td className="font-medium">{c.name}</td>
+                  <td className="font-mono text-xs">{c.providerId}</td>
+                  <td>
+                    <Badge tone={c.status}>{ts(c.status)}</Badge>
+                    {c.lastErrorMessage ? <p className="mt-1 text-xs text-red-600 dark:text-red-400">{c.lastErrorMessage}</p> : null}
+                  </td>
+                  <td className="text-xs">
+                    {c.accountName ?? c.accountEmail ?? "—"}
+                    {c.externalTenantId ? <p className="font-mono text-zinc-500">{t("tenant", { id: c.externalTenantId })}</p> : null}
+                  </td>
+                  <td className="text-xs">{c.expiresAt ? format.relativeTime(c.expiresAt) : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,160 @@
+"use client";
+// The portal frame: sidebar (organization switcher, navigation), top bar, mobile drawer.
+import Link from "next/link";
+import { useParams, usePathname, useRouter } from "next/navigation";
+import { useTranslations } from "next-intl";
+import { useEffect, useState } from "react";
+import { LocaleSwitcher, ThemeSwitcher } from "@/app/_components/preferences";
+import { signOutAction } from "@/app/_components/sign-out-action";
+
+type Org = { slug: string; name: string; member: boolean };
+type User = { email: string; name: string | null; isStaff: boolean };
+
+const ORG_NAV = [
+  { key: "overview", path: "" },
+  { key: "connections", path: "/connections" },
+  { key: "apps", path: "/apps" },
+  { key: "apiKeys", path: "/api-keys" },
+  { key: "audit", path: "/audit" },
+  { key: "settings", path: "/settings" },
+] as const;
+
+function NavItem({ href, active, children }: { href: string; active: boolean; children: React.ReactNode }) {
+  return (
+    <Link
+      href={href}
+      aria-current={active ? "page" : undefined}
+      className={`block rounded-md px-3 py-2 text-sm font-medium ${active ? "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200" : "text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"}`}
+    >
+      {children}
+    </Link>
+  );
+}
+
+function OrgSwitcher({ orgs, current }: { orgs: Org[]; current?: string }) {
+  const t = useTranslations("shell");
+  const router = useRouter();
+  if (orgs.length === 0) return null;
+  return (
+    <div>
+      <label htmlFor="org-switcher" className="mb-1 block px-1 text-xs font-semibold uppercase tracking-wide text-zinc-500">
+        {t("organization")}
+      </label>
+      <select
+        id="org-switcher"
+        className="input"
+        value={current ?? ""}
+        onChange={(e) => e.target.value && router.push(`/orgs/${e.target.value}`)}
+      >
+        {!current ? <option value="">{t("chooseOrganization")}</option> : null}
+        {orgs.map((o) => (
+          <option key={o.slug} value={o.slug}>
+            {o.name}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; children: React.ReactNode }) {
+  const t = useTranslations("shell");
+  const tn = useTranslations("nav");
+  const params = useParams<{ org?: string }>();
+  const pathname = usePathname();
+  const [open, setOpen] = useState(false);
+  useEffect(() => setOpen(false), [pathname]);
+  const org = params.org;
+  const base = org ? `/orgs/${org}` : null;
+
+  const sidebar = (
+    <nav aria-label={t("mainNavigation")} className="flex h-full flex-col gap-6 p-4">
+      <Link href="/" className="flex items-center gap-2 px-1 text-lg font-semibold tracking-tight">
+        <span aria-hidden className="flex h-7 w-7 items-center justify-center rounded-lg bg-indigo-600 text-white">
+          <svg viewBox="0 0 32 32" className="h-4 w-4">
+            <path d="M9 17.5l4.5 4.5L23 11" fill="none" stroke="currentColor" strokeWidth="3.5" strokeLinecap="round" strokeLinejoin="round" />
+          </svg>
+        </span>
+        Consentry
+      </Link>
+      <OrgSwitcher orgs={orgs} current={org} />
+      {base ? (
+        <ul className="space-y-1">
+          {ORG_NAV.map((item) => {
+            const href = `${base}${item.path}`;
+            const active = item.path === "" ? pathname === base : pathname.startsWith(href);
+            return (
+              <li key={item.key}>
+                <NavItem href={href} active={active}>
+                  {tn(item.key)}
+                </NavItem>
+              </li>
+            );
+          })}
+        </ul>
+      ) : (
+        <ul className="space-y-1">
+          <li>
+            <NavItem href="/orgs" active={pathname === "/orgs"}>
+              {tn("organizations")}
+            </NavItem>
+          </li>
+        </ul>
+      )}
+      {user.isStaff ? (
+        <div>
+          <p className="mb-1 px-3 text-xs font-semibold uppercase tracking-wide text-zinc-500">{t("staff")}</p>
+          <ul className="space-y-1">
+            <li>
+              <NavItem href="/admin/organizations" active={pathname.startsWith("/admin/organizations")}>
+                {tn("allOrganizations")}
+              </NavItem>
+            </li>
+          </ul>
+        </div>
+      ) : null}
+      <div className="mt-auto space-y-3 border-t border-zinc-200 pt-4 dark:border-zinc-800">
+        <div className="px-1 text-sm">
+          <p className="truncate font-medium" title={user.email}>
+            {user.name ?? user.email}
+          </p>
+          {user.name ? <p className="truncate text-xs text-zinc-500">{user.email}</p> : null}
+        </div>
+        <div className="flex flex-wrap gap-2 px-1">
+          <LocaleSwitcher />
+          <ThemeSwitcher />
+        </div>
+        <form action={signOutAction}>
+          <button type="submit" className="btn-secondary w-full">
+            {t("signOut")}
+          </button>
+        </form>
+      </div>
+    </nav>
+  );
+
+  return (
+    <div className="min-h-screen lg:flex">
+      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 dark:focus:bg-zinc-900">
+        {t("skipToContent")}
+      </a>
+      <aside className="hidden w-64 shrink-0 border-r border-zinc-200 bg-white lg:block dark:border-zinc-800 dark:bg-zinc-900">
+        <div className="sticky top-0 h-screen overflow-y-auto">{sidebar}</div>
+      </aside>
+      <div className="flex items-center justify-between border-b border-zinc-200 bg-white px-4 py-3 lg:hidden dark:border-zinc-800 dark:bg-zinc-900">
+        <span className="font-semibold">Consentry</span>
+        <button type="button" className="btn-secondary" aria-expanded={open} aria-controls="mobile-nav" onClick={() => setOpen((v) => !v)}>
+          {open ? t("closeMenu") : t("menu")}
+        </button>
+      </div>
+      {open ? (
+        <div id="mobile-nav" className="border-b border-zinc-200 bg-white lg:hidden dark:border-zinc-800 dark:bg-zinc-900">
+          {sidebar}
+        </div>
+      ) : null}
+      <main id="main" className="min-w-0 flex-1 px-4 py-8 sm:px-8">
+        <div className="mx-auto max-w-6xl">{children}</div>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,58 @@
+// Appends one audit event. Details are scrubbed of secret-bearing keys before they are stored.
+import type { Db, Tx } from "@/lib/db/client";
+import { db as defaultDb } from "@/lib/db/client";
+import { currentRequestId, logger } from "@/lib/logger";
+
+export type Actor =
+  | { type: "user"; id: string; label?: string }
+  | { type: "api_key"; id: string; label?: string }
+  | { type: "system"; label?: string }
+  | { type: "anonymous"; label?: string };
+
+export type AuditInput = {
+  organizationId: string | null;
+  actor: Actor;
+  action: string;
+  outcome: "success" | "failure" | "denied";
+  target?: { type: string; id: string };
+  ip?: string | null;
+  details?: Record<string, unknown>;
+};
+
+const SECRET_KEY = /(secret|token|password|code|assertion|verifier|private|key|cookie|authorization|state)/i;
+
+export function scrubDetails(value: unknown, depth = 0): unknown {
+  if (depth > 4) return "[truncated]";
+  if (Array.isArray(value)) return value.slice(0, 50).map((v) => scrubDetails(v, depth + 1));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && !/^(error_?code|errorCode|status_?code)$/i.test(k) ? "[redacted]" : scrubDetails(v, depth + 1)]),
+    );
+  }
+  if (typeof value === "string" && value.length > 500) return `${value.slice(0, 500)}…`;
+  return value;
+}
+
+export async function recordAuditEvent(input: AuditInput, client: Db | Tx = defaultDb()) {
+  const actorId = "id" in input.actor ? input.actor.id : null;
+  try {
+    await client.auditEvent.create({
+      data: {
+        organizationId: input.organizationId,
+        actorType: input.actor.type,
+        actorId,
+        actorLabel: input.actor.label ?? null,
+        action: input.action,
+        targetType: input.target?.type ?? null,
+        targetId: input.target?.id ?? null,
+        outcome: input.outcome,
+        ip: input.ip ?? null,
+        requestId: currentRequestId() ?? null,
+        details: JSON.stringify(scrubDetails(input.details ?? {})),
+      },
+    });
+  } catch (err) {
+    // An audit write failure is logged loudly but never turns a user's success into a failure.
+    logger.error({ err: { message: (err as Error).message }, action: input.action }, "audit event not recorded");
+  }
+}

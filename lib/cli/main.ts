@@ -1,0 +1,166 @@
+// `npm run cli -- <command>`: administration without the UI. Results a script may need go to
+// stdout alone; everything else goes to stderr.
+import { parseArgs } from "node:util";
+import { env } from "@/lib/env";
+import { db } from "@/lib/db/client";
+import { applyMigrations } from "@/lib/db/migrations";
+import { keyring, newKeyLine, prependKeyToFile, reloadKeyring } from "@/lib/crypto/keyring";
+import { countStaleSecrets, reencryptAll } from "@/lib/crypto/reencrypt-all";
+import { createOrganization } from "@/lib/organizations/create-organization";
+import { addMember } from "@/lib/users/add-member";
+import { generatePassword, hashPassword } from "@/lib/auth/password";
+import { ZRole } from "@/lib/auth/roles";
+import { recordAuditEvent } from "@/lib/audit/record-audit-event";
+import { AppError } from "@/lib/errors";
+import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
+
+const actor = { type: "system" as const, label: "cli" };
+const out = (s: string) => process.stdout.write(s + "\n");
+const say = (s: string) => process.stderr.write(s + "\n");
+
+const HELP = `Consentry administration
+
+  npm run cli -- <command> [options]
+
+  setup                                        migrate, create keys, first admin and demo data (what npm start does first)
+  migrate                                      apply database migrations
+  org create --name <name> --slug <slug> [--owner <email>]
+  org list
+  user create --email <email> [--name <name>] [--org <slug> --role owner|admin|member] [--staff]
+                                               prints a generated password on stdout (local sign-in)
+  user invite --email <email> --org <slug> --role owner|admin|member
+  user set-password --email <email>            prints a new generated password on stdout
+  staff add --email <email> | staff remove --email <email>
+  keys generate                                prints a new key line for CONSENTRY_ENCRYPTION_KEYS
+  keys rotate                                  embedded default: add a new key to the data folder, re-encrypt everything
+  keys reencrypt                               re-encrypt everything under the first configured key
+  keys status                                  how many secrets are not yet under the newest key
+`;
+
+function opts(args: string[], spec: Record<string, { type: "string" | "boolean" }>) {
+  return parseArgs({ args, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
+}
+
+function need(v: unknown, name: string): string {
+  if (typeof v !== "string" || !v) throw new AppError("validation", `--${name} is required`);
+  return v;
+}
+
+async function findOrg(slug: string) {
+  const org = await db().organization.findUnique({ where: { slug } });
+  if (!org) throw new AppError("not-found", `No organization "${slug}"`);
+  return org;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [group, verb, ...rest] = argv;
+  const cmd = [group, verb].filter(Boolean).join(" ");
+  switch (group === "setup" || group === "migrate" ? group : cmd) {
+    case "setup": {
+      const r = await bootstrap();
+      const notice = firstStartNotice(r, env().publicUrl);
+      if (notice) say(notice);
+      say("Setup complete.");
+      return 0;
+    }
+    case "migrate":
+      await applyMigrations({ databaseUrl: env().databaseUrl, dataDir: env().dataDir });
+      say("Migrations applied.");
+      return 0;
+    case "org create": {
+      const o = opts(rest, { name: { type: "string" }, slug: { type: "string" }, owner: { type: "string" } });
+      const owner = typeof o.owner === "string" ? await db().user.findUnique({ where: { email: o.owner.toLowerCase() } }) : null;
+      if (o.owner && !owner) throw new AppError("not-found", `No user ${o.owner}: create it first with "user create"`);
+      const org = await createOrganization({ db: db(), input: { name: o.name, slug: o.slug }, ownerUserId: owner?.id, actor });
+      out(org.id);
+      say(`Created organization ${org.name} (${org.slug}).`);
+      return 0;
+    }
+    case "org list": {
+      for (const org of await db().organization.findMany({ orderBy: { slug: "asc" } })) out(`${org.slug}\t${org.name}\t${org.id}`);
+      return 0;
+    }
+    case "user create": {
+      const o = opts(rest, { email: { type: "string" }, name: { type: "string" }, org: { type: "string" }, role: { type: "string" }, staff: { type: "boolean" } });
+      const email = need(o.email, "email").toLowerCase();
+      if (await db().user.findUnique({ where: { email } })) throw new AppError("conflict", `User ${email} already exists`);
+      const password = generatePassword();
+      const user = await db().user.create({ data: { email, name: (o.name as string) ?? null, isStaff: Boolean(o.staff), passwordHash: await hashPassword(password) } });
+      if (o.org) {
+        const org = await findOrg(o.org as string);
+        await db().membership.create({ data: { organizationId: org.id, userId: user.id, role: ZRole.parse(o.role ?? "member") } });
+      }
+      await recordAuditEvent({ organizationId: null, actor, action: "user.created", outcome: "success", target: { type: "user", id: user.id }, details: { email, staff: Boolean(o.staff) } });
+      out(password);
+      say(`Created ${email}${o.staff ? " (staff)" : ""}. ${env().localLogin ? "The password above works on the sign-in page." : "Local sign-in is off: they sign in with " + (env().oidc?.displayName ?? "OpenID Connect") + "."}`);
+      return 0;
+    }
+    case "user invite": {
+      const o = opts(rest, { email: { type: "string" }, org: { type: "string" }, role: { type: "string" } });
+      const org = await findOrg(need(o.org, "org"));
+      const r = await addMember({ db: db(), organizationId: org.id, input: { email: o.email, role: o.role ?? "member" }, actor, localLogin: env().localLogin });
+      if (r.password) out(r.password);
+      say(r.kind === "member" ? `${r.email} is now ${r.role} of ${org.slug}.` : `Invited ${r.email} to ${org.slug} as ${r.role}; it applies at their first sign-in.`);
+      return 0;
+    }
+    case "user set-password": {
+      const o = opts(rest, { email: { type: "string" } });
+      const email = need(o.email, "email").toLowerCase();
+      const password = generatePassword();
+      const { count } = await db().user.updateMany({ where: { email }, data: { passwordHash: await hashPassword(password) } });
+      if (count === 0) throw new AppError("not-found", `No user ${email}`);
+      await recordAuditEvent({ organizationId: null, actor, action: "user.password_set", outcome: "success", details: { email } });
+      out(password);
+      return 0;
+    }
+    case "staff add":
+    case "staff remove": {
+      const o = opts(rest, { email: { type: "string" } });
+      const email = need(o.email, "email").toLowerCase();
+      const { count } = await db().user.updateMany({ where: { email }, data: { isStaff: verb === "add" } });
+      if (count === 0) throw new AppError("not-found", `No user ${email}`);
+      await recordAuditEvent({ organizationId: null, actor, action: verb === "add" ? "staff.granted" : "staff.revoked", outcome: "success", details: { email } });
+      say(`${email} is ${verb === "add" ? "now" : "no longer"} staff.`);
+      return 0;
+    }
+    case "keys generate":
+      out(newKeyLine(`k${Date.now().toString(36)}`));
+      return 0;
+    case "keys rotate":
+    case "keys reencrypt": {
+      if (verb === "rotate") {
+        if (env().encryptionKeys) throw new AppError("bad-request", 'Keys come from CONSENTRY_ENCRYPTION_KEYS: put a new key first in that list (npm run cli -- keys generate), restart, then run "keys reencrypt".');
+        const kid = prependKeyToFile();
+        say(`New key ${kid} added to the data folder; older keys still decrypt.`);
+      }
+      reloadKeyring();
+      const report = await reencryptAll({ db: db() });
+      const stale = await countStaleSecrets({ db: db() });
+      await recordAuditEvent({ organizationId: null, actor, action: "keys.reencrypted", outcome: stale === 0 ? "success" : "failure", details: { ...report.byTable, keyId: keyring().primary, stale } });
+      say(`Re-encrypted ${report.rewritten} values under ${keyring().primary}; ${report.alreadyCurrent} were current; ${stale} remain under older keys.`);
+      return stale === 0 ? 0 : 1;
+    }
+    case "keys status": {
+      const stale = await countStaleSecrets({ db: db() });
+      out(String(stale));
+      say(`Primary key ${keyring().primary}; ${stale} secret values under older keys.`);
+      return 0;
+    }
+    default:
+      say(HELP);
+      return group && group !== "help" ? 2 : 0;
+  }
+}
+
+run(process.argv.slice(2))
+  .then((code) => db().$disconnect().finally(() => process.exit(code)))
+  .catch((err: unknown) => {
+    if (err instanceof AppError) {
+      say(`Error: ${err.message}${err.errors ? "\n" + err.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n") : ""}`);
+    } else if (err instanceof Error && err.name === "TypeError" && /option|argument/i.test(err.message)) {
+      say(`Error: ${err.message}\n\n${HELP}`);
+    } else {
+      say(`Error: ${(err as Error).message}`);
+    }
+    process.exit(1);
+  });

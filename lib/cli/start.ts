@@ -1,0 +1,13 @@
+// `npm start`: builds the production bundle when there is none (first start on a fresh clone), then runs the server.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+const root = process.cwd();
+const buildId = path.join(root, ".next", "BUILD_ID");
+if (!fs.existsSync(buildId) || process.argv.includes("--rebuild")) {
+  process.stderr.write("No production build yet: building once (a minute or two)…\n");
+  const r = spawnSync("npm", ["run", "build"], { stdio: "inherit", cwd: root });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+require("@/lib/server/main");

@@ -1,0 +1,75 @@
+// The only reader of process.env. Parsed once, validated with zod; everything else imports `env`.
+import path from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => (v === "" ? undefined : ["true", "1", "yes"].includes(v)))
+  .optional();
+
+const ZEnv = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  CONSENTRY_DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: z
+    .string()
+    .refine((u) => /^(postgres(ql)?:\/\/|file:)/.test(u), "DATABASE_URL must start with postgresql:// or file:")
+    .optional(),
+  CONSENTRY_URL: z.url().default("http://localhost:3000"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  CONSENTRY_ENCRYPTION_KEYS: z.string().optional(),
+  AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").optional(),
+  CONSENTRY_LOCAL_LOGIN: bool,
+  CONSENTRY_DEMO_DATA: bool,
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_DISPLAY_NAME: z.string().min(1).default("Microsoft Entra ID"),
+  CONSENTRY_STAFF_EMAILS: z.string().default(""),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type TEnv = ReturnType<typeof loadEnv>;
+
+export function loadEnv(source: Record<string, string | undefined> = process.env) {
+  const parsed = ZEnv.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new Error(`Invalid configuration:\n${lines}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.CONSENTRY_DATA_DIR);
+  const databaseUrl = e.DATABASE_URL ?? `file:${path.join(dataDir, "consentry.db")}`;
+  const dbKind = databaseUrl.startsWith("file:") ? ("sqlite" as const) : ("postgresql" as const);
+  const embedded = dbKind === "sqlite";
+  const oidcConfigured = Boolean(e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET);
+  if (e.OIDC_ISSUER && !oidcConfigured) {
+    throw new Error("Invalid configuration:\n  OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required too");
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    dataDir,
+    databaseUrl,
+    dbKind,
+    /** SQLite in the data folder: the zero-setup default. */
+    embedded,
+    publicUrl: e.CONSENTRY_URL.replace(/\/+$/, ""),
+    port: e.PORT,
+    /** "kid:base64key,kid:base64key"; the first encrypts, all decrypt. Absent on the embedded default: a key file in the data folder. */
+    encryptionKeys: e.CONSENTRY_ENCRYPTION_KEYS,
+    authSecret: e.AUTH_SECRET,
+    /** Password sign-in without an identity provider: on by default only on the embedded default. */
+    localLogin: e.CONSENTRY_LOCAL_LOGIN ?? (embedded && !oidcConfigured),
+    demoData: e.CONSENTRY_DEMO_DATA ?? embedded,
+    oidc: oidcConfigured
+      ? { issuer: e.OIDC_ISSUER!, clientId: e.OIDC_CLIENT_ID!, clientSecret: e.OIDC_CLIENT_SECRET!, displayName: e.OIDC_DISPLAY_NAME }
+      : null,
+    staffEmails: e.CONSENTRY_STAFF_EMAILS.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+let cached: TEnv | undefined;
+/** The parsed configuration of this process. */
+export function env(): TEnv {
+  return (cached ??= loadEnv());
+}

@@ -1,0 +1,72 @@
+// One error type for the whole app, mapped to RFC 9457 problem+json by one table.
+export const PROBLEM_BASE = "https://consentry.dev/problems";
+
+const TABLE = {
+  unauthorized: { status: 401, title: "Authentication required" },
+  forbidden: { status: 403, title: "Not allowed" },
+  "not-found": { status: 404, title: "Not found" },
+  conflict: { status: 409, title: "Conflict" },
+  "needs-reconsent": { status: 409, title: "The connection needs consent again" },
+  validation: { status: 422, title: "The request is not valid" },
+  "bad-request": { status: 400, title: "Bad request" },
+  "rate-limited": { status: 429, title: "Too many requests" },
+  "refresh-failed": { status: 502, title: "The provider did not refresh the token" },
+  unavailable: { status: 503, title: "Service unavailable" },
+  internal: { status: 500, title: "Internal error" },
+} as const;
+
+export type ErrorCode = keyof typeof TABLE;
+export type FieldError = { path: string; message: string };
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errors?: FieldError[];
+  readonly retryAfter?: number;
+  readonly extra?: Record<string, unknown>;
+  /** Message key (and values) for the portal's translated message; `message` stays the English text. */
+  readonly i18n?: { key: string; values?: Record<string, string | number> };
+
+  constructor(
+    code: ErrorCode,
+    /** Safe to show to the caller: never include secrets or upstream bodies. */
+    message: string,
+    opts: { errors?: FieldError[]; retryAfter?: number; extra?: Record<string, unknown>; cause?: unknown; i18n?: { key: string; values?: Record<string, string | number> } } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = TABLE[code].status;
+    this.errors = opts.errors;
+    this.retryAfter = opts.retryAfter;
+    this.extra = opts.extra;
+    this.i18n = opts.i18n;
+  }
+}
+
+/** zod issues → field errors with dotted paths. */
+export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): FieldError[] {
+  return issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+}
+
+/** The problem+json body for any thrown value. Unexpected errors are never echoed. */
+export function toProblem(err: unknown, instance?: string) {
+  const e = err instanceof AppError ? err : new AppError("internal", "Something went wrong on our side. Try again; if it persists, tell the operators the request id.");
+  return {
+    type: `${PROBLEM_BASE}/${e.code}`,
+    title: TABLE[e.code].title,
+    status: e.status,
+    detail: e.message,
+    ...(instance ? { instance } : {}),
+    ...(e.errors ? { errors: e.errors } : {}),
+    ...(e.extra ?? {}),
+  };
+}
+
+export function problemResponse(err: unknown, opts: { requestId?: string; instance?: string } = {}): Response {
+  const body = toProblem(err, opts.instance);
+  const headers = new Headers({ "content-type": "application/problem+json", "cache-control": "no-store" });
+  if (opts.requestId) headers.set("x-request-id", opts.requestId);
+  if (err instanceof AppError && err.retryAfter !== undefined) headers.set("retry-after", String(Math.ceil(err.retryAfter)));
+  return new Response(JSON.stringify(body), { status: body.status, headers });
+}

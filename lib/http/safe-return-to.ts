@@ -1,0 +1,11 @@
+/** A same-site path to return to after sign-in; anything else (other hosts, "//x", "/\\x") becomes "/". */
+export function safeReturnTo(value: unknown): string {
+  if (typeof value !== "string" || value.length > 512) return "/";
+  if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\") || /[\u0000-\u001f\\]/.test(value)) return "/";
+  try {
+    const u = new URL(value, "http://x.invalid");
+    return u.origin === "http://x.invalid" ? u.pathname + u.search + u.hash : "/";
+  } catch {
+    return "/";
+  }
+}

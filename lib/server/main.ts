@@ -1,0 +1,35 @@
+// The production server: first-start work, then Next.js behind a plain Node HTTP server (so that
+// hot machine endpoints can later be served in front of Next, and background timers live here).
+import http from "node:http";
+import next from "next";
+import { env } from "@/lib/env";
+import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
+import { logger } from "@/lib/logger";
+
+async function main() {
+  const e = env();
+  const result = await bootstrap();
+  const notice = firstStartNotice(result, e.publicUrl);
+  if (notice) process.stdout.write(notice + "\n");
+  const app = next({ dev: false, dir: process.cwd(), port: e.port, hostname: "0.0.0.0" });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(e.port, () => logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"));
+  const stop = (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err) => {
+  logger.fatal({ err: { message: (err as Error).message } }, "Consentry could not start");
+  process.stderr.write(`\n${(err as Error).message}\n`);
+  process.exit(1);
+});

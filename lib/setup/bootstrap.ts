@@ -1,0 +1,62 @@
+// First-start work, run before the server listens: data folder, migrations, keys, and on the
+// embedded default an administrator (password printed once) and a demo organization.
+import fs from "node:fs";
+import { env } from "@/lib/env";
+import { db } from "@/lib/db/client";
+import { applyMigrations } from "@/lib/db/migrations";
+import { ensureKeyFile, keyring } from "@/lib/crypto/keyring";
+import { authSecret } from "@/lib/auth/secret";
+import { generatePassword, hashPassword } from "@/lib/auth/password";
+import { createOrganization } from "@/lib/organizations/create-organization";
+import { logger } from "@/lib/logger";
+import { sqliteFilePath } from "@/lib/db/urls";
+
+export const ADMIN_EMAIL = "admin@consentry.local";
+
+export type BootstrapResult = { adminPassword?: string; demoOrganization?: string };
+
+export async function bootstrap(): Promise<BootstrapResult> {
+  const e = env();
+  if (e.embedded) {
+    fs.mkdirSync(e.dataDir, { recursive: true, mode: 0o700 });
+    if (ensureKeyFile().created) logger.info({ dataDir: e.dataDir }, "generated an encryption key in the data folder");
+  }
+  keyring();
+  authSecret();
+  await applyMigrations({ databaseUrl: e.databaseUrl, dataDir: e.dataDir });
+  if (e.dbKind === "sqlite") {
+    // WAL lets readers (the API) proceed while a writer (refresh) commits; it persists in the file.
+    await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");
+    fs.chmodSync(sqliteFilePath(e.databaseUrl), 0o600);
+  }
+  const result: BootstrapResult = {};
+  if (e.localLogin && (await db().user.count({ where: { passwordHash: { not: null } } })) === 0) {
+    const password = generatePassword();
+    await db().user.upsert({
+      where: { email: ADMIN_EMAIL },
+      create: { email: ADMIN_EMAIL, name: "Administrator", isStaff: true, passwordHash: await hashPassword(password) },
+      update: { isStaff: true, passwordHash: await hashPassword(password) },
+    });
+    result.adminPassword = password;
+  }
+  if (e.demoData && (await db().organization.count()) === 0) {
+    const admin = await db().user.findUnique({ where: { email: ADMIN_EMAIL }, select: { id: true } });
+    const org = await createOrganization({ db: db(), input: { name: "Demo Organization", slug: "demo" }, ownerUserId: admin?.id, actor: { type: "system", label: "first start" } });
+    result.demoOrganization = org.slug;
+  }
+  return result;
+}
+
+/** The once-only console notice with the administrator's password. */
+export function firstStartNotice(r: BootstrapResult, url: string): string | null {
+  if (!r.adminPassword) return null;
+  const lines = [
+    "Consentry is set up. Sign in once with this account, then keep the password somewhere safe:",
+    `  URL:      ${url}/sign-in`,
+    `  E-mail:   ${ADMIN_EMAIL}`,
+    `  Password: ${r.adminPassword}`,
+    "It is shown only now. Forgot it? npm run cli -- user set-password --email " + ADMIN_EMAIL,
+  ];
+  const width = Math.max(...lines.map((l) => l.length));
+  return ["", "┌" + "─".repeat(width + 2) + "┐", ...lines.map((l) => `│ ${l.padEnd(width)} │`), "└" + "─".repeat(width + 2) + "┘", ""].join("\n");
+}
