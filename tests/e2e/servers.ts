@@ -1,0 +1,59 @@
+// The two servers the browser tests run against, and helpers to reach their CLI.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "../..");
+export const TMP = path.join(ROOT, "tests", ".tmp");
+export const STATE_FILE = path.join(TMP, "e2e-servers.json");
+// Set once in the main Playwright process; workers inherit it.
+process.env.E2E_RUN_ID ??= `${process.pid}`;
+const PG_DB = `e2e_consentry_${process.env.E2E_RUN_ID}`;
+
+export type Kind = "sqlite" | "postgresql";
+export const SERVERS: Array<{ kind: Kind; port: number; url: string; env: Record<string, string> }> = [
+  {
+    kind: "sqlite",
+    port: 47311,
+    url: "http://127.0.0.1:47311",
+    env: { CONSENTRY_DATA_DIR: path.join(TMP, "e2e-sqlite"), PORT: "47311", CONSENTRY_URL: "http://127.0.0.1:47311" },
+  },
+  {
+    kind: "postgresql",
+    port: 47312,
+    url: "http://127.0.0.1:47312",
+    env: {
+      CONSENTRY_DATA_DIR: path.join(TMP, "e2e-postgresql"),
+      PORT: "47312",
+      CONSENTRY_URL: "http://127.0.0.1:47312",
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${PG_DB}`,
+      AUTH_SECRET: "e2e-auth-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+      CONSENTRY_ENCRYPTION_KEYS: "e2e:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+      // PostgreSQL is "production": password sign-in and demo data must be switched on explicitly.
+      CONSENTRY_LOCAL_LOGIN: "true",
+      CONSENTRY_DEMO_DATA: "true",
+    },
+  },
+];
+export const PG_DATABASE = PG_DB;
+
+export function serverState(kind: Kind): { url: string; adminPassword: string } {
+  return JSON.parse(fs.readFileSync(STATE_FILE, "utf8"))[kind];
+}
+
+export function serverFor(projectName: string) {
+  const s = SERVERS.find((x) => x.kind === projectName);
+  if (!s) throw new Error(`unknown project ${projectName}`);
+  return s;
+}
+
+/** Runs `npm run cli -- …` against a test server's database; returns stdout. */
+export function cli(kind: Kind, args: string[]): string {
+  const s = SERVERS.find((x) => x.kind === kind)!;
+  return execFileSync(path.join(ROOT, "node_modules", ".bin", "tsx"), ["lib/cli/main.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...s.env, LOG_LEVEL: "warn" },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  }).trim();
+}

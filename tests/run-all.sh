@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm test`: unit, integration (SQLite and PostgreSQL), then browser tests against a fresh
+# production build. Needs PostgreSQL on 127.0.0.1:5432 and Chromium at /usr/bin/chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NEXT_TELEMETRY_DISABLED=1
+npm run --silent typecheck
+npm run --silent test:unit
+npm run --silent test:integration
+npm run --silent build
+npm run --silent test:e2e
