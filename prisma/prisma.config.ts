@@ -1,6 +1,8 @@
 // Prisma CLI configuration: JS engine with driver adapters (no native engine download; see README).
 // The database comes from lib/env.ts like everywhere else.
 import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { defineConfig } from "prisma/config";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -53,14 +55,19 @@ function postgresMigrationAdapter(url: string) {
   };
 }
 
+function sqliteMigrationAdapter(file: string) {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  return new PrismaBetterSQLite3({ url: `file:${file}` });
+}
+
 export default defineConfig({
   experimental: { adapter: true },
   engine: "js",
   schema: `${dbKind}/schema.prisma`,
   migrations: { path: `${dbKind}/migrations` },
   async adapter() {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    /* eslint-disable @typescript-eslint/no-explicit-any */
     if (dbKind === "postgresql") return postgresMigrationAdapter(databaseUrl) as any;
-    return new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(databaseUrl)}` });
+    return sqliteMigrationAdapter(sqliteFilePath(databaseUrl)) as any;
   },
 });
