@@ -19,7 +19,8 @@ export function parseKeyring(spec: string, origin: string): Keyring {
     const key = Buffer.from(raw.slice(i + 1), "base64");
     if (i < 1 || !KID.test(kid)) throw new Error(`${origin}: each key is "<id>:<base64 of 32 bytes>", with an id of letters, digits, - or _`);
     if (key.length !== 32) throw new Error(`${origin}: key "${kid}" is ${key.length} bytes; AES-256 needs 32 (openssl rand -base64 32)`);
-    if (keys.has(kid)) throw new Error(`${origin}: key id "${kid}" is listed twice`);
+    // Ids are compared case-insensitively too: SQLite's LIKE (countStaleSecrets) ignores case.
+    if ([...keys.keys()].some((k) => k.toLowerCase() === kid.toLowerCase())) throw new Error(`${origin}: key id "${kid}" is listed twice (ids are case-insensitive)`);
     keys.set(kid, key);
     primary ??= kid;
   }

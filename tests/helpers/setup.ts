@@ -1,0 +1,4 @@
+// Runs before every test file (both projects): a known keyring instead of configuration or a key file.
+import { K1, useKeyring } from "./keyring";
+
+useKeyring(K1);

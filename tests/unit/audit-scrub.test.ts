@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { scrubDetails } from "@/lib/audit/record-audit-event";
+
+describe("scrubDetails", () => {
+  it("redacts secret-bearing keys at any depth and keeps the rest", () => {
+    const out = scrubDetails({
+      email: "a@example.test",
+      client_secret: "s1",
+      nested: { accessToken: "s2", refresh_token: "s3", scopes: "openid", items: [{ password: "s4", name: "kept" }] },
+      headers: { Authorization: "Bearer s5", Cookie: "s6" },
+      code_verifier: "s7",
+      privateKeyPem: "s8",
+      state: "s9",
+      errorCode: "invalid_grant",
+      error_code: "x",
+      statusCode: 400,
+    });
+    expect(out).toEqual({
+      email: "a@example.test",
+      client_secret: "[redacted]",
+      nested: { accessToken: "[redacted]", refresh_token: "[redacted]", scopes: "openid", items: [{ password: "[redacted]", name: "kept" }] },
+      headers: { Authorization: "[redacted]", Cookie: "[redacted]" },
+      code_verifier: "[redacted]",
+      privateKeyPem: "[redacted]",
+      state: "[redacted]",
+      errorCode: "invalid_grant",
+      error_code: "x",
+      statusCode: 400,
+    });
+    expect(JSON.stringify(out)).not.toMatch(/"s\d"/);
+  });
+
+  it("bounds depth, array length and string length", () => {
+    const deep = { a: { b: { c: { d: { e: { f: "too deep" } } } } } };
+    expect(JSON.stringify(scrubDetails(deep))).toContain("[truncated]");
+    expect(JSON.stringify(scrubDetails(deep))).not.toContain("too deep");
+    expect((scrubDetails({ list: Array.from({ length: 80 }, (_, i) => i) }) as { list: number[] }).list).toHaveLength(50);
+    const long = scrubDetails({ note: "x".repeat(2000) }) as { note: string };
+    expect(long.note).toHaveLength(501);
+    expect(long.note.endsWith("…")).toBe(true);
+  });
+
+  it("passes primitives and null through", () => {
+    expect(scrubDetails(null)).toBe(null);
+    expect(scrubDetails(3)).toBe(3);
+    expect(scrubDetails("short")).toBe("short");
+  });
+});

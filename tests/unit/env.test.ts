@@ -1,0 +1,96 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadEnv } from "@/lib/env";
+
+const PG = "postgresql://consentry:pw@db.internal:5432/consentry";
+const OIDC = { OIDC_ISSUER: "https://login.example.test/tenant/v2.0", OIDC_CLIENT_ID: "client", OIDC_CLIENT_SECRET: "oidc-secret-value" };
+
+function errorOf(source: Record<string, string>): string {
+  try {
+    loadEnv(source);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error("loadEnv accepted an invalid configuration");
+}
+
+describe("loadEnv", () => {
+  it("defaults to an embedded SQLite file in the data folder", () => {
+    const e = loadEnv({ CONSENTRY_DATA_DIR: "/srv/consentry" });
+    expect(e).toMatchObject({
+      dbKind: "sqlite",
+      embedded: true,
+      dataDir: "/srv/consentry",
+      databaseUrl: `file:${path.join("/srv/consentry", "consentry.db")}`,
+      localLogin: true,
+      demoData: true,
+      oidc: null,
+      port: 3000,
+      publicUrl: "http://localhost:3000",
+      logLevel: "info",
+    });
+  });
+
+  it("resolves a relative data folder against the working directory", () => {
+    expect(loadEnv({}).dataDir).toBe(path.resolve("data"));
+    expect(loadEnv({}).databaseUrl).toBe(`file:${path.resolve("data", "consentry.db")}`);
+  });
+
+  it.each([PG, "postgres://u@h/db"])("selects PostgreSQL for %s", (url) => {
+    const e = loadEnv({ DATABASE_URL: url });
+    expect(e).toMatchObject({ dbKind: "postgresql", embedded: false, databaseUrl: url, localLogin: false, demoData: false });
+  });
+
+  it("keeps an explicit file: URL on SQLite", () => {
+    expect(loadEnv({ DATABASE_URL: "file:/var/lib/c.db" })).toMatchObject({ dbKind: "sqlite", databaseUrl: "file:/var/lib/c.db" });
+  });
+
+  describe("localLogin", () => {
+    it("is on by default only for embedded without OpenID Connect", () => {
+      expect(loadEnv({}).localLogin).toBe(true);
+      expect(loadEnv({ ...OIDC }).localLogin).toBe(false);
+      expect(loadEnv({ DATABASE_URL: PG }).localLogin).toBe(false);
+    });
+
+    it("follows an explicit setting either way", () => {
+      expect(loadEnv({ DATABASE_URL: PG, CONSENTRY_LOCAL_LOGIN: "true" }).localLogin).toBe(true);
+      expect(loadEnv({ CONSENTRY_LOCAL_LOGIN: "0" }).localLogin).toBe(false);
+      expect(loadEnv({ ...OIDC, CONSENTRY_LOCAL_LOGIN: "yes" }).localLogin).toBe(true);
+      // empty means "not set"
+      expect(loadEnv({ CONSENTRY_LOCAL_LOGIN: "" }).localLogin).toBe(true);
+    });
+  });
+
+  it("builds the OIDC settings only when issuer, client id and secret are all present", () => {
+    expect(loadEnv({ ...OIDC }).oidc).toEqual({ issuer: OIDC.OIDC_ISSUER, clientId: "client", clientSecret: "oidc-secret-value", displayName: "Microsoft Entra ID" });
+    expect(errorOf({ OIDC_ISSUER: OIDC.OIDC_ISSUER })).toMatch(/OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required/);
+  });
+
+  it("normalises staff e-mails and the public URL", () => {
+    const e = loadEnv({ CONSENTRY_STAFF_EMAILS: " Ops@Example.test, b@example.test ,,", CONSENTRY_URL: "https://portal.example.test//" });
+    expect(e.staffEmails).toEqual(["ops@example.test", "b@example.test"]);
+    expect(e.publicUrl).toBe("https://portal.example.test");
+  });
+
+  it.each([
+    ["PORT", { PORT: "abc" }, /^Invalid configuration:\n {2}PORT: /],
+    ["PORT out of range", { PORT: "70000" }, /PORT: /],
+    ["DATABASE_URL", { DATABASE_URL: "mysql://u@h/db" }, /DATABASE_URL: DATABASE_URL must start with postgresql:\/\/ or file:/],
+    ["AUTH_SECRET", { AUTH_SECRET: "too-short" }, /AUTH_SECRET: AUTH_SECRET must be at least 32 characters/],
+    ["CONSENTRY_LOCAL_LOGIN", { CONSENTRY_LOCAL_LOGIN: "maybe" }, /CONSENTRY_LOCAL_LOGIN: /],
+    ["LOG_LEVEL", { LOG_LEVEL: "loud" }, /LOG_LEVEL: /],
+    ["CONSENTRY_URL", { CONSENTRY_URL: "not a url" }, /CONSENTRY_URL: /],
+  ])("names the variable when %s is invalid", (_label, source, message) => {
+    expect(errorOf(source)).toMatch(message);
+  });
+
+  it("lists every invalid variable at once", () => {
+    const message = errorOf({ PORT: "abc", LOG_LEVEL: "loud", DATABASE_URL: "mysql://x" });
+    expect(message.split("\n").slice(1)).toHaveLength(3);
+  });
+
+  it("does not echo secret values in its errors", () => {
+    expect(errorOf({ AUTH_SECRET: "hunter2-secret" })).not.toContain("hunter2-secret");
+    expect(errorOf({ DATABASE_URL: "mysql://root:db-password-canary@h/db" })).not.toContain("db-password-canary");
+  });
+});
