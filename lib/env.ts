@@ -25,7 +25,20 @@ const ZEnv = z.object({
   OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   OIDC_DISPLAY_NAME: z.string().min(1).default("Microsoft Entra ID"),
   CONSENTRY_STAFF_EMAILS: z.string().default(""),
+  CONSENTRY_PROVIDER_HOSTS: z
+    .string()
+    .default("{}")
+    .transform((s, ctx) => {
+      try {
+        const v = JSON.parse(s);
+        if (v && typeof v === "object" && !Array.isArray(v) && Object.entries(v).every(([k, x]) => URL.canParse(k) && typeof x === "string" && URL.canParse(x))) return v as Record<string, string>;
+      } catch {}
+      ctx.addIssue({ code: "custom", message: 'a JSON object of origins, e.g. {"https://login.windows.net":"https://login.partner.example"}' });
+      return z.NEVER;
+    }),
+  CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: bool,
 });
 
 export type TEnv = ReturnType<typeof loadEnv>;
@@ -65,6 +78,17 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       : null,
     staffEmails: e.CONSENTRY_STAFF_EMAILS.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
+    /** real provider origin → origin actually used (tests point them at local emulators) */
+    providerHosts: e.CONSENTRY_PROVIDER_HOSTS,
+    consentLinkTtlHours: e.CONSENTRY_CONSENT_LINK_TTL_HOURS,
+    egress: {
+      /**
+       * TEST-ONLY: lets lib/oauth/egress.ts reach loopback (127.0.0.0/8, ::1) over http:// or https://,
+       * so test suites can talk to a local authorization server. Private, link-local and cloud-metadata
+       * ranges stay blocked even then. Never set this in a real deployment.
+       */
+      allowLoopback: e.CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS ?? false,
+    },
   };
 }
 

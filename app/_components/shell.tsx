@@ -110,6 +110,11 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
                 {tn("allOrganizations")}
               </NavItem>
             </li>
+            <li>
+              <NavItem href="/admin/apps" active={pathname.startsWith("/admin/apps")}>
+                {tn("platformApps")}
+              </NavItem>
+            </li>
           </ul>
         </div>
       ) : null}

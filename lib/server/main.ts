@@ -5,6 +5,7 @@ import next from "next";
 import { env } from "@/lib/env";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
 import { logger } from "@/lib/logger";
+import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
 
 async function main() {
   const e = env();
@@ -15,6 +16,8 @@ async function main() {
   await app.prepare();
   const handle = app.getRequestHandler();
   const server = http.createServer((req, res) => {
+    // The peer address as seen by this server, for audit and rate limits; never taken from the client.
+    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
     void handle(req, res);
   });
   server.keepAliveTimeout = 65_000;

@@ -1,4 +1,6 @@
+import Link from "next/link";
 import { getTranslations } from "next-intl/server";
+import { roleAtLeast } from "@/lib/auth/roles";
 import { requireOrg } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
 import { listOAuthApps } from "@/lib/oauth-apps/list-oauth-apps";
@@ -9,14 +11,16 @@ export async function generateMetadata() {
 }
 
 export default async function AppsPage({ params }: { params: Promise<{ org: string }> }) {
-  const { org } = await requireOrg((await params).org);
   const t = await getTranslations("apps");
+  const { org, role } = await requireOrg((await params).org);
+  const canManage = roleAtLeast(role, "admin");
+  const newButton = canManage ? <Link href={`/orgs/${org.slug}/apps/new`} className="btn-primary">{t("new")}</Link> : null;
   const apps = await listOAuthApps({ db: db(), organizationId: org.id });
   return (
     <>
-      <PageHeader title={t("title")} description={t("description")} />
+      <PageHeader title={t("title")} description={t("description")} actions={newButton} />
       {apps.length === 0 ? (
-        <EmptyState title={t("emptyTitle")} body={t("emptyBody")} />
+        <EmptyState title={t("emptyTitle")} body={t("emptyBody")} action={newButton} />
       ) : (
         <div className="card overflow-x-auto">
           <table className="data-table">
@@ -32,7 +36,13 @@ export default async function AppsPage({ params }: { params: Promise<{ org: stri
             <tbody>
               {apps.map((a) => (
                 <tr key={a.id}>
-                  <td className="font-medium">{a.name}</td>
+                  <td className="font-medium">
+                    {a.ownership === "custom" && canManage ? (
+                      <Link href={`/orgs/${org.slug}/apps/${a.id}`} className="text-indigo-600 hover:underline dark:text-indigo-400">{a.name}</Link>
+                    ) : (
+                      a.name
+                    )}
+                  </td>
                   <td className="font-mono text-xs">{a.providerId}</td>
                   <td className="font-mono text-xs">{a.clientId}</td>
                   <td>

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { getFormatter, getTranslations } from "next-intl/server";
 import { requireOrg } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
@@ -16,9 +17,9 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
   const rows = await listConnections({ db: db(), organizationId: org.id });
   return (
     <>
-      <PageHeader title={t("title")} description={t("description")} />
+      <PageHeader title={t("title")} description={t("description")} actions={<Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">{t("new")}</Link>} />
       {rows.length === 0 ? (
-        <EmptyState title={t("emptyTitle")} body={t("emptyBody")} />
+        <EmptyState title={t("emptyTitle")} body={t("emptyBody")} action={<Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">{t("createFirst")}</Link>} />
       ) : (
         <div className="card overflow-x-auto">
           <table className="data-table">
@@ -34,7 +35,11 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
             <tbody>
               {rows.map((c) => (
                 <tr key={c.id}>
-                  <td className="font-medium">{c.name}</td>
+                  <td className="font-medium">
+                    <Link href={`/orgs/${org.slug}/connections/${c.id}`} className="text-indigo-600 hover:underline dark:text-indigo-400">
+                      {c.name}
+                    </Link>
+                  </td>
                   <td className="font-mono text-xs">{c.providerId}</td>
                   <td>
                     <Badge tone={c.status}>{ts(c.status)}</Badge>

@@ -1,0 +1,98 @@
+import { notFound } from "next/navigation";
+import { getFormatter, getTranslations } from "next-intl/server";
+import { requireOrg } from "@/lib/auth/guards";
+import { db } from "@/lib/db/client";
+import { getConnection } from "@/lib/connections/get-connection";
+import { PROVIDERS } from "@/lib/providers/catalogue";
+import { callbackUrl } from "@/lib/consent/start-consent";
+import { Badge, Card, PageHeader } from "@/app/_components/ui";
+import { ConnectNowButton, ConsentLinkPanel, PasteRedirectForm, RevokeLinkButton, TestConnectionButton } from "./connection-actions";
+
+export async function generateMetadata() {
+  return { title: (await getTranslations("connection"))("title") };
+}
+
+export default async function ConnectionPage({ params }: { params: Promise<{ org: string; id: string }> }) {
+  const p = await params;
+  const { org } = await requireOrg(p.org);
+  const c = await getConnection({ db: db(), organizationId: org.id, connectionId: p.id });
+  if (!c) notFound();
+  const t = await getTranslations("connection");
+  const ts = await getTranslations("status");
+  const format = await getFormatter();
+  const provider = PROVIDERS.get(c.providerId);
+  const settings = JSON.parse(c.settings) as Record<string, unknown>;
+  const headless = Boolean(c.oauthApp?.redirectUri && c.oauthApp.redirectUri !== callbackUrl(c.providerId));
+  const oauth = provider?.authKind === "oauth2";
+  const when = (d: Date | null) => (d ? `${format.dateTime(d, { dateStyle: "medium", timeStyle: "short" })} (${format.relativeTime(d)})` : "—");
+  const rows: Array<[string, React.ReactNode]> = [
+    [t("provider"), provider?.name ?? c.providerId],
+    [t("status"), <Badge key="s" tone={c.status}>{ts(c.status)}</Badge>],
+    ...(c.externalTenantId ? ([[t("tenant"), <code key="t" data-testid="tenant-id">{c.externalTenantId}</code>]] as Array<[string, React.ReactNode]>) : []),
+    [t("account"), [c.accountName, c.accountEmail].filter(Boolean).join(" · ") || "—"],
+    [t("scopes"), c.scopes || "—"],
+    [t("connectedAt"), when(c.connectedAt)],
+    [t("expiresAt"), when(c.expiresAt)],
+    [t("refreshTokenExpiresAt"), when(c.refreshTokenExpiresAt)],
+    [t("lastRefreshedAt"), when(c.lastRefreshedAt)],
+    ...(c.oauthApp ? ([[t("app"), `${c.oauthApp.name} (${c.oauthApp.organizationId ? t("orgApp") : t("platformApp")})`]] as Array<[string, React.ReactNode]>) : []),
+    ...Object.entries(settings).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode]),
+  ];
+  return (
+    <>
+      <PageHeader title={c.name} description={t("description")} />
+      {c.lastErrorMessage ? (
+        <p role="alert" className="mb-4 rounded-md bg-red-50 px-4 py-3 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+          {t("lastError", { when: c.lastErrorAt ? format.relativeTime(c.lastErrorAt) : "" })} <code>{c.lastErrorMessage}</code>
+        </p>
+      ) : null}
+      <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
+        <Card title={t("details")}>
+          <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
+            {rows.map(([k, v]) => (
+              <div key={k} className="contents">
+                <dt className="text-zinc-500">{k}</dt>
+                <dd className="break-all">{v}</dd>
+              </div>
+            ))}
+          </dl>
+        </Card>
+        <div className="space-y-6">
+          {oauth && c.status !== "revoked" ? (
+            <Card title={c.status === "active" ? t("reconnect") : t("getConsent")}>
+              <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">{t("consentChoices")}</p>
+              <div className="space-y-4">
+                <ConnectNowButton org={org.slug} connectionId={c.id} />
+                <ConsentLinkPanel org={org.slug} connectionId={c.id} />
+                {c.consentRequests.length > 0 ? (
+                  <div>
+                    <p className="label">{t("openLinks")}</p>
+                    <ul className="space-y-2 text-xs">
+                      {c.consentRequests.map((r) => (
+                        <li key={r.id} className="flex items-center justify-between gap-2">
+                          <span>{t("linkExpires", { date: format.dateTime(r.expiresAt, { dateStyle: "medium", timeStyle: "short" }) })}</span>
+                          <RevokeLinkButton org={org.slug} connectionId={c.id} consentRequestId={r.id} />
+                        </li>
+                      ))}
+                    </ul>
+                  </div>
+                ) : null}
+              </div>
+            </Card>
+          ) : null}
+          {headless ? (
+            <Card title={t("headlessTitle")}>
+              <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">{t("headlessBody", { redirect: c.oauthApp!.redirectUri! })}</p>
+              <PasteRedirectForm org={org.slug} connectionId={c.id} />
+            </Card>
+          ) : null}
+          {provider?.test ? (
+            <Card title={t("testTitle")}>
+              <TestConnectionButton org={org.slug} connectionId={c.id} disabled={c.status !== "active" && c.status !== "error"} />
+            </Card>
+          ) : null}
+        </div>
+      </div>
+    </>
+  );
+}

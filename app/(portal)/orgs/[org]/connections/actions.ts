@@ -1,0 +1,130 @@
+"use server";
+import crypto from "node:crypto";
+import { revalidatePath } from "next/cache";
+import { cookies } from "next/headers";
+import { redirect } from "next/navigation";
+import { getTranslations } from "next-intl/server";
+import { z } from "zod";
+import { requireOrg } from "@/lib/auth/guards";
+import { db } from "@/lib/db/client";
+import { formAction, formObject, type FormState } from "@/lib/http/form-action";
+import { createConnection } from "@/lib/connections/create-connection";
+import { createConsentLink, revokeConsentLink } from "@/lib/connections/create-consent-link";
+import { testConnection } from "@/lib/connections/test-connection";
+import { createDirectConsent } from "@/lib/consent/create-direct-consent";
+import { startConsent } from "@/lib/consent/start-consent";
+import { completeConsentFromPaste } from "@/lib/consent/complete-consent";
+import { flowCookieName, flowCookieOptions } from "@/lib/consent/flow-cookie";
+import { consentResultResponse } from "@/lib/consent/consent-result-response";
+import { PROVIDERS } from "@/lib/providers/catalogue";
+import { AppError } from "@/lib/errors";
+
+const ZRef = z.object({ org: z.string().min(1).max(64), connectionId: z.string().min(1).max(64) });
+
+/** Wizard form → createConnection's input: settings.* fields, key_values rows, scopes text. */
+function connectionInput(o: Record<string, string>, form: FormData) {
+  const provider = PROVIDERS.get(o.provider ?? "");
+  const settings: Record<string, unknown> = {};
+  for (const s of provider?.settings ?? []) {
+    if (s.type === "key_values") {
+      const keys = form.getAll(`settings.${s.key}.key`).map(String);
+      const values = form.getAll(`settings.${s.key}.value`).map(String);
+      const kv: Record<string, string> = {};
+      keys.forEach((k, i) => k.trim() && (kv[k.trim()] = values[i] ?? ""));
+      if (Object.keys(kv).length) settings[s.key] = kv;
+    } else if (s.type === "boolean") settings[s.key] = o[`settings.${s.key}`] === "on";
+    else if (o[`settings.${s.key}`] !== undefined) settings[s.key] = o[`settings.${s.key}`];
+  }
+  const scopes = (o.scopes ?? "").split(/[\s,]+/).filter(Boolean);
+  return {
+    provider: o.provider,
+    name: o.name,
+    settings,
+    ...(scopes.length ? { scopes } : {}),
+    ...(o.appChoice === "custom"
+      ? { oauth_app: { client_id: o.clientId ?? "", client_secret: o.clientSecret || undefined, redirect_uri: o.redirectUri || undefined } }
+      : o.appChoice
+        ? { oauth_app_id: o.appChoice }
+        : {}),
+    ...(o.apiKey ? { api_key: o.apiKey } : {}),
+  };
+}
+
+export async function createConnectionAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  let target = "";
+  const state = await formAction(async () => {
+    const o = formObject(form);
+    const { user, org } = await requireOrg(o.org ?? "", "member");
+    if (o.appChoice === "custom") await requireOrg(org.slug, "admin");
+    const c = await createConnection({ db: db(), organizationId: org.id, input: connectionInput(o, form), actor: { type: "user", id: user.id, label: user.email } });
+    target = `/orgs/${org.slug}/connections/${c.id}`;
+    return { ok: true };
+  });
+  if (state.ok) redirect(target);
+  return state;
+}
+
+export async function createConsentLinkAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const { org, connectionId } = ZRef.parse(formObject(form));
+    const { user, org: o } = await requireOrg(org, "member");
+    const link = await createConsentLink({ db: db(), organizationId: o.id, connectionId, actor: { type: "user", id: user.id, label: user.email }, createdByUserId: user.id });
+    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
+    return { ok: true, message: (await getTranslations("connection"))("linkCreated"), data: { url: link.url } };
+  });
+}
+
+export async function revokeConsentLinkAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const { org, connectionId, consentRequestId } = ZRef.extend({ consentRequestId: z.string().min(1).max(64) }).parse(formObject(form));
+    const { user, org: o } = await requireOrg(org, "member");
+    await revokeConsentLink({ db: db(), organizationId: o.id, consentRequestId, actor: { type: "user", id: user.id, label: user.email } });
+    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
+    return { ok: true, message: (await getTranslations("connection"))("linkRevoked") };
+  });
+}
+
+export async function connectNowAction(form: FormData) {
+  const { org, connectionId } = ZRef.parse(formObject(form));
+  const { user, org: o } = await requireOrg(org, "member");
+  const request = await createDirectConsent({ db: db(), organizationId: o.id, connectionId, userId: user.id });
+  const browserSecret = crypto.randomBytes(32).toString("base64url");
+  const { authorizationUrl } = await startConsent({
+    db: db(),
+    consentRequestId: request.id,
+    organizationId: o.id,
+    browserSecret,
+    returnTo: `/orgs/${o.slug}/connections/${connectionId}`,
+    actor: { type: "user", id: user.id, label: user.email },
+  });
+  (await cookies()).set(flowCookieName(), browserSecret, flowCookieOptions());
+  redirect(authorizationUrl);
+}
+
+export async function testConnectionAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const { org, connectionId } = ZRef.parse(formObject(form));
+    const { user, org: o } = await requireOrg(org, "member");
+    const r = await testConnection({ db: db(), organizationId: o.id, connectionId, actor: { type: "user", id: user.id, label: user.email } });
+    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
+    const t = await getTranslations("connection");
+    return {
+      ok: r.ok,
+      message: r.ok ? t("testOk", { status: r.status ?? 0, ms: r.durationMs }) : r.status ? t("testFailedStatus", { status: r.status }) : r.message,
+      data: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [`summary:${k}`, v])),
+    };
+  });
+}
+
+/** Headless path: the pasted redirect URL (or code) completes the flow exactly like the callback. */
+export async function pasteRedirectAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const o = formObject(form);
+    const { org, connectionId } = ZRef.parse(o);
+    const { org: ov } = await requireOrg(org, "member");
+    if (!o.pasted?.trim()) throw new AppError("validation", "Paste the address", { errors: [{ path: "pasted", message: "validation.pasteRequired" }] });
+    const outcome = await completeConsentFromPaste({ db: db(), organizationId: ov.id, connectionId, pasted: o.pasted, browserSecret: (await cookies()).get(flowCookieName())?.value });
+    await consentResultResponse(outcome);
+    redirect("/consent/result");
+  });
+}

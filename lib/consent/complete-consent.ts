@@ -1,0 +1,215 @@
+// The end of every consent flow, for every provider: the callback route and the headless paste both
+// land here. The state is consumed atomically before anything else (single-use even on failure);
+// then browser, provider, expiry and the provider's own error are checked; only then is the code
+// exchanged — with the configured redirect URI, never one derived from the request. Tokens and the
+// active connection are written in one transaction; on any failure nothing is stored.
+import type { Db } from "@/lib/db/client";
+import { decryptSecret } from "@/lib/crypto/aead";
+import { contextFor } from "@/lib/crypto/secret-fields";
+import { PROVIDERS } from "@/lib/providers/catalogue";
+import { providerUrl } from "@/lib/providers/resolve-url";
+import { sha256 } from "@/lib/oauth/pkce";
+import { requestToken } from "@/lib/oauth/token-request";
+import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
+import { readTenantClaims } from "@/lib/oauth/read-token-claims";
+import { TokenEndpointError } from "@/lib/oauth/token-errors";
+import type { TokenSetData } from "@/lib/oauth/parse-token-response";
+import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
+import { saveTokenSet } from "@/lib/tokens/save-token-set";
+import { recordAuditEvent } from "@/lib/audit/record-audit-event";
+import { logger } from "@/lib/logger";
+import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
+
+export type ConsentFailureReason =
+  | "state_missing" | "state_invalid" | "state_expired" | "wrong_browser" | "wrong_provider" | "link_closed"
+  | "provider_error" | "code_missing" | "host_not_allowed" | "issuer_mismatch" | "exchange_failed" | "invalid_response"
+  | "tenant_conflict" | "tenant_mismatch" | "app_misconfigured" | "paste_invalid";
+
+export type ConsentOutcome =
+  | { ok: true; organizationName: string; providerName: string; connectionId: string; connectionName: string; tenantId: string | null; accountName: string | null; returnTo: string | null }
+  | { ok: false; reason: ConsentFailureReason; organizationName?: string; providerName?: string; providerError?: string; providerDescription?: string; returnTo?: string | null; status: 400 | 409 | 502 };
+
+const include = { organization: { select: { id: true, name: true } }, connection: { select: { id: true, name: true, providerId: true, oauthAppId: true, settings: true, scopes: true, status: true } } } as const;
+type Row = NonNullable<Awaited<ReturnType<Db["consentRequest"]["findUnique"]>>> & {
+  organization: { id: string; name: string };
+  connection: { id: string; name: string; providerId: string; oauthAppId: string | null; settings: string; scopes: string; status: string };
+};
+
+function fail(reason: ConsentFailureReason, extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {}): ConsentOutcome {
+  const status = reason === "tenant_conflict" ? 409 : reason === "exchange_failed" ? 502 : 400;
+  return { ok: false, reason, status, ...extra };
+}
+
+/** Consumes the state: the row is claimed and its state cleared in one conditional update. */
+async function consume(db: Db, where: { stateHash: string } | { connectionId: string; organizationId: string; browserHash: string }): Promise<Row | null> {
+  const row = (await db.consentRequest.findFirst({
+    where: "stateHash" in where ? { stateHash: where.stateHash } : { ...where, stateHash: { not: null } },
+    include,
+    orderBy: { stateExpiresAt: "desc" },
+  })) as Row | null;
+  if (!row || !row.stateHash) return null;
+  const { count } = await db.consentRequest.updateMany({ where: { id: row.id, stateHash: row.stateHash }, data: { stateHash: null, stateExpiresAt: null, pkceVerifierEnc: null, browserHash: null } });
+  return count === 1 ? row : null;
+}
+
+export async function completeConsent({ db, providerId, params, browserSecret, ip }: { db: Db; providerId: string; params: URLSearchParams; browserSecret: string | undefined; ip?: string | null }): Promise<ConsentOutcome> {
+  const state = params.get("state");
+  if (!state) {
+    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_missing", outcome: "denied", ip, details: { provider: providerId } });
+    return fail("state_missing");
+  }
+  const row = await consume(db, { stateHash: sha256(state) });
+  if (!row) {
+    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_invalid", outcome: "denied", ip, details: { provider: providerId } });
+    return fail("state_invalid");
+  }
+  return finish({ db, row, providerId, params, browserSecret, ip });
+}
+
+/**
+ * Headless path: the user pastes the URL the provider redirected to (or just the code). The same
+ * checks apply; a bare code is matched to the flow this browser started for this connection.
+ */
+export async function completeConsentFromPaste({ db, organizationId, connectionId, pasted, browserSecret, ip }: { db: Db; organizationId: string; connectionId: string; pasted: string; browserSecret: string | undefined; ip?: string | null }): Promise<ConsentOutcome> {
+  const text = pasted.trim();
+  if (!text || text.length > 8192) return fail("paste_invalid");
+  const connection = await db.connection.findFirst({ where: { id: connectionId, organizationId }, select: { providerId: true } });
+  if (!connection) return fail("paste_invalid");
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || text.startsWith("?")) {
+    let params: URLSearchParams;
+    try {
+      const u = new URL(text, "https://paste.invalid");
+      params = new URLSearchParams(u.search);
+      if (!params.has("state") && u.hash) params = new URLSearchParams(u.hash.slice(1));
+    } catch {
+      return fail("paste_invalid");
+    }
+    if (params.has("state")) {
+      const row = await consume(db, { stateHash: sha256(params.get("state")!) });
+      if (!row || row.connectionId !== connectionId || row.organizationId !== organizationId) return fail("state_invalid");
+      return finish({ db, row, providerId: connection.providerId, params, browserSecret, ip });
+    }
+    const code = params.get(PROVIDERS.get(connection.providerId)?.callbackCodeParam ?? "code");
+    if (!code) return fail("paste_invalid");
+    return completeConsentFromPaste({ db, organizationId, connectionId, pasted: code, browserSecret, ip });
+  }
+  if (!/^[\x21-\x7e]+$/.test(text)) return fail("paste_invalid");
+  if (!browserSecret) return fail("wrong_browser");
+  const row = await consume(db, { connectionId, organizationId, browserHash: sha256(browserSecret) });
+  if (!row) return fail("state_invalid");
+  const provider = PROVIDERS.get(row.providerId);
+  return finish({ db, row, providerId: row.providerId, params: new URLSearchParams({ [provider?.callbackCodeParam ?? "code"]: text }), browserSecret, ip });
+}
+
+async function finish({ db, row, providerId, params, browserSecret, ip }: { db: Db; row: Row; providerId: string; params: URLSearchParams; browserSecret: string | undefined; ip?: string | null }): Promise<ConsentOutcome> {
+  const organizationId = row.organizationId;
+  const provider = PROVIDERS.get(row.providerId);
+  const names = { organizationName: row.organization.name, providerName: provider?.name ?? row.providerId, returnTo: row.returnTo };
+  const audit = (action: string, outcome: "success" | "failure" | "denied", details: Record<string, unknown>) =>
+    recordAuditEvent({ organizationId, actor: { type: "anonymous", label: "tenant admin" }, action, outcome, ip, target: { type: "connection", id: row.connectionId }, details: { provider: row.providerId, ...details } });
+  const failAndRecord = async (reason: ConsentFailureReason, details: Record<string, unknown> = {}, extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {}) => {
+    await audit(reason === "wrong_browser" ? "oauth.state_mismatch" : reason === "wrong_provider" ? "oauth.provider_mismatch" : "consent.failed", reason === "provider_error" ? "failure" : "denied", { reason, ...details });
+    if (!["wrong_browser", "wrong_provider", "state_expired", "link_closed"].includes(reason)) {
+      await db.connection.updateMany({ where: { id: row.connectionId, organizationId }, data: { lastErrorCode: reason, lastErrorMessage: extra.providerError ? `${reason}: ${extra.providerError}` : reason, lastErrorAt: new Date() } });
+    }
+    return fail(reason, { ...names, ...extra });
+  };
+
+  if (!browserSecret || sha256(browserSecret) !== row.browserHash) return failAndRecord("wrong_browser");
+  if (!provider || providerId !== row.providerId) return failAndRecord("wrong_provider", { callbackProvider: providerId });
+  if (!row.stateExpiresAt || row.stateExpiresAt <= new Date()) return failAndRecord("state_expired");
+  if (row.revokedAt || row.usedAt || row.expiresAt <= new Date() || row.connection.status === "revoked") return failAndRecord("link_closed");
+
+  // The provider's error wins over everything else, including Azure's admin_consent=True.
+  const error = params.get("error");
+  if (error) {
+    return failAndRecord("provider_error", { error: error.slice(0, 100) }, { providerError: error.slice(0, 100), providerDescription: params.get("error_description")?.slice(0, 500) });
+  }
+  const settings = JSON.parse(row.connection.settings) as Record<string, unknown>;
+  const expectedIssuer = typeof settings.issuer === "string" ? settings.issuer : null;
+  const iss = params.get("iss");
+  if (expectedIssuer && iss !== expectedIssuer) return failAndRecord("issuer_mismatch");
+  if (!row.connection.oauthAppId) return failAndRecord("app_misconfigured");
+
+  let data: TokenSetData;
+  let tenant: ReturnType<typeof readTenantClaims> = null;
+  try {
+    const app = await getAppCredentials({ db, appId: row.connection.oauthAppId, organizationId });
+    const adminConsent = provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value;
+    if (adminConsent) {
+      // v2 admin consent returns only `tenant`. It proves nothing by itself: ask the tenant for an
+      // app-only token and link only the tid inside the token we obtained.
+      const claimed = (params.get("tenant") ?? "").toLowerCase();
+      if (params.get("admin_consent") !== "True" || !/^[0-9a-f-]{36}$/.test(claimed)) return failAndRecord("code_missing");
+      data = await requestAppOnlyToken({ provider, app, tenantId: claimed });
+      tenant = readTenantClaims(provider, data.accessToken);
+      if (!tenant || tenant.tenantId !== claimed) return failAndRecord("tenant_mismatch");
+    } else {
+      const code = params.get(provider.callbackCodeParam);
+      if (!code) return failAndRecord("code_missing");
+      let hostOverrides: Record<string, string> | undefined;
+      if (provider.callbackHostParam) {
+        const value = params.get(provider.callbackHostParam.param);
+        if (value) {
+          if (!new RegExp(provider.callbackHostParam.allow).test(value)) return failAndRecord("host_not_allowed");
+          hostOverrides = { [provider.callbackHostParam.host]: value };
+        }
+      }
+      const tokenUrl = providerUrl(provider, provider.tokenUrl, { settings, hostOverrides }, "token URL");
+      const verifier = row.pkceVerifierEnc ? decryptSecret(row.pkceVerifierEnc, contextFor("ConsentRequest", row, "pkceVerifierEnc")) : null;
+      const method = settings.client_auth === "client_secret_basic" ? "client_secret_basic" : settings.client_auth === "client_secret_post" ? "client_secret_post" : provider.clientAuth;
+      data = await requestToken({
+        provider,
+        url: tokenUrl,
+        params: { grant_type: "authorization_code", code, redirect_uri: row.redirectUri!, ...provider.tokenParams, ...(verifier ? { code_verifier: verifier } : {}) },
+        client: { clientId: app.clientId, clientSecret: app.clientSecret, method },
+      });
+      tenant = readTenantClaims(provider, data.accessToken);
+    }
+  } catch (e) {
+    if (e instanceof TokenEndpointError) {
+      logger.warn({ provider: provider.id, errorCode: e.errorCode, failureClass: e.failureClass, status: e.details.status }, "consent token request failed");
+      const reason = e.failureClass === "invalid_response" ? "invalid_response" : e.failureClass === "app_misconfigured" ? "app_misconfigured" : "exchange_failed";
+      return failAndRecord(reason, { errorCode: e.errorCode, errorCodes: e.details.errorCodes }, { providerError: e.errorCode });
+    }
+    throw e;
+  }
+
+  if (tenant) {
+    // One tenant belongs to one organization per provider: a tenant linked elsewhere is refused.
+    const elsewhere = await db.connection.findFirst({ where: { providerId: provider.id, externalTenantId: tenant.tenantId, organizationId: { not: organizationId }, status: { not: "revoked" } }, select: { id: true } });
+    if (elsewhere) return failAndRecord("tenant_conflict", { tenantId: tenant.tenantId });
+  }
+
+  const now = new Date();
+  const done = await db.$transaction(async (tx) => {
+    const claimed = await tx.consentRequest.updateMany({ where: { id: row.id, usedAt: null, revokedAt: null }, data: { usedAt: now } });
+    if (claimed.count !== 1) return false;
+    await saveTokenSet({ tx, organizationId, connectionId: row.connectionId, data });
+    await tx.connection.update({
+      where: { id: row.connectionId },
+      data: {
+        status: "active",
+        externalTenantId: tenant?.tenantId ?? undefined,
+        accountName: tenant?.accountName ?? undefined,
+        accountEmail: tenant?.accountEmail ?? undefined,
+        accountId: tenant?.accountId ?? undefined,
+        scopes: data.scopes ? data.scopes.join(" ") : row.requestedScopes,
+        metadata: JSON.stringify(data.metadata),
+        connectedAt: now,
+        expiresAt: data.expiresAt,
+        refreshTokenExpiresAt: data.refreshTokenExpiresAt,
+        lastRefreshedAt: now,
+        nextRefreshAt: nextRefreshAt({ provider, expiresAt: data.expiresAt, refreshTokenExpiresAt: data.refreshTokenExpiresAt, hasRefreshToken: Boolean(data.refreshToken), now }),
+        refreshAttempts: 0,
+        lastErrorCode: null,
+        lastErrorMessage: null,
+        lastErrorAt: null,
+      },
+    });
+    return true;
+  });
+  if (!done) return failAndRecord("link_closed");
+  await audit("consent.completed", "success", { tenantId: tenant?.tenantId ?? null });
+  return { ok: true, ...names, connectionId: row.connectionId, connectionName: row.connection.name, tenantId: tenant?.tenantId ?? null, accountName: tenant?.accountName ?? null };
+}

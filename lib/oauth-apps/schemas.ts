@@ -1,0 +1,18 @@
+import { z } from "zod";
+
+const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+
+export const ZOAuthAppInput = z.object({
+  providerId: z.string().min(1).max(64),
+  name: z.string().trim().min(1, "validation.nameRequired").max(100, "validation.nameTooLong"),
+  clientId: z.string().trim().min(1, "validation.clientIdRequired").max(512),
+  /** write-only: blank or absent keeps the stored secret */
+  clientSecret: z.preprocess(blankToUndefined, z.string().max(4096).optional()),
+  /** a redirect URI registered at the provider that Consentry cannot receive (headless path) */
+  redirectUri: z.preprocess(blankToUndefined, z.string().trim().max(2048).refine((v) => URL.canParse(v), "validation.url").optional()),
+  certificatePem: z.preprocess(blankToUndefined, z.string().max(20_000).optional()),
+  privateKeyPem: z.preprocess(blankToUndefined, z.string().max(20_000).optional()),
+  generateCertificate: z.preprocess((v) => v === true || v === "on" || v === "true", z.boolean()).default(false),
+  removeSecret: z.preprocess((v) => v === true || v === "on" || v === "true", z.boolean()).default(false),
+});
+export type TOAuthAppInput = z.input<typeof ZOAuthAppInput>;

@@ -1,0 +1,65 @@
+// What went wrong at a token endpoint, classified from `error` and Microsoft's `error_codes` —
+// never from description text, which is shown to nobody but operators, escaped.
+
+export type TokenFailureClass =
+  /** the grant is dead: the data owner must consent again */
+  | "needs_reconsent"
+  /** consent was never given or was withdrawn */
+  | "consent_missing"
+  /** our side is misconfigured: bad client secret or certificate; an operator must act */
+  | "app_misconfigured"
+  /** clocks disagree (AADSTS700024) */
+  | "clock_skew"
+  /** worth retrying later: network, timeout, 5xx, 429, throttling */
+  | "retryable"
+  /** the response was not a usable token response */
+  | "invalid_response";
+
+export class TokenEndpointError extends Error {
+  constructor(
+    readonly failureClass: TokenFailureClass,
+    /** OAuth `error` or our own code (e.g. "invalid_response", "timeout") */
+    readonly errorCode: string,
+    message: string,
+    readonly details: { status?: number; errorCodes?: number[]; retryAfterSeconds?: number; description?: string } = {},
+  ) {
+    super(message);
+    this.name = "TokenEndpointError";
+  }
+}
+
+const RECONSENT = new Set([70008, 700082, 70043, 54005, 50173, 50133]);
+const CONSENT_MISSING = new Set([65001, 90094, 700016, 500011, 65004]);
+const APP_MISCONFIGURED = new Set([7000215, 7000222, 700027, 7000218, 700023, 50012]);
+const RETRY = new Set([50196, 90033]);
+
+export function classifyOAuthError(error: string, errorCodes: number[], status: number): TokenFailureClass {
+  for (const c of errorCodes) {
+    if (RECONSENT.has(c)) return "needs_reconsent";
+    if (CONSENT_MISSING.has(c)) return "consent_missing";
+    if (APP_MISCONFIGURED.has(c)) return "app_misconfigured";
+    if (c === 700024) return "clock_skew";
+    if (RETRY.has(c)) return "retryable";
+  }
+  if (status === 429 || status >= 500) return "retryable";
+  switch (error) {
+    case "invalid_grant":
+      return "needs_reconsent";
+    case "consent_required":
+    case "access_denied":
+    case "interaction_required":
+      return "consent_missing";
+    case "invalid_client":
+    case "unauthorized_client":
+    case "unsupported_grant_type":
+    case "invalid_scope":
+      return "app_misconfigured";
+    case "temporarily_unavailable":
+    case "server_error":
+    case "slow_down":
+      return "retryable";
+    default:
+      // Unknown codes are retried a bounded number of times, then alerted (lib/tokens decides).
+      return "retryable";
+  }
+}

@@ -1,0 +1,145 @@
+// The provider catalogue. Adding a provider = one entry here + an emulator fixture in tests.
+import { ZProvider, type TProvider, type TProviderInput } from "@/lib/providers/schema";
+
+const ZOHO_DCS = ["com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa", "uk"];
+const ZOHO_DC_RE = ZOHO_DCS.map((d) => d.replace(/\./g, "\\.")).join("|");
+
+const ENTRIES: TProviderInput[] = [
+  {
+    id: "microsoft-365-management",
+    name: "Microsoft 365 (Office 365 Management API)",
+    authKind: "oauth2",
+    docsUrl: "https://learn.microsoft.com/office/office-365-management-api/get-started-with-office-365-management-apis",
+    hosts: { login: "https://login.windows.net", api: "https://manage.office.com" },
+    settings: [
+      { key: "consent_mode", type: "enum", options: ["v1_code", "v2_admin_consent"], default: "v1_code" },
+    ],
+    // Seed 000: tenant-admin consent through the v1 endpoint, code exchange at the common endpoint.
+    authorizationUrl: "{hosts.login}/common/oauth2/authorize",
+    tokenUrl: "{hosts.login}/common/oauth2/token",
+    authorizationParams: { resource: "https://manage.office.com" },
+    tokenParams: { resource: "https://manage.office.com" },
+    omitScopeParam: true,
+    clientAuth: "client_secret_post",
+    pkce: false,
+    expiry: { expiresInField: "expires_in", expiresOnField: "expires_on", defaultLifetimeSeconds: 3599, refreshTokenIdleSeconds: 90 * 86400 },
+    tenantFromAccessToken: { tenantClaim: "tid", nameClaim: "name", emailClaim: "upn", idClaim: "oid" },
+    test: { url: "{hosts.api}/api/v1.0/{tenant}/activity/feed/subscriptions/list", summaryFields: [] },
+    appOnly: { tokenUrl: "{hosts.login}/{tenant}/oauth2/token", params: { resource: "https://manage.office.com" }, intervalSeconds: 2700 },
+    adminConsent: { url: "{hosts.login}/common/adminconsent", params: {}, setting: "consent_mode", value: "v2_admin_consent" },
+  },
+  {
+    id: "generic-oauth2",
+    name: "Generic OAuth 2.0 (your own app)",
+    authKind: "oauth2",
+    hosts: {},
+    // Seed 001 (trocco): every URL is the customer's.
+    settings: [
+      { key: "authorization_url", type: "url", required: true, example: "https://app.hubspot.com/oauth/authorize", reconsentOnChange: true },
+      { key: "token_url", type: "url", required: true, example: "https://api.hubapi.com/oauth/v1/token", reconsentOnChange: true },
+      { key: "refresh_url", type: "url", required: false, reconsentOnChange: true },
+      { key: "authorization_params", type: "key_values", required: false },
+      { key: "client_auth", type: "enum", options: ["client_secret_post", "client_secret_basic"], default: "client_secret_post" },
+      { key: "use_pkce", type: "boolean", default: true },
+      { key: "test_url", type: "url", required: false },
+    ],
+    authorizationUrl: "{settings.authorization_url}",
+    tokenUrl: "{settings.token_url}",
+    refreshUrl: "{settings.refresh_url}",
+    authorizationParamsSetting: "authorization_params",
+    pkce: true,
+    pkceSetting: "use_pkce",
+    scopeSeparator: " ",
+    clientAuth: "client_secret_post",
+    expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
+    test: { url: "{settings.test_url}", summaryFields: [] },
+  },
+  {
+    id: "webex",
+    name: "Webex",
+    authKind: "oauth2",
+    docsUrl: "https://developer.webex.com/docs/integrations",
+    hosts: { api: "https://webexapis.com" },
+    authorizationUrl: "{hosts.api}/v1/authorize",
+    tokenUrl: "{hosts.api}/v1/access_token",
+    scopeSeparator: " ",
+    defaultScopes: ["spark:people_read"],
+    // Seed 002: client id and secret go in the form body.
+    clientAuth: "client_secret_post",
+    pkce: false,
+    expiry: { expiresInField: "expires_in", refreshExpiresInField: "refresh_token_expires_in", defaultLifetimeSeconds: 14 * 86400, refreshTokenLifetimeSeconds: 90 * 86400 },
+    test: { url: "{hosts.api}/v1/people/me", summaryFields: ["displayName", "emails.0", "orgId"], accountName: "displayName", accountEmail: "emails.0", accountId: "id" },
+    headlessRedirectExample: "https://127.0.0.1/",
+  },
+  {
+    id: "backlog",
+    name: "Backlog",
+    authKind: "oauth2",
+    docsUrl: "https://developer.nulab.com/docs/backlog/auth",
+    hosts: { space: "https://{settings.space}" },
+    settings: [{ key: "space", type: "host", required: true, pattern: "^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$", example: "example.backlog.com", reconsentOnChange: true }],
+    authorizationUrl: "{hosts.space}/OAuth2AccessRequest.action",
+    tokenUrl: "{hosts.space}/api/v2/oauth2/token",
+    clientAuth: "client_secret_post",
+    expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
+    test: { url: "{hosts.space}/api/v2/users/myself", summaryFields: ["name", "userId", "mailAddress"], accountName: "name", accountEmail: "mailAddress", accountId: "id" },
+  },
+  {
+    id: "backlog-api-key",
+    name: "Backlog (API key)",
+    authKind: "api_key",
+    docsUrl: "https://support.nulab.com/hc/articles/8471268098841",
+    hosts: { space: "https://{settings.space}" },
+    settings: [{ key: "space", type: "host", required: true, pattern: "^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$", example: "example.backlog.com", reconsentOnChange: true }],
+    apiAuth: { header: "", prefix: "", queryParam: "apiKey" },
+    test: { url: "{hosts.space}/api/v2/users/myself", summaryFields: ["name", "userId", "mailAddress"], accountName: "name", accountEmail: "mailAddress", accountId: "id" },
+  },
+  {
+    id: "zoho-inventory",
+    name: "Zoho Inventory",
+    authKind: "oauth2",
+    docsUrl: "https://www.zoho.com/inventory/api/v1/oauth/",
+    hosts: { accounts: "https://accounts.zoho.{settings.data_centre}" },
+    settings: [
+      { key: "data_centre", type: "enum", options: ZOHO_DCS, default: "com", reconsentOnChange: true },
+      { key: "organization_id", type: "string", required: true, pattern: "^[0-9]{1,20}$", example: "10234695" },
+    ],
+    authorizationUrl: "{hosts.accounts}/oauth/v2/auth",
+    tokenUrl: "{hosts.accounts}/oauth/v2/token",
+    revocationUrl: "{hosts.accounts}/oauth/v2/token/revoke",
+    authorizationParams: { access_type: "offline", prompt: "consent" },
+    scopeSeparator: ",",
+    defaultScopes: ["ZohoInventory.FullAccess.all"],
+    clientAuth: "client_secret_post",
+    callbackHostParam: { param: "accounts-server", host: "accounts", allow: `^https://accounts\\.zoho\\.(${ZOHO_DC_RE})$` },
+    expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
+    apiAuth: { header: "Authorization", prefix: "Zoho-oauthtoken " },
+    tokenResponseMetadata: [{ field: "api_domain", allow: `^https://www\\.zohoapis\\.(${ZOHO_DC_RE})$` }],
+    test: { url: "{metadata.api_domain}/inventory/v1/organizations", summaryFields: ["message", "organizations.0.name", "organizations.0.organization_id"] },
+  },
+  {
+    id: "hubspot",
+    name: "HubSpot",
+    authKind: "oauth2",
+    docsUrl: "https://developers.hubspot.com/docs/api/oauth-quickstart-guide",
+    hosts: { app: "https://app.hubspot.com", api: "https://api.hubapi.com" },
+    authorizationUrl: "{hosts.app}/oauth/authorize",
+    tokenUrl: "{hosts.api}/oauth/v1/token",
+    scopeSeparator: " ",
+    defaultScopes: ["oauth"],
+    clientAuth: "client_secret_post",
+    expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 1800 },
+    test: { url: "{hosts.api}/account-info/v3/details", summaryFields: ["portalId", "uiDomain", "timeZone"], accountId: "portalId" },
+  },
+];
+
+export const PROVIDERS: ReadonlyMap<string, TProvider> = new Map(
+  ENTRIES.map((e) => {
+    const p = ZProvider.parse(e);
+    return [p.id, p] as const;
+  }),
+);
+
+export function listProviders(): TProvider[] {
+  return [...PROVIDERS.values()];
+}

@@ -1,0 +1,101 @@
+// What a provider is: typed data, validated when the catalogue loads. Code branches on these
+// flags, never on provider ids (Nango's providers.yaml is the model).
+import { z } from "zod";
+
+/** A URL template: `{hosts.x}`, `{settings.x}`, `{tenant}`, `{metadata.x}` are filled in; nothing else. */
+const ZTemplate = z.string().min(1);
+
+export const ZSetting = z.object({
+  key: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  type: z.enum(["string", "url", "host", "enum", "key_values", "boolean"]),
+  required: z.boolean().default(false),
+  /** for `string` and `host` */
+  pattern: z.string().optional(),
+  options: z.array(z.string()).optional(),
+  default: z.union([z.string(), z.boolean()]).optional(),
+  /** secret settings are stored encrypted (e.g. an API key) */
+  secret: z.boolean().default(false),
+  example: z.string().optional(),
+  /** changing it after consent wipes tokens and forces re-consent (it changes where secrets are sent) */
+  reconsentOnChange: z.boolean().default(false),
+});
+export type TSetting = z.infer<typeof ZSetting>;
+
+export const ZProvider = z
+  .object({
+    id: z.string().regex(/^[a-z0-9-]+$/),
+    name: z.string(),
+    /** "oauth2": authorization code flow; "api_key": a key the user pastes */
+    authKind: z.enum(["oauth2", "api_key"]),
+    docsUrl: z.url().optional(),
+    /** named base URLs, overridable per installation (CONSENTRY_PROVIDER_HOSTS), e.g. { login: "https://login.windows.net" } */
+    hosts: z.record(z.string(), ZTemplate),
+    settings: z.array(ZSetting).default([]),
+    authorizationUrl: ZTemplate.optional(),
+    tokenUrl: ZTemplate.optional(),
+    refreshUrl: ZTemplate.optional(),
+    revocationUrl: ZTemplate.optional(),
+    authorizationParams: z.record(z.string(), z.string()).default({}),
+    tokenParams: z.record(z.string(), z.string()).default({}),
+    /** user-entered extra authorization parameters come from this key_values setting */
+    authorizationParamsSetting: z.string().optional(),
+    scopeSeparator: z.enum([" ", ",", "+"]).default(" "),
+    defaultScopes: z.array(z.string()).default([]),
+    /** the scope parameter is not sent at all (Azure AD v1 uses `resource`) */
+    omitScopeParam: z.boolean().default(false),
+    clientAuth: z.enum(["client_secret_post", "client_secret_basic"]).default("client_secret_post"),
+    pkce: z.boolean().default(false),
+    /** the setting that switches PKCE off for a generic provider, if any */
+    pkceSetting: z.string().optional(),
+    /** which callback parameter carries the grant */
+    callbackCodeParam: z.string().default("code"),
+    /**
+     * A callback parameter that names the host to exchange the code at (Zoho's `accounts-server`),
+     * honoured only when it matches `allow`; it replaces host `host`.
+     */
+    callbackHostParam: z.object({ param: z.string(), host: z.string(), allow: z.string() }).optional(),
+    expiry: z
+      .object({
+        expiresInField: z.string().default("expires_in"),
+        expiresOnField: z.string().optional(),
+        refreshExpiresInField: z.string().optional(),
+        /** used when the response says nothing: never "forever" */
+        defaultLifetimeSeconds: z.number().int().positive().default(3600),
+        /** known refresh-token lifetime when the response does not say */
+        refreshTokenLifetimeSeconds: z.number().int().positive().optional(),
+        /** refresh tokens die after this long unused (Microsoft: 90 days) */
+        refreshTokenIdleSeconds: z.number().int().positive().optional(),
+      })
+      .default({ expiresInField: "expires_in", defaultLifetimeSeconds: 3600 }),
+    /** how the token is sent to the provider's API */
+    apiAuth: z
+      .object({ header: z.string().default("Authorization"), prefix: z.string().default("Bearer ") , queryParam: z.string().optional() })
+      .default({ header: "Authorization", prefix: "Bearer " }),
+    /** claims read from the (JWT) access token we obtained ourselves */
+    tenantFromAccessToken: z.object({ tenantClaim: z.string(), nameClaim: z.string().optional(), emailClaim: z.string().optional(), idClaim: z.string().optional() }).optional(),
+    /** non-secret token-response fields kept on the connection, e.g. Zoho's api_domain (must match its allow pattern) */
+    tokenResponseMetadata: z.array(z.object({ field: z.string(), allow: z.string() })).default([]),
+    test: z
+      .object({
+        method: z.enum(["GET", "POST"]).default("GET"),
+        url: ZTemplate,
+        /** JSON fields shown in the redacted summary (dot paths) */
+        summaryFields: z.array(z.string()).default([]),
+        /** which summary fields identify the account */
+        accountName: z.string().optional(),
+        accountEmail: z.string().optional(),
+        accountId: z.string().optional(),
+      })
+      .optional(),
+    /** Microsoft: app-only tokens per tenant by client credentials (certificate assertion or secret) */
+    appOnly: z.object({ tokenUrl: ZTemplate, params: z.record(z.string(), z.string()).default({}), intervalSeconds: z.number().int().positive().default(2700) }).optional(),
+    /** Microsoft v2 admin consent: no code comes back, only `tenant`; the tenant is proven by an app-only token */
+    adminConsent: z.object({ url: ZTemplate, params: z.record(z.string(), z.string()).default({}), setting: z.string(), value: z.string() }).optional(),
+    /** redirect URI the provider expects when none of ours is reachable (headless path hint) */
+    headlessRedirectExample: z.string().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.authKind === "oauth2" && (!p.authorizationUrl || !p.tokenUrl)) ctx.addIssue({ code: "custom", message: `${p.id}: oauth2 providers need authorizationUrl and tokenUrl` });
+  });
+export type TProvider = z.infer<typeof ZProvider>;
+export type TProviderInput = z.input<typeof ZProvider>;
