@@ -36,6 +36,9 @@ const ZEnv = z.object({
       ctx.addIssue({ code: "custom", message: 'a JSON object of origins, e.g. {"https://login.windows.net":"https://login.partner.example"}' });
       return z.NEVER;
     }),
+  CONSENTRY_CRON_SECRET: z.string().min(32, "CONSENTRY_CRON_SECRET must be at least 32 characters").optional(),
+  CONSENTRY_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
+  CONSENTRY_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: bool,
@@ -81,6 +84,11 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     /** real provider origin → origin actually used (tests point them at local emulators) */
     providerHosts: e.CONSENTRY_PROVIDER_HOSTS,
     consentLinkTtlHours: e.CONSENTRY_CONSENT_LINK_TTL_HOURS,
+    /** bearer secret of POST /api/cron/refresh; the route is off without it */
+    cronSecret: e.CONSENTRY_CRON_SECRET,
+    /** in-process refresh timer period; default 60 s on the embedded default, off (0) with PostgreSQL */
+    refreshIntervalSeconds: e.CONSENTRY_REFRESH_INTERVAL_SECONDS ?? (embedded ? 60 : 0),
+    expiryWarningDays: e.CONSENTRY_EXPIRY_WARNING_DAYS,
     egress: {
       /**
        * TEST-ONLY: lets lib/oauth/egress.ts reach loopback (127.0.0.0/8, ::1) over http:// or https://,

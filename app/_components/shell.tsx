@@ -15,6 +15,7 @@ const ORG_NAV = [
   { key: "connections", path: "/connections" },
   { key: "apps", path: "/apps" },
   { key: "apiKeys", path: "/api-keys" },
+  { key: "webhooks", path: "/webhooks" },
   { key: "audit", path: "/audit" },
   { key: "settings", path: "/settings" },
 ] as const;

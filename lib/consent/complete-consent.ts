@@ -19,6 +19,7 @@ import { saveTokenSet } from "@/lib/tokens/save-token-set";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 import { logger } from "@/lib/logger";
 import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
+import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 
 export type ConsentFailureReason =
   | "state_missing" | "state_invalid" | "state_expired" | "wrong_browser" | "wrong_provider" | "link_closed"
@@ -133,6 +134,7 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
 
   let data: TokenSetData;
   let tenant: ReturnType<typeof readTenantClaims> = null;
+  let hostOverrides: Record<string, string> | undefined;
   try {
     const app = await getAppCredentials({ db, appId: row.connection.oauthAppId, organizationId });
     const adminConsent = provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value;
@@ -147,7 +149,6 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
     } else {
       const code = params.get(provider.callbackCodeParam);
       if (!code) return failAndRecord("code_missing");
-      let hostOverrides: Record<string, string> | undefined;
       if (provider.callbackHostParam) {
         const value = params.get(provider.callbackHostParam.param);
         if (value) {
@@ -195,7 +196,7 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
         accountEmail: tenant?.accountEmail ?? undefined,
         accountId: tenant?.accountId ?? undefined,
         scopes: data.scopes ? data.scopes.join(" ") : row.requestedScopes,
-        metadata: JSON.stringify(data.metadata),
+        metadata: JSON.stringify({ ...data.metadata, ...Object.fromEntries(Object.entries(hostOverrides ?? {}).map(([k, v]) => [`host.${k}`, v])) }),
         connectedAt: now,
         expiresAt: data.expiresAt,
         refreshTokenExpiresAt: data.refreshTokenExpiresAt,
@@ -211,5 +212,6 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
   });
   if (!done) return failAndRecord("link_closed");
   await audit("consent.completed", "success", { tenantId: tenant?.tenantId ?? null });
+  await emitConnectionEvent({ db, organizationId, connectionId: row.connectionId, type: "connection.connected" });
   return { ok: true, ...names, connectionId: row.connectionId, connectionName: row.connection.name, tenantId: tenant?.tenantId ?? null, accountName: tenant?.accountName ?? null };
 }

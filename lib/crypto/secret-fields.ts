@@ -9,6 +9,7 @@ export const SECRET_FIELDS = [
   // Token sets are bound to their connection: a token set belongs to exactly one connection.
   { model: "tokenSet", table: "TokenSet", fields: ["accessTokenEnc", "refreshTokenEnc", "idTokenEnc"], rowId: (r: Row) => String(r.connectionId) },
   { model: "consentRequest", table: "ConsentRequest", fields: ["pkceVerifierEnc"], rowId: (r: Row) => r.id },
+  { model: "webhookEndpoint", table: "WebhookEndpoint", fields: ["secretEnc"], rowId: (r: Row) => r.id },
 ] as const;
 
 export function contextFor(table: (typeof SECRET_FIELDS)[number]["table"], row: Row, field: string): SecretContext {

@@ -90,7 +90,8 @@ export function parseTokenResponse({
   const e = provider.expiry;
   let lifetime = parseSeconds(o[e.expiresInField], e.expiresInField);
   if (lifetime === undefined && e.expiresOnField) {
-    const on = parseSeconds(o[e.expiresOnField], e.expiresOnField);
+    // an absolute epoch: parsed unclamped (clamping it to 24 h as if it were a lifetime made every token expire at once)
+    const on = parseSecondsUnclamped(o[e.expiresOnField], e.expiresOnField);
     if (on !== undefined) lifetime = Math.max(0, Math.min(MAX_LIFETIME_SECONDS, on - Math.floor(requestedAt.getTime() / 1000)));
   }
   lifetime ??= e.defaultLifetimeSeconds;

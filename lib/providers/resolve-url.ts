@@ -38,6 +38,12 @@ export function renderTemplate(provider: TProvider, template: string | undefined
 }
 
 let parsedOverrides: Map<string, string> | undefined;
+
+/** Tests only: point provider origins at emulators started on dynamic ports. */
+export function setProviderHostOverridesForTests(map: Record<string, string> | undefined) {
+  parsedOverrides = map ? new Map(Object.entries(map).map(([from, to]) => [new URL(from).origin, new URL(to).origin])) : undefined;
+}
+
 function overrides(): Map<string, string> {
   if (parsedOverrides) return parsedOverrides;
   const m = new Map<string, string>();
@@ -53,6 +59,8 @@ export function applyHostOverrides(url: string): string {
   const t = new URL(to);
   u.protocol = t.protocol;
   u.host = t.host;
+  // the host setter keeps the old port when the new host has none: take the override's (possibly default) port
+  u.port = t.port;
   return u.toString();
 }
 

@@ -5,7 +5,31 @@ import next from "next";
 import { env } from "@/lib/env";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
 import { logger } from "@/lib/logger";
+import { db } from "@/lib/db/client";
+import { refreshDue } from "@/lib/tokens/refresh-due";
 import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
+
+/** On the embedded default `npm start` alone keeps tokens alive: the refresh work runs on a timer here. */
+function startRefreshTimer(seconds: number) {
+  if (seconds <= 0) return null;
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const s = await refreshDue({ db: db() });
+      if (s.due || s.warned || s.webhooks.attempted) logger.info({ summary: s }, "background refresh");
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message } }, "background refresh failed");
+    } finally {
+      running = false;
+    }
+  };
+  const t = setInterval(() => void tick(), seconds * 1000);
+  t.unref();
+  setTimeout(() => void tick(), 2000).unref();
+  return t;
+}
 
 async function main() {
   const e = env();
@@ -22,8 +46,10 @@ async function main() {
   });
   server.keepAliveTimeout = 65_000;
   server.listen(e.port, () => logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"));
+  const timer = startRefreshTimer(e.refreshIntervalSeconds);
   const stop = (signal: string) => {
     logger.info({ signal }, "shutting down");
+    if (timer) clearInterval(timer);
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };

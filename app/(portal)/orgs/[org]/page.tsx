@@ -2,7 +2,8 @@ import Link from "next/link";
 import { getFormatter, getTranslations } from "next-intl/server";
 import { requireOrg } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
-import { countConnectionsByStatus } from "@/lib/connections/list-connections";
+import { countConnectionsByStatus, listAttention } from "@/lib/connections/list-connections";
+import { env } from "@/lib/env";
 import { listAuditEvents } from "@/lib/audit/list-audit-events";
 import { Badge, Card, PageHeader, TextLink } from "@/app/_components/ui";
 
@@ -17,11 +18,12 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
   const t = await getTranslations("overview");
   const ts = await getTranslations("status");
   const format = await getFormatter();
-  const [counts, apps, keys, recent] = await Promise.all([
+  const [counts, apps, keys, recent, attention] = await Promise.all([
     countConnectionsByStatus({ db: db(), organizationId: org.id }),
     db().oAuthApp.count({ where: { OR: [{ organizationId: org.id }, { organizationId: null }] } }),
     db().apiKey.count({ where: { organizationId: org.id, revokedAt: null } }),
     listAuditEvents({ db: db(), organizationId: org.id, query: { limit: 5 } }),
+    listAttention({ db: db(), organizationId: org.id, warningDays: env().expiryWarningDays }),
   ]);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const base = `/orgs/${org.slug}`;
@@ -41,6 +43,21 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
           </Link>
         ))}
       </div>
+      {attention.length > 0 ? (
+        <section className="card mt-6 border-amber-300 dark:border-amber-800" aria-labelledby="attention">
+          <h2 id="attention" className="border-b border-zinc-200 px-5 py-3 text-sm font-semibold dark:border-zinc-800">{t("attention")}</h2>
+          <ul className="divide-y divide-zinc-100 dark:divide-zinc-800">
+            {attention.map((c) => (
+              <li key={c.id} className="flex items-center justify-between gap-3 px-5 py-3 text-sm">
+                <Link href={`${base}/connections/${c.id}`} className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{c.name}</Link>
+                <span className="text-xs text-zinc-600 dark:text-zinc-400">
+                  {c.status === "active" && c.refreshTokenExpiresAt ? t("refreshTokenExpiring", { when: format.relativeTime(c.refreshTokenExpiresAt) }) : <Badge tone={c.status}>{ts(c.status)}</Badge>}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <div className="mt-6 grid gap-6 lg:grid-cols-2">
         <Card title={t("gettingStarted")}>
           <ol className="space-y-3">

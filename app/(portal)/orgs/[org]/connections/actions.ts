@@ -18,6 +18,8 @@ import { flowCookieName, flowCookieOptions } from "@/lib/consent/flow-cookie";
 import { consentResultResponse } from "@/lib/consent/consent-result-response";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { AppError } from "@/lib/errors";
+import { refreshConnection } from "@/lib/tokens/refresh-connection";
+import { disconnectConnection } from "@/lib/connections/disconnect-connection";
 
 const ZRef = z.object({ org: z.string().min(1).max(64), connectionId: z.string().min(1).max(64) });
 
@@ -126,5 +128,31 @@ export async function pasteRedirectAction(_prev: FormState | undefined, form: Fo
     const outcome = await completeConsentFromPaste({ db: db(), organizationId: ov.id, connectionId, pasted: o.pasted, browserSecret: (await cookies()).get(flowCookieName())?.value });
     await consentResultResponse(outcome);
     redirect("/consent/result");
+  });
+}
+
+export async function refreshNowAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const { org, connectionId } = ZRef.parse(formObject(form));
+    const { org: o } = await requireOrg(org, "member");
+    const c = await db().connection.findFirst({ where: { id: connectionId, organizationId: o.id }, select: { id: true } });
+    if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
+    const r = await refreshConnection({ db: db(), connectionId: c.id, reason: "manual" });
+    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
+    const t = await getTranslations("connection");
+    if (r.result === "refreshed" || r.result === "already_fresh") return { ok: true, message: t("refreshed") };
+    if (r.result === "busy") return { ok: false, message: t("refreshBusy") };
+    if (r.result === "skipped") return { ok: false, message: t("refreshSkipped") };
+    return { ok: false, message: t("refreshFailed", { code: r.errorCode }) };
+  });
+}
+
+export async function disconnectAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const { org, connectionId } = ZRef.parse(formObject(form));
+    const { user, org: o } = await requireOrg(org, "admin");
+    await disconnectConnection({ db: db(), organizationId: o.id, connectionId, actor: { type: "user", id: user.id, label: user.email } });
+    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
+    return { ok: true, message: (await getTranslations("connection"))("disconnected") };
   });
 }

@@ -13,6 +13,7 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
   const { org } = await requireOrg((await params).org);
   const t = await getTranslations("connections");
   const ts = await getTranslations("status");
+  const te = await getTranslations("lastErrors");
   const format = await getFormatter();
   const rows = await listConnections({ db: db(), organizationId: org.id });
   return (
@@ -30,6 +31,8 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
                 <th scope="col">{t("status")}</th>
                 <th scope="col">{t("account")}</th>
                 <th scope="col">{t("expires")}</th>
+                <th scope="col">{t("refreshTokenExpires")}</th>
+                <th scope="col">{t("lastRefresh")}</th>
               </tr>
             </thead>
             <tbody>
@@ -43,13 +46,18 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
                   <td className="font-mono text-xs">{c.providerId}</td>
                   <td>
                     <Badge tone={c.status}>{ts(c.status)}</Badge>
-                    {c.lastErrorMessage ? <p className="mt-1 text-xs text-red-600 dark:text-red-400">{c.lastErrorMessage}</p> : null}
+                    {c.lastErrorCode && c.status !== "active" ? <p className="mt-1 text-xs text-red-600 dark:text-red-400">{te.has(c.lastErrorCode) ? te(c.lastErrorCode) : c.lastErrorCode}</p> : null}
                   </td>
                   <td className="text-xs">
                     {c.accountName ?? c.accountEmail ?? "—"}
                     {c.externalTenantId ? <p className="font-mono text-zinc-500">{t("tenant", { id: c.externalTenantId })}</p> : null}
                   </td>
-                  <td className="text-xs">{c.expiresAt ? format.relativeTime(c.expiresAt) : "—"}</td>
+                  <td className="text-xs">{c.expiresAt && c.status !== "revoked" ? format.relativeTime(c.expiresAt) : "—"}</td>
+                  <td className="text-xs">{c.refreshTokenExpiresAt ? format.relativeTime(c.refreshTokenExpiresAt) : "—"}</td>
+                  <td className="text-xs">
+                    {c.lastRefreshedAt ? format.relativeTime(c.lastRefreshedAt) : "—"}
+                    {c.refreshAttempts > 0 ? <p className="text-amber-600">{t("attempts", { n: c.refreshAttempts })}</p> : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

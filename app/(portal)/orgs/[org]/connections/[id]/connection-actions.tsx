@@ -3,7 +3,7 @@ import { useActionState } from "react";
 import { useTranslations } from "next-intl";
 import { FormMessage, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
-import { connectNowAction, createConsentLinkAction, pasteRedirectAction, revokeConsentLinkAction, testConnectionAction } from "../actions";
+import { connectNowAction, createConsentLinkAction, disconnectAction, pasteRedirectAction, refreshNowAction, revokeConsentLinkAction, testConnectionAction } from "../actions";
 
 function Ref({ org, connectionId }: { org: string; connectionId: string }) {
   return (
@@ -101,6 +101,39 @@ export function TestConnectionButton({ org, connectionId, disabled }: { org: str
           ))}
         </dl>
       ) : null}
+    </form>
+  );
+}
+
+export function RefreshNowButton({ org, connectionId }: { org: string; connectionId: string }) {
+  const t = useTranslations("connection");
+  const [state, action] = useActionState(refreshNowAction, undefined);
+  return (
+    <form action={action} className="space-y-2">
+      <Ref org={org} connectionId={connectionId} />
+      <SubmitButton className="btn-secondary w-full" pendingLabel={t("refreshing")}>
+        {t("refreshNow")}
+      </SubmitButton>
+      <FormMessage state={state} />
+    </form>
+  );
+}
+
+export function DisconnectButton({ org, connectionId }: { org: string; connectionId: string }) {
+  const t = useTranslations("connection");
+  const [state, action] = useActionState(disconnectAction, undefined);
+  return (
+    <form
+      action={action}
+      className="space-y-2"
+      onSubmit={(e) => {
+        if (!window.confirm(t("disconnectConfirm"))) e.preventDefault();
+      }}
+    >
+      <Ref org={org} connectionId={connectionId} />
+      <p className="text-xs text-zinc-500">{t("disconnectBody")}</p>
+      <SubmitButton className="btn-danger w-full">{t("disconnect")}</SubmitButton>
+      <FormMessage state={state} />
     </form>
   );
 }

@@ -6,7 +6,8 @@ import { getConnection } from "@/lib/connections/get-connection";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { callbackUrl } from "@/lib/consent/start-consent";
 import { Badge, Card, PageHeader } from "@/app/_components/ui";
-import { ConnectNowButton, ConsentLinkPanel, PasteRedirectForm, RevokeLinkButton, TestConnectionButton } from "./connection-actions";
+import { ConnectNowButton, ConsentLinkPanel, DisconnectButton, PasteRedirectForm, RefreshNowButton, RevokeLinkButton, TestConnectionButton } from "./connection-actions";
+import { roleAtLeast } from "@/lib/auth/roles";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("connection"))("title") };
@@ -14,11 +15,12 @@ export async function generateMetadata() {
 
 export default async function ConnectionPage({ params }: { params: Promise<{ org: string; id: string }> }) {
   const p = await params;
-  const { org } = await requireOrg(p.org);
+  const { org, role } = await requireOrg(p.org);
   const c = await getConnection({ db: db(), organizationId: org.id, connectionId: p.id });
   if (!c) notFound();
   const t = await getTranslations("connection");
   const ts = await getTranslations("status");
+  const te = await getTranslations("lastErrors");
   const format = await getFormatter();
   const provider = PROVIDERS.get(c.providerId);
   const settings = JSON.parse(c.settings) as Record<string, unknown>;
@@ -35,6 +37,8 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
     [t("expiresAt"), when(c.expiresAt)],
     [t("refreshTokenExpiresAt"), when(c.refreshTokenExpiresAt)],
     [t("lastRefreshedAt"), when(c.lastRefreshedAt)],
+    [t("nextRefreshAt"), when(c.nextRefreshAt)],
+    [t("attempts"), String(c.refreshAttempts)],
     ...(c.oauthApp ? ([[t("app"), `${c.oauthApp.name} (${c.oauthApp.organizationId ? t("orgApp") : t("platformApp")})`]] as Array<[string, React.ReactNode]>) : []),
     ...Object.entries(settings).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode]),
   ];
@@ -43,7 +47,7 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
       <PageHeader title={c.name} description={t("description")} />
       {c.lastErrorMessage ? (
         <p role="alert" className="mb-4 rounded-md bg-red-50 px-4 py-3 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
-          {t("lastError", { when: c.lastErrorAt ? format.relativeTime(c.lastErrorAt) : "" })} <code>{c.lastErrorMessage}</code>
+          {t("lastError", { when: c.lastErrorAt ? format.relativeTime(c.lastErrorAt) : "" })} {te.has(c.lastErrorCode ?? "") ? te(c.lastErrorCode!) : <code>{c.lastErrorMessage}</code>}
         </p>
       ) : null}
       <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
@@ -86,9 +90,19 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
               <PasteRedirectForm org={org.slug} connectionId={c.id} />
             </Card>
           ) : null}
+          {oauth && (c.status === "active" || c.status === "error") ? (
+            <Card title={t("refreshTitle")}>
+              <RefreshNowButton org={org.slug} connectionId={c.id} />
+            </Card>
+          ) : null}
           {provider?.test ? (
             <Card title={t("testTitle")}>
               <TestConnectionButton org={org.slug} connectionId={c.id} disabled={c.status !== "active" && c.status !== "error"} />
+            </Card>
+          ) : null}
+          {c.status !== "revoked" && roleAtLeast(role, "admin") ? (
+            <Card title={t("disconnectTitle")}>
+              <DisconnectButton org={org.slug} connectionId={c.id} />
             </Card>
           ) : null}
         </div>

@@ -1,0 +1,87 @@
+// A token valid for at least `minValidity` seconds, refreshing only when needed. Inside one process
+// concurrent callers for a connection share one refresh; across processes the lease decides who
+// refreshes and the others wait for its result. A token that is still valid is served even when a
+// refresh attempt fails.
+import type { Db } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import { PROVIDERS } from "@/lib/providers/catalogue";
+import { openToken } from "@/lib/tokens/token-secrets";
+import { refreshConnection, type RefreshOutcome } from "@/lib/tokens/refresh-connection";
+
+export type FreshToken = { accessToken: string; tokenType: string; expiresAt: Date; scopes: string[]; tenantId: string | null; connectionId: string };
+
+const inFlight = new Map<string, Promise<RefreshOutcome>>();
+
+function singleFlight(db: Db, connectionId: string): Promise<RefreshOutcome> {
+  let p = inFlight.get(connectionId);
+  if (!p) {
+    p = refreshConnection({ db, connectionId, reason: "on_demand" }).finally(() => inFlight.delete(connectionId));
+    inFlight.set(connectionId, p);
+  }
+  return p;
+}
+
+async function read(db: Db, organizationId: string, connectionId: string) {
+  return db.connection.findFirst({
+    where: { id: connectionId, organizationId },
+    select: { id: true, providerId: true, status: true, expiresAt: true, scopes: true, externalTenantId: true, lastErrorCode: true, leaseUntil: true, tokenSet: { select: { accessTokenEnc: true, tokenType: true } } },
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function getFreshToken({ db, organizationId, connectionId, minValidity = 300, waitMs = 20_000 }: { db: Db; organizationId: string; connectionId: string; minValidity?: number; waitMs?: number }): Promise<FreshToken> {
+  const deadline = Date.now() + waitMs;
+  let lastOutcome: RefreshOutcome | null = null;
+  for (;;) {
+    const c = await read(db, organizationId, connectionId);
+    if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
+    if (c.status === "needs_reconsent" || c.status === "revoked" || c.status === "pending_consent" || !c.tokenSet) {
+      throw new AppError("needs-reconsent", c.status === "pending_consent" ? "The connection has not been consented yet: send a consent link." : "The connection needs consent again: send a new consent link (POST /api/v1/connections/{id}/consent-link).", {
+        extra: { reason: c.status === "revoked" ? "revoked" : c.status === "pending_consent" ? "pending_consent" : (c.lastErrorCode ?? "needs_reconsent"), connection_id: c.id },
+      });
+    }
+    const now = Date.now();
+    const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
+    const provider = PROVIDERS.get(c.providerId);
+    const fresh = validFor >= minValidity || provider?.authKind === "api_key";
+    if (fresh || (lastOutcome && lastOutcome.result === "failed" && validFor > 0) || (lastOutcome?.result === "skipped" && validFor > 0)) {
+      return {
+        accessToken: openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc),
+        tokenType: c.tokenSet.tokenType,
+        expiresAt: c.expiresAt ?? new Date("9999-12-31T00:00:00Z"),
+        scopes: c.scopes.split(" ").filter(Boolean),
+        tenantId: c.externalTenantId,
+        connectionId: c.id,
+      };
+    }
+    if (lastOutcome?.result === "failed") {
+      throw new AppError("refresh-failed", "The provider did not issue a fresh token; the previous one has expired. Retry later.", {
+        retryAfter: lastOutcome.retryAfterSeconds ?? 30,
+        extra: { reason: lastOutcome.failureClass, error_code: lastOutcome.errorCode },
+      });
+    }
+    if (lastOutcome?.result === "skipped") throw new AppError("refresh-failed", "This connection's token cannot be refreshed; consent again.", { retryAfter: 60, extra: { reason: lastOutcome.why } });
+    if (Date.now() > deadline) throw new AppError("refresh-failed", "Another worker is still refreshing this connection. Retry shortly.", { retryAfter: 2, extra: { reason: "busy" } });
+    const outcome = await singleFlight(db, connectionId);
+    if (outcome.result === "busy") {
+      await sleep(150);
+      continue;
+    }
+    lastOutcome = outcome.result === "refreshed" || outcome.result === "already_fresh" ? null : outcome;
+    if (outcome.result === "refreshed" || outcome.result === "already_fresh") {
+      // Re-read: if still not fresh enough (a provider issuing short tokens), return what we have.
+      const again = await read(db, organizationId, connectionId);
+      if (again?.tokenSet && again.expiresAt && again.expiresAt.getTime() > Date.now()) {
+        return {
+          accessToken: openToken({ organizationId, connectionId }, "accessTokenEnc", again.tokenSet.accessTokenEnc),
+          tokenType: again.tokenSet.tokenType,
+          expiresAt: again.expiresAt,
+          scopes: again.scopes.split(" ").filter(Boolean),
+          tenantId: again.externalTenantId,
+          connectionId: again.id,
+        };
+      }
+    }
+  }
+}
