@@ -79,7 +79,7 @@ export function parseTokenResponse({
     throwIfError(status, undefined, headers);
     throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response is not a JSON object.", { status });
   }
-  throwIfError(status, body, headers);
+  throwIfError(status, normalizeError(provider, body as Record<string, unknown>), headers);
   const o = body as Record<string, unknown>;
   if (typeof o.access_token !== "string" || o.access_token.length === 0 || o.access_token.length > 16384) {
     throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response has no access token.", { status });
@@ -119,6 +119,14 @@ export function parseTokenResponse({
     scopes: scope,
     metadata,
   };
+}
+
+/** Provider-specific error shapes → RFC 6749 `error` (catalogue: errorField, errorAliases). */
+function normalizeError(provider: TProvider, o: Record<string, unknown>): Record<string, unknown> {
+  if (typeof o.error === "string" || !provider.errorField) return o;
+  const v = o[provider.errorField];
+  if (typeof v !== "string") return o;
+  return { ...o, error: provider.errorAliases[v] ?? v.toLowerCase(), error_description: typeof o.message === "string" ? o.message : undefined };
 }
 
 function parseSecondsUnclamped(value: unknown, field: string): number | undefined {

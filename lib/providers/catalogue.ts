@@ -129,6 +129,8 @@ const ENTRIES: TProviderInput[] = [
     defaultScopes: ["oauth"],
     clientAuth: "client_secret_post",
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 1800 },
+    errorField: "status",
+    errorAliases: { BAD_REFRESH_TOKEN: "invalid_grant", BAD_AUTH_CODE: "invalid_grant", BAD_CLIENT_ID: "invalid_client", BAD_CLIENT_SECRET: "invalid_client", BAD_REDIRECT_URI: "invalid_grant" },
     test: { url: "{hosts.api}/account-info/v3/details", summaryFields: ["portalId", "uiDomain", "timeZone"], accountId: "portalId" },
   },
 ];

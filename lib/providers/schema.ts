@@ -67,6 +67,12 @@ export const ZProvider = z
         refreshTokenIdleSeconds: z.number().int().positive().optional(),
       })
       .default({ expiresInField: "expires_in", defaultLifetimeSeconds: 3600 }),
+    /**
+     * Providers whose token errors are not RFC 6749 shaped: read the error from this JSON field and
+     * map its values to OAuth error codes (HubSpot: {"status":"BAD_REFRESH_TOKEN"} → invalid_grant).
+     */
+    errorField: z.string().optional(),
+    errorAliases: z.record(z.string(), z.string()).default({}),
     /** how the token is sent to the provider's API */
     apiAuth: z
       .object({ header: z.string().default("Authorization"), prefix: z.string().default("Bearer ") , queryParam: z.string().optional() })

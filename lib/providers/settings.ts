@@ -23,7 +23,8 @@ function settingSchema(s: TSetting): z.ZodType {
       return z.union([z.boolean(), z.enum(["true", "false", "on", "off"]).transform((v) => v === "true" || v === "on")]);
     case "key_values":
       return z
-        .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "validation.paramName"), z.string().max(512))
+        // zod reports a bad record key as "Invalid key in record" unless told otherwise
+        .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "validation.paramName"), z.string().max(512), { error: (iss) => (iss.code === "invalid_key" ? "validation.paramName" : undefined) })
         .refine((o) => Object.keys(o).length <= 20, "validation.tooManyParams")
         .refine((o) => Object.keys(o).every((k) => !RESERVED_PARAMS.has(k)), "validation.reservedParam");
     case "string":

@@ -1,0 +1,40 @@
+// Bearer API-key authentication for the REST API. Unknown, malformed, expired and revoked keys all
+// get the same 401; a key in the query string is refused outright (it would end up in logs).
+import type { Db } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import { hashApiKey, type TApiScope } from "@/lib/api-keys/create-api-key";
+
+export type ApiPrincipal = { keyId: string; organizationId: string; scopes: Set<string>; prefix: string };
+
+const KEY_RE = /^csk_[A-Za-z0-9_-]{43}$/;
+const QUERY_KEY_NAMES = new Set(["api_key", "apikey", "key", "access_token", "token", "authorization"]);
+const LAST_USED_EVERY_MS = 60_000;
+const lastUsedWritten = new Map<string, number>();
+
+export function refuseKeyInQuery(url: URL) {
+  for (const [k, v] of url.searchParams) {
+    if (QUERY_KEY_NAMES.has(k.toLowerCase()) || v.startsWith("csk_")) {
+      throw new AppError("bad-request", "API keys go in the Authorization header (Authorization: Bearer csk_…), never in the URL. Revoke this key: it may have been logged.");
+    }
+  }
+}
+
+export async function authenticateApiKey({ db, authorization, now = new Date() }: { db: Db; authorization: string | null; now?: Date }): Promise<ApiPrincipal> {
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
+  if (!m) throw new AppError("unauthorized", "Send an API key: Authorization: Bearer csk_…");
+  const key = m[1]!;
+  if (!KEY_RE.test(key)) throw new AppError("unauthorized", "The API key is not valid.");
+  const row = await db.apiKey.findUnique({ where: { hash: hashApiKey(key) }, select: { id: true, organizationId: true, scopes: true, prefix: true, expiresAt: true, revokedAt: true } });
+  if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw new AppError("unauthorized", "The API key is not valid (unknown, expired or revoked).");
+  // last-used is informative: written at most once a minute per key, off the request's critical path.
+  const last = lastUsedWritten.get(row.id) ?? 0;
+  if (now.getTime() - last > LAST_USED_EVERY_MS) {
+    lastUsedWritten.set(row.id, now.getTime());
+    void db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => lastUsedWritten.delete(row.id));
+  }
+  return { keyId: row.id, organizationId: row.organizationId, scopes: new Set(row.scopes.split(" ")), prefix: row.prefix };
+}
+
+export function requireScope(p: ApiPrincipal, scope: TApiScope) {
+  if (!p.scopes.has(scope)) throw new AppError("forbidden", `This API key lacks the "${scope}" scope.`, { extra: { required_scope: scope } });
+}
