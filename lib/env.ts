@@ -39,6 +39,8 @@ const ZEnv = z.object({
   CONSENTRY_CRON_SECRET: z.string().min(32, "CONSENTRY_CRON_SECRET must be at least 32 characters").optional(),
   CONSENTRY_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
   CONSENTRY_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  CONSENTRY_API_RATE_PER_KEY: z.coerce.number().int().min(1).default(1200),
+  CONSENTRY_API_RATE_PER_ORG: z.coerce.number().int().min(1).default(6000),
   CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: bool,
@@ -89,6 +91,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     /** in-process refresh timer period; default 60 s on the embedded default, off (0) with PostgreSQL */
     refreshIntervalSeconds: e.CONSENTRY_REFRESH_INTERVAL_SECONDS ?? (embedded ? 60 : 0),
     expiryWarningDays: e.CONSENTRY_EXPIRY_WARNING_DAYS,
+    /** REST API requests a minute */
+    apiRatePerKey: e.CONSENTRY_API_RATE_PER_KEY,
+    apiRatePerOrg: e.CONSENTRY_API_RATE_PER_ORG,
     egress: {
       /**
        * TEST-ONLY: lets lib/oauth/egress.ts reach loopback (127.0.0.0/8, ::1) over http:// or https://,

@@ -42,4 +42,11 @@ export function createLogger(destination?: pino.DestinationStream) {
 }
 
 const g = globalThis as unknown as { __consentryLogger?: pino.Logger };
-export const logger: pino.Logger = (g.__consentryLogger ??= createLogger());
+/** The process's logger (the CLI swaps in a stderr one before anything logs: lib/cli/logs-to-stderr.ts). */
+export const logger: pino.Logger = new Proxy({} as pino.Logger, {
+  get(_t, prop) {
+    const l = (g.__consentryLogger ??= createLogger());
+    const v = (l as unknown as Record<PropertyKey, unknown>)[prop];
+    return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(l) : v;
+  },
+});

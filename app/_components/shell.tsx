@@ -15,6 +15,7 @@ const ORG_NAV = [
   { key: "connections", path: "/connections" },
   { key: "apps", path: "/apps" },
   { key: "apiKeys", path: "/api-keys" },
+  { key: "apiReference", path: "/api" },
   { key: "webhooks", path: "/webhooks" },
   { key: "audit", path: "/audit" },
   { key: "settings", path: "/settings" },
@@ -83,7 +84,7 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
         <ul className="space-y-1">
           {ORG_NAV.map((item) => {
             const href = `${base}${item.path}`;
-            const active = item.path === "" ? pathname === base : pathname.startsWith(href);
+            const active = item.path === "" ? pathname === base : pathname === href || pathname.startsWith(`${href}/`);
             return (
               <li key={item.key}>
                 <NavItem href={href} active={active}>

@@ -1,5 +1,6 @@
 // `npm run cli -- <command>`: administration without the UI. Results a script may need go to
 // stdout alone; everything else goes to stderr.
+import "@/lib/cli/logs-to-stderr";
 import { parseArgs } from "node:util";
 import { env } from "@/lib/env";
 import { db } from "@/lib/db/client";
@@ -13,6 +14,7 @@ import { ZRole } from "@/lib/auth/roles";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 import { AppError } from "@/lib/errors";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
+import { createApiKey, revokeApiKey } from "@/lib/api-keys/create-api-key";
 
 const actor = { type: "system" as const, label: "cli" };
 const out = (s: string) => process.stdout.write(s + "\n");
@@ -31,6 +33,10 @@ const HELP = `Consentry administration
   user invite --email <email> --org <slug> --role owner|admin|member
   user set-password --email <email>            prints a new generated password on stdout
   staff add --email <email> | staff remove --email <email>
+  api-key create --org <slug> --scopes connections:read,connections:write,tokens:read [--name <name>] [--expires-in-days <n>]
+                                               prints the key (csk_…) alone on stdout; it is shown only once
+  api-key list --org <slug>
+  api-key revoke --org <slug> --prefix <csk_…prefix>
   keys generate                                prints a new key line for CONSENTRY_ENCRYPTION_KEYS
   keys rotate                                  embedded default: add a new key to the data folder, re-encrypt everything
   keys reencrypt                               re-encrypt everything under the first configured key
@@ -121,6 +127,38 @@ async function run(argv: string[]): Promise<number> {
       if (count === 0) throw new AppError("not-found", `No user ${email}`);
       await recordAuditEvent({ organizationId: null, actor, action: verb === "add" ? "staff.granted" : "staff.revoked", outcome: "success", details: { email } });
       say(`${email} is ${verb === "add" ? "now" : "no longer"} staff.`);
+      return 0;
+    }
+    case "api-key create": {
+      const o = opts(rest, { org: { type: "string" }, scopes: { type: "string" }, name: { type: "string" }, "expires-in-days": { type: "string" } });
+      const org = await findOrg(need(o.org, "org"));
+      const days = o["expires-in-days"] ? Number(o["expires-in-days"]) : undefined;
+      if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new AppError("validation", "--expires-in-days must be a positive whole number");
+      const r = await createApiKey({
+        db: db(),
+        organizationId: org.id,
+        input: { name: (o.name as string) ?? `cli ${new Date().toISOString().slice(0, 10)}`, scopes: need(o.scopes, "scopes").split(",").map((x) => x.trim()).filter(Boolean), ...(days ? { expiresAt: new Date(Date.now() + days * 86400_000) } : {}) },
+        actor,
+      });
+      out(r.key);
+      say(`Created API key ${r.prefix}… for ${org.slug}. It is shown only now.`);
+      return 0;
+    }
+    case "api-key list": {
+      const o = opts(rest, { org: { type: "string" } });
+      const org = await findOrg(need(o.org, "org"));
+      for (const k of await db().apiKey.findMany({ where: { organizationId: org.id }, orderBy: { createdAt: "asc" } })) {
+        out(`${k.prefix}\t${k.name}\t${k.scopes}\t${k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt < new Date() ? "expired" : "valid"}`);
+      }
+      return 0;
+    }
+    case "api-key revoke": {
+      const o = opts(rest, { org: { type: "string" }, prefix: { type: "string" } });
+      const org = await findOrg(need(o.org, "org"));
+      const k = await db().apiKey.findFirst({ where: { organizationId: org.id, prefix: need(o.prefix, "prefix").slice(0, 12), revokedAt: null } });
+      if (!k) throw new AppError("not-found", "No valid key with that prefix in this organization");
+      await revokeApiKey({ db: db(), organizationId: org.id, apiKeyId: k.id, actor });
+      say(`Revoked ${k.prefix}….`);
       return 0;
     }
     case "keys generate":

@@ -56,12 +56,12 @@ async function consume(db: Db, where: { stateHash: string } | { connectionId: st
 export async function completeConsent({ db, providerId, params, browserSecret, ip }: { db: Db; providerId: string; params: URLSearchParams; browserSecret: string | undefined; ip?: string | null }): Promise<ConsentOutcome> {
   const state = params.get("state");
   if (!state) {
-    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_missing", outcome: "denied", ip, details: { provider: providerId } });
+    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_missing", outcome: "denied", ip, details: { provider: providerId } }, db);
     return fail("state_missing");
   }
   const row = await consume(db, { stateHash: sha256(state) });
   if (!row) {
-    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_invalid", outcome: "denied", ip, details: { provider: providerId } });
+    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_invalid", outcome: "denied", ip, details: { provider: providerId } }, db);
     return fail("state_invalid");
   }
   return finish({ db, row, providerId, params, browserSecret, ip });
@@ -107,7 +107,7 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
   const provider = PROVIDERS.get(row.providerId);
   const names = { organizationName: row.organization.name, providerName: provider?.name ?? row.providerId, returnTo: row.returnTo };
   const audit = (action: string, outcome: "success" | "failure" | "denied", details: Record<string, unknown>) =>
-    recordAuditEvent({ organizationId, actor: { type: "anonymous", label: "tenant admin" }, action, outcome, ip, target: { type: "connection", id: row.connectionId }, details: { provider: row.providerId, ...details } });
+    recordAuditEvent({ organizationId, actor: { type: "anonymous", label: "tenant admin" }, action, outcome, ip, target: { type: "connection", id: row.connectionId }, details: { provider: row.providerId, ...details } }, db);
   const failAndRecord = async (reason: ConsentFailureReason, details: Record<string, unknown> = {}, extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {}) => {
     await audit(reason === "wrong_browser" ? "oauth.state_mismatch" : reason === "wrong_provider" ? "oauth.provider_mismatch" : "consent.failed", reason === "provider_error" ? "failure" : "denied", { reason, ...details });
     if (!["wrong_browser", "wrong_provider", "state_expired", "link_closed"].includes(reason)) {

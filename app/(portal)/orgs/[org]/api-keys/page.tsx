@@ -2,7 +2,10 @@ import { getFormatter, getTranslations } from "next-intl/server";
 import { requireOrg } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
 import { listApiKeys } from "@/lib/api-keys/list-api-keys";
-import { Badge, EmptyState, PageHeader } from "@/app/_components/ui";
+import Link from "next/link";
+import { Badge, Card, EmptyState, PageHeader } from "@/app/_components/ui";
+import { API_SCOPES } from "@/lib/api-keys/create-api-key";
+import { CreateApiKeyForm, RevokeApiKeyButton } from "./api-key-forms";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("apiKeys"))("title") };
@@ -16,7 +19,9 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
   const now = new Date();
   return (
     <>
-      <PageHeader title={t("title")} description={t("description")} />
+      <PageHeader title={t("title")} description={t("description")} actions={<Link href={`/orgs/${org.slug}/api`} className="btn-secondary">{t("reference")}</Link>} />
+      <div className="grid gap-6 lg:grid-cols-[1fr_22rem]">
+      <div>
       {keys.length === 0 ? (
         <EmptyState title={t("emptyTitle")} body={t("emptyBody", { slug: org.slug })} />
       ) : (
@@ -29,6 +34,7 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
                 <th scope="col">{t("scopes")}</th>
                 <th scope="col">{t("lastUsed")}</th>
                 <th scope="col">{t("state")}</th>
+                <th scope="col"><span className="sr-only">{t("revoke")}</span></th>
               </tr>
             </thead>
             <tbody>
@@ -43,6 +49,7 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
                     <td>
                       <Badge tone={state === "valid" ? "active" : "revoked"}>{t(state)}</Badge>
                     </td>
+                    <td className="text-right">{state === "valid" ? <RevokeApiKeyButton org={org.slug} apiKeyId={k.id} /> : null}</td>
                   </tr>
                 );
               })}
@@ -50,6 +57,11 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
           </table>
         </div>
       )}
+      </div>
+      <Card title={t("createTitle")}>
+        <CreateApiKeyForm org={org.slug} scopes={API_SCOPES} />
+      </Card>
+      </div>
     </>
   );
 }

@@ -1,0 +1,6 @@
+// GET, DELETE /api/v1/connections/{id} — lib/api/routes.ts (getConnection, deleteConnection)
+import { nextApiHandler } from "@/lib/api/next-handlers";
+
+export const dynamic = "force-dynamic";
+export const GET = nextApiHandler;
+export const DELETE = nextApiHandler;

@@ -1,0 +1,98 @@
+// One function serves every REST API request, whoever received it (a Next route handler or the
+// production server's fast path): request id, key-in-URL refusal, API-key authentication, scope,
+// rate limits, zod parsing, the handler, problem+json for every error, an audit record per call.
+import { randomUUID } from "node:crypto";
+import type { Db } from "@/lib/db/client";
+import { env } from "@/lib/env";
+import { AppError, fieldErrors, toProblem } from "@/lib/errors";
+import { authenticateApiKey, refuseKeyInQuery, requireScope, type ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
+import { takeToken } from "@/lib/http/rate-limit";
+import { bufferAuditEvent } from "@/lib/audit/audit-buffer";
+import { englishMessage } from "@/lib/i18n/english";
+import { logger, withRequestId } from "@/lib/logger";
+import { matchRoute } from "@/lib/api/routes";
+
+export type ApiRequest = { method: string; url: URL; headers: Headers; body: string | null; ip: string | null };
+export type ApiResponse = { status: number; headers: Record<string, string>; body: string };
+
+const MAX_BODY = 64 * 1024;
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { "content-type": "application/json; charset=utf-8", ...headers }, body: JSON.stringify(body) };
+}
+
+function problem(err: unknown, requestId: string): ApiResponse {
+  if (err instanceof AppError && err.errors) {
+    err = new AppError(err.code, englishMessage(err.message), { errors: err.errors.map((e) => ({ path: e.path, message: englishMessage(e.message) })), retryAfter: err.retryAfter, extra: err.extra });
+  }
+  const body = toProblem(err, undefined);
+  const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store", "x-request-id": requestId };
+  if (err instanceof AppError && err.retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(err.retryAfter));
+  return { status: body.status, headers, body: JSON.stringify(body) };
+}
+
+export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResponse> {
+  const requestId = req.headers.get("x-request-id")?.slice(0, 128) || randomUUID();
+  return withRequestId(requestId, async () => {
+    let principal: ApiPrincipal | null = null;
+    let routeId = "unknown";
+    let res: ApiResponse;
+    try {
+      refuseKeyInQuery(req.url);
+      const match = matchRoute(req.method, req.url.pathname);
+      if (!match) throw new AppError("not-found", `No API endpoint ${req.method} ${req.url.pathname}.`);
+      if ("allow" in match) throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
+      const { route, params } = match;
+      routeId = route.id;
+      principal = await authenticateApiKey({ db, authorization: req.headers.get("authorization") });
+      requireScope(principal, route.scope);
+      const e = env();
+      for (const [key, limit] of [[`key:${principal.keyId}`, e.apiRatePerKey], [`org:${principal.organizationId}`, e.apiRatePerOrg]] as const) {
+        const t = takeToken(`api:${key}`, { limit, windowMs: 60_000 });
+        if (!t.ok) throw new AppError("rate-limited", `Rate limit reached (${limit} requests a minute per ${key.split(":")[0] === "key" ? "API key" : "organization"}).`, { retryAfter: t.retryAfterSeconds });
+      }
+      const parsedParams = route.params ? route.params.safeParse(params) : { success: true as const, data: params };
+      if (!parsedParams.success) throw new AppError("not-found", "No such resource.");
+      let query: unknown = {};
+      if (route.query) {
+        const q = route.query.safeParse(Object.fromEntries(req.url.searchParams));
+        if (!q.success) throw new AppError("validation", "The query is not valid.", { errors: fieldErrors(q.error.issues) });
+        query = q.data;
+      }
+      let body: unknown = undefined;
+      if (route.body || route.bodyOptional) {
+        if (req.body && req.body.length > MAX_BODY) throw new AppError("bad-request", "The request body is larger than 64 KiB.");
+        let raw: unknown = {};
+        if (req.body && req.body.trim()) {
+          if (!(req.headers.get("content-type") ?? "").includes("json")) throw new AppError("bad-request", "Send the body as JSON (Content-Type: application/json).");
+          try {
+            raw = JSON.parse(req.body);
+          } catch {
+            throw new AppError("bad-request", "The request body is not valid JSON.");
+          }
+        }
+        if (route.body) {
+          const b = route.body.safeParse(raw);
+          if (!b.success) throw new AppError("validation", "The request body is not valid.", { errors: fieldErrors(b.error.issues) });
+          body = b.data;
+        }
+      }
+      const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body });
+      res = json(out.status, out.body, { "x-request-id": requestId, ...(route.noStore ? { "cache-control": "no-store", pragma: "no-cache" } : { "cache-control": "private, no-cache" }), ...(out.headers ?? {}) });
+    } catch (err) {
+      if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId }, "API request failed");
+      res = problem(err, requestId);
+    }
+    bufferAuditEvent(db, {
+      organizationId: principal?.organizationId ?? null,
+      actor: principal ? { type: "api_key", id: principal.keyId, label: principal.prefix } : { type: "anonymous" },
+      action: `api.${routeId}`,
+      outcome: res.status < 400 ? "success" : res.status === 401 || res.status === 403 ? "denied" : "failure",
+      ip: req.ip,
+      requestId,
+      target: req.url.pathname.match(/\/connections\/([^/]+)/) ? { type: "connection", id: decodeURIComponent(req.url.pathname.split("/")[4]!) } : undefined,
+      details: { method: req.method, path: req.url.pathname, status: res.status },
+    });
+    return res;
+  });
+}

@@ -1,0 +1,102 @@
+// The OpenAPI 3.1 document, generated from the route table and the same zod schemas the handlers
+// validate with.
+import { z } from "zod";
+import { env } from "@/lib/env";
+import { API_ROUTES } from "@/lib/api/routes";
+import { ZProblem } from "@/lib/api/schemas";
+import { PROBLEM_BASE } from "@/lib/errors";
+
+const PROBLEMS: Record<number, { type: string; description: string }> = {
+  400: { type: "bad-request", description: "Malformed request (e.g. an API key in the query string, invalid JSON)" },
+  401: { type: "unauthorized", description: "No API key, or an unknown, malformed, expired or revoked one" },
+  403: { type: "forbidden", description: "The API key lacks the scope" },
+  404: { type: "not-found", description: "Unknown connection — or another organization's, indistinguishably" },
+  409: { type: "needs-reconsent", description: "The connection needs consent (again): send a consent link. `reason` says why" },
+  422: { type: "validation", description: "Invalid input; `errors` lists `{ path, message }`" },
+  429: { type: "rate-limited", description: "Per-key or per-organization rate limit; see `Retry-After`" },
+  502: { type: "refresh-failed", description: "The provider did not issue a fresh token; retryable, see `Retry-After`" },
+};
+
+const components: Record<string, unknown> = {};
+
+/** JSON Schema for a zod schema; named schemas (`.meta({ id })`) become shared components. */
+function schema(s: z.ZodType, io: "input" | "output") {
+  const out = z.toJSONSchema(s, { target: "draft-2020-12", io, unrepresentable: "any" }) as Record<string, unknown>;
+  delete out.$schema;
+  const defs = (out.$defs ?? {}) as Record<string, unknown>;
+  delete out.$defs;
+  const rewrite = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replace(/"#\/\$defs\//g, '"#/components/schemas/'));
+  for (const [id, def] of Object.entries(defs)) components[id] = rewrite(def);
+  const id = (out.id ?? undefined) as string | undefined;
+  if (id) {
+    delete out.id;
+    components[id] = rewrite(out);
+    return { $ref: `#/components/schemas/${id}` };
+  }
+  return rewrite(out) as Record<string, unknown>;
+}
+
+function parameters(route: (typeof API_ROUTES)[number]) {
+  const list: Array<Record<string, unknown>> = [];
+  for (const [where, obj] of [["path", route.params], ["query", route.query]] as const) {
+    if (!obj) continue;
+    const js = schema(obj, "input") as { properties?: Record<string, unknown>; required?: string[] };
+    for (const [name, s] of Object.entries(js.properties ?? {})) {
+      list.push({ name, in: where, required: where === "path" || (js.required ?? []).includes(name), schema: s });
+    }
+  }
+  return list;
+}
+
+export function buildOpenApiDocument() {
+  const problemSchema = (() => {
+    const ref = schema(ZProblem, "output") as { $ref?: string };
+    return ref.$ref ? components.Problem : ref;
+  })();
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of API_ROUTES) {
+    const op: Record<string, unknown> = {
+      operationId: r.id,
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: [r.path.includes("/connections") ? "Connections" : "Providers"],
+      security: [{ apiKey: [] }],
+      "x-required-scope": r.scope,
+      parameters: parameters(r),
+      responses: {
+        [String(r.response.status)]: {
+          description: r.response.description,
+          ...(r.noStore ? { headers: { "Cache-Control": { schema: { type: "string", const: "no-store" } } } } : {}),
+          content: { "application/json": { schema: schema(r.response.schema, "output") } },
+        },
+        ...Object.fromEntries(
+          r.errors.map((code) => [
+            String(code),
+            {
+              description: `${PROBLEMS[code]!.description} (type ${PROBLEM_BASE}/${PROBLEMS[code]!.type})`,
+              ...(code === 429 || code === 502 ? { headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } } } : {}),
+              content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+            },
+          ]),
+        ),
+      },
+    };
+    if (r.body) op.requestBody = { required: !r.bodyOptional, content: { "application/json": { schema: schema(r.body, "input") } } };
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Consentry REST API",
+      version: "1.0.0",
+      description: "Connections and fresh tokens for downstream jobs. Authenticate with `Authorization: Bearer csk_…` (API keys belong to one organization and carry scopes). Errors are RFC 9457 problem+json.",
+    },
+    servers: [{ url: env().publicUrl }],
+    tags: [{ name: "Providers" }, { name: "Connections" }],
+    paths,
+    components: {
+      securitySchemes: { apiKey: { type: "http", scheme: "bearer", bearerFormat: "csk_ API key", description: "An API key created in the portal or with `npm run cli -- api-key create`." } },
+      schemas: { ...components, Problem: problemSchema },
+    },
+  };
+}

@@ -1,0 +1,246 @@
+// The REST API v1: one table describes every endpoint — method, path, scope, schemas, handler. The
+// request handler, the Next route files, the fast path in the production server and the OpenAPI
+// document all read this table.
+import { z } from "zod";
+import type { Db } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import type { ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
+import type { TApiScope } from "@/lib/api-keys/create-api-key";
+import {
+  ZConnectionList, ZConnectionOut, ZConsentLinkOut, ZCreateConnectionBody, ZCreatedConnection, ZIdParams, ZListConnectionsQuery, ZProviderList, ZTestOut, ZTokenOut, ZTokenRequest,
+} from "@/lib/api/schemas";
+import { CONNECTION_OUT_SELECT, serializeConnection } from "@/lib/api/serialize";
+import { listProviders } from "@/lib/providers/catalogue";
+import { callbackUrl } from "@/lib/consent/start-consent";
+import { createConnection } from "@/lib/connections/create-connection";
+import { createConsentLink } from "@/lib/connections/create-consent-link";
+import { testConnection } from "@/lib/connections/test-connection";
+import { disconnectConnection } from "@/lib/connections/disconnect-connection";
+import { getFreshToken } from "@/lib/tokens/get-fresh-token";
+import { getAppOnlyToken } from "@/lib/tokens/get-app-only-token";
+
+export type ApiContext = { db: Db; principal: ApiPrincipal; params: Record<string, string>; query: unknown; body: unknown };
+export type ApiResult = { status: number; body: unknown; headers?: Record<string, string> };
+
+export type ApiRoute = {
+  id: string;
+  method: "GET" | "POST" | "DELETE";
+  /** OpenAPI-style path */
+  path: string;
+  scope: TApiScope;
+  summary: string;
+  description?: string;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** the body may be absent (treated as {}) */
+  bodyOptional?: boolean;
+  response: { status: number; schema: z.ZodType; description: string };
+  errors: number[];
+  noStore?: boolean;
+  handler: (ctx: ApiContext) => Promise<ApiResult>;
+};
+
+const actor = (p: ApiPrincipal) => ({ type: "api_key" as const, id: p.keyId, label: p.prefix });
+
+async function findConnection(ctx: ApiContext) {
+  const { id } = ctx.params as { id: string };
+  const c = await ctx.db.connection.findFirst({ where: { id, organizationId: ctx.principal.organizationId }, select: CONNECTION_OUT_SELECT });
+  // Another organization's connection is indistinguishable from a missing one.
+  if (!c) throw new AppError("not-found", `No connection ${id} in this organization.`);
+  return c;
+}
+
+export const API_ROUTES: ApiRoute[] = [
+  {
+    id: "listProviders",
+    method: "GET",
+    path: "/api/v1/providers",
+    scope: "connections:read",
+    summary: "The provider catalogue",
+    description: "Every provider with its auth kind and the settings a connection needs (keys, types, options).",
+    response: { status: 200, schema: ZProviderList, description: "The catalogue" },
+    errors: [401, 403, 429],
+    handler: async () => ({
+      status: 200,
+      body: {
+        data: listProviders().map((p) => ({
+          id: p.id,
+          name: p.name,
+          auth_kind: p.authKind,
+          docs_url: p.docsUrl ?? null,
+          default_scopes: p.defaultScopes,
+          app_only_tokens: Boolean(p.appOnly),
+          redirect_uri: p.authKind === "oauth2" ? callbackUrl(p.id) : null,
+          settings: p.settings.map((s) => ({ key: s.key, type: s.type, required: s.required, options: s.options ?? null, default: s.default ?? null, pattern: s.pattern ?? null })),
+        })),
+      },
+    }),
+  },
+  {
+    id: "listConnections",
+    method: "GET",
+    path: "/api/v1/connections",
+    scope: "connections:read",
+    summary: "List connections",
+    description: "Newest first, cursor-paginated: pass `next_cursor` back as `cursor`.",
+    query: ZListConnectionsQuery,
+    response: { status: 200, schema: ZConnectionList, description: "A page of connections" },
+    errors: [401, 403, 422, 429],
+    handler: async (ctx) => {
+      const q = ctx.query as z.infer<typeof ZListConnectionsQuery>;
+      const rows = await ctx.db.connection.findMany({
+        where: { organizationId: ctx.principal.organizationId, ...(q.provider ? { providerId: q.provider } : {}), ...(q.status ? { status: q.status } : {}), ...(q.tenant_id ? { externalTenantId: q.tenant_id.toLowerCase() } : {}) },
+        select: CONNECTION_OUT_SELECT,
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: q.limit + 1,
+        ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
+      });
+      if (q.cursor && !(await ctx.db.connection.findFirst({ where: { id: q.cursor, organizationId: ctx.principal.organizationId }, select: { id: true } }))) {
+        throw new AppError("validation", "Unknown cursor.", { errors: [{ path: "cursor", message: "Not a cursor from a previous page." }] });
+      }
+      const page = rows.slice(0, q.limit);
+      return { status: 200, body: { data: page.map(serializeConnection), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null } };
+    },
+  },
+  {
+    id: "createConnection",
+    method: "POST",
+    path: "/api/v1/connections",
+    scope: "connections:write",
+    summary: "Create a connection and its consent link",
+    description: "An inline `oauth_app` creates the organization's own (custom) app. API-key providers take `api_key` and are active at once.",
+    body: ZCreateConnectionBody,
+    response: { status: 201, schema: ZCreatedConnection, description: "The connection, and the consent link to send to the data owner" },
+    errors: [401, 403, 422, 429],
+    handler: async (ctx) => {
+      const c = await createConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, input: ctx.body, actor: actor(ctx.principal) });
+      const row = await ctx.db.connection.findFirstOrThrow({ where: { id: c.id, organizationId: ctx.principal.organizationId }, select: { ...CONNECTION_OUT_SELECT, oauthApp: { select: { redirectUri: true } } } });
+      const link = row.status === "pending_consent" ? await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) }) : null;
+      return {
+        status: 201,
+        body: {
+          connection: serializeConnection(row),
+          consent_url: link?.url ?? null,
+          consent_expires_at: link?.expiresAt.toISOString() ?? null,
+          redirect_uri: row.oauthApp ? (row.oauthApp.redirectUri ?? callbackUrl(row.providerId)) : null,
+        },
+      };
+    },
+  },
+  {
+    id: "getConnection",
+    method: "GET",
+    path: "/api/v1/connections/{id}",
+    scope: "connections:read",
+    summary: "One connection (no secrets)",
+    params: ZIdParams,
+    response: { status: 200, schema: ZConnectionOut, description: "The connection" },
+    errors: [401, 403, 404, 429],
+    handler: async (ctx) => ({ status: 200, body: serializeConnection(await findConnection(ctx)) }),
+  },
+  {
+    id: "createConsentLink",
+    method: "POST",
+    path: "/api/v1/connections/{id}/consent-link",
+    scope: "connections:write",
+    summary: "A fresh consent link (reconnect keeps the same connection id)",
+    params: ZIdParams,
+    bodyOptional: true,
+    response: { status: 201, schema: ZConsentLinkOut, description: "The link to send to the data owner" },
+    errors: [401, 403, 404, 409, 429],
+    handler: async (ctx) => {
+      const c = await findConnection(ctx);
+      const link = await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) });
+      const app = await ctx.db.connection.findFirst({ where: { id: c.id }, select: { oauthApp: { select: { redirectUri: true } } } });
+      return { status: 201, body: { consent_url: link.url, consent_expires_at: link.expiresAt.toISOString(), redirect_uri: app?.oauthApp ? (app.oauthApp.redirectUri ?? callbackUrl(c.providerId)) : null } };
+    },
+  },
+  {
+    id: "getToken",
+    method: "POST",
+    path: "/api/v1/connections/{id}/token",
+    scope: "tokens:read",
+    summary: "A fresh access token",
+    description: "Valid for at least `min_validity` seconds (default 300); refreshed first only when needed. Never returns the refresh token.",
+    params: ZIdParams,
+    body: ZTokenRequest,
+    bodyOptional: true,
+    response: { status: 200, schema: ZTokenOut, description: "The access token" },
+    errors: [401, 403, 404, 409, 422, 429, 502],
+    noStore: true,
+    handler: async (ctx) => {
+      const { id } = ctx.params as { id: string };
+      const { min_validity } = ctx.body as z.infer<typeof ZTokenRequest>;
+      const t = await getFreshToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id, minValidity: min_validity });
+      return { status: 200, body: { access_token: t.accessToken, token_type: t.tokenType, expires_at: t.expiresAt.toISOString(), scopes: t.scopes, tenant_id: t.tenantId } };
+    },
+  },
+  {
+    id: "getAppToken",
+    method: "POST",
+    path: "/api/v1/connections/{id}/app-token",
+    scope: "tokens:read",
+    summary: "Microsoft: an app-only token for the connection's tenant",
+    description: "Client credentials at the tenant's token endpoint with the app's certificate (or secret). Cached until 5 minutes before it expires.",
+    params: ZIdParams,
+    bodyOptional: true,
+    response: { status: 200, schema: ZTokenOut, description: "The app-only token" },
+    errors: [401, 403, 404, 409, 429, 502],
+    noStore: true,
+    handler: async (ctx) => {
+      const { id } = ctx.params as { id: string };
+      const t = await getAppOnlyToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id });
+      return { status: 200, body: { access_token: t.accessToken, token_type: "Bearer", expires_at: t.expiresAt.toISOString(), scopes: [], tenant_id: t.tenantId } };
+    },
+  },
+  {
+    id: "testConnection",
+    method: "POST",
+    path: "/api/v1/connections/{id}/test",
+    scope: "connections:read",
+    summary: "Test the connection with the provider's test request",
+    params: ZIdParams,
+    bodyOptional: true,
+    response: { status: 200, schema: ZTestOut, description: "Status and a redacted summary" },
+    errors: [401, 403, 404, 409, 429],
+    handler: async (ctx) => {
+      const c = await findConnection(ctx);
+      const r = await testConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) });
+      return { status: 200, body: { ok: r.ok, status: r.status, message: r.message, summary: r.summary, duration_ms: r.durationMs } };
+    },
+  },
+  {
+    id: "deleteConnection",
+    method: "DELETE",
+    path: "/api/v1/connections/{id}",
+    scope: "connections:write",
+    summary: "Disconnect",
+    description: "Revokes at the provider where it can, deletes the tokens, keeps the audit trail.",
+    params: ZIdParams,
+    response: { status: 200, schema: ZConnectionOut, description: "The connection, now revoked" },
+    errors: [401, 403, 404, 429],
+    handler: async (ctx) => {
+      const c = await findConnection(ctx);
+      await disconnectConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) });
+      return { status: 200, body: serializeConnection(await findConnection(ctx)) };
+    },
+  },
+];
+
+/** Matches a method and path against the table; params come from `{name}` segments. */
+export function matchRoute(method: string, pathname: string): { route: ApiRoute; params: Record<string, string> } | { allow: string[] } | null {
+  const allow: string[] = [];
+  for (const route of API_ROUTES) {
+    const names: string[] = [];
+    const re = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_m, n: string) => (names.push(n), "([^/]+)"))}$`);
+    const m = re.exec(pathname);
+    if (!m) continue;
+    if (route.method !== method) {
+      allow.push(route.method);
+      continue;
+    }
+    return { route, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+  }
+  return allow.length ? { allow } : null;
+}

@@ -1,0 +1,46 @@
+// Microsoft app-only tokens for a connection's stored tenant, cached in this process until five
+// minutes before expiry (each one costs a signed assertion and a round trip to Azure AD).
+import type { Db } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import { PROVIDERS } from "@/lib/providers/catalogue";
+import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
+import { TokenEndpointError } from "@/lib/oauth/token-errors";
+import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
+
+const cache = new Map<string, { accessToken: string; expiresAt: Date; tenantId: string }>();
+const inFlight = new Map<string, Promise<{ accessToken: string; expiresAt: Date; tenantId: string }>>();
+
+export async function getAppOnlyToken({ db, organizationId, connectionId }: { db: Db; organizationId: string; connectionId: string }) {
+  const c = await db.connection.findFirst({ where: { id: connectionId, organizationId }, select: { id: true, providerId: true, status: true, externalTenantId: true, oauthAppId: true } });
+  if (!c) throw new AppError("not-found", `No connection ${connectionId} in this organization.`);
+  const provider = PROVIDERS.get(c.providerId);
+  if (!provider?.appOnly) throw new AppError("bad-request", `${provider?.name ?? c.providerId} has no app-only tokens.`);
+  if (!c.externalTenantId || !c.oauthAppId || c.status === "revoked" || c.status === "pending_consent") {
+    throw new AppError("needs-reconsent", "The tenant has not consented yet (no tenant id): send a consent link.", { extra: { reason: c.status } });
+  }
+  const key = `${c.id}:${c.externalTenantId}`;
+  const hit = cache.get(key);
+  if (hit && hit.expiresAt.getTime() - Date.now() > 300_000) return hit;
+  let p = inFlight.get(key);
+  if (!p) {
+    p = (async () => {
+      try {
+        const app = await getAppCredentials({ db, appId: c.oauthAppId!, organizationId });
+        const t = await requestAppOnlyToken({ provider, app, tenantId: c.externalTenantId! });
+        const v = { accessToken: t.accessToken, expiresAt: t.expiresAt, tenantId: c.externalTenantId! };
+        cache.set(key, v);
+        return v;
+      } catch (e) {
+        if (e instanceof TokenEndpointError) {
+          if (e.failureClass === "needs_reconsent" || e.failureClass === "consent_missing") throw new AppError("needs-reconsent", "The tenant no longer grants this app access: send a consent link.", { extra: { reason: e.failureClass, error_code: e.errorCode } });
+          throw new AppError("refresh-failed", "Azure AD did not issue an app-only token.", { retryAfter: e.details.retryAfterSeconds ?? 30, extra: { reason: e.failureClass, error_code: e.errorCode } });
+        }
+        throw e;
+      } finally {
+        inFlight.delete(key);
+      }
+    })();
+    inFlight.set(key, p);
+  }
+  return p;
+}
