@@ -33,7 +33,14 @@ function retryAfterSeconds(headers: Headers | undefined): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, Math.min(3600, Math.ceil((at - Date.now()) / 1000)));
 }
 
-const ZErrorBody = z.object({ error: z.string().min(1).max(200), error_description: z.string().optional(), error_codes: z.array(z.number()).optional() }).loose();
+const ZErrorBody = z
+  .object({
+    error: z.string().min(1).max(200),
+    error_description: z.string().optional(),
+    // Azure sends numbers; accept numeric strings too rather than lose the classification.
+    error_codes: z.array(z.union([z.number().int(), z.string().regex(/^\d{1,10}$/).transform(Number)])).optional(),
+  })
+  .loose();
 
 /** Throws TokenEndpointError for any error response, classified. */
 function throwIfError(status: number, body: unknown, headers?: Headers): void {
@@ -94,7 +101,8 @@ export function parseTokenResponse({
     const on = parseSecondsUnclamped(o[e.expiresOnField], e.expiresOnField);
     if (on !== undefined) lifetime = Math.max(0, Math.min(MAX_LIFETIME_SECONDS, on - Math.floor(requestedAt.getTime() / 1000)));
   }
-  lifetime ??= e.defaultLifetimeSeconds;
+  // No lifetime in the response: the provider's documented default, never "forever", never more than a day.
+  lifetime ??= Math.min(e.defaultLifetimeSeconds, MAX_LIFETIME_SECONDS);
   const refreshToken = typeof o.refresh_token === "string" && o.refresh_token.length > 0 ? o.refresh_token : null;
   let refreshTokenExpiresAt: Date | null = null;
   if (refreshToken) {
@@ -123,7 +131,8 @@ export function parseTokenResponse({
 
 /** Provider-specific error shapes → RFC 6749 `error` (catalogue: errorField, errorAliases). */
 function normalizeError(provider: TProvider, o: Record<string, unknown>): Record<string, unknown> {
-  if (typeof o.error === "string" || !provider.errorField) return o;
+  if (typeof o.error === "string") return provider.errorAliases[o.error] ? { ...o, error: provider.errorAliases[o.error] } : o;
+  if (!provider.errorField) return o;
   const v = o[provider.errorField];
   if (typeof v !== "string") return o;
   return { ...o, error: provider.errorAliases[v] ?? v.toLowerCase(), error_description: typeof o.message === "string" ? o.message : undefined };

@@ -41,7 +41,8 @@ const ENTRIES: TProviderInput[] = [
       { key: "authorization_params", type: "key_values", required: false },
       { key: "client_auth", type: "enum", options: ["client_secret_post", "client_secret_basic"], default: "client_secret_post" },
       { key: "use_pkce", type: "boolean", default: true },
-      { key: "test_url", type: "url", required: false },
+      // The test request carries the access token: changing where it goes needs consent again.
+      { key: "test_url", type: "url", required: false, reconsentOnChange: true },
     ],
     authorizationUrl: "{settings.authorization_url}",
     tokenUrl: "{settings.token_url}",
@@ -111,6 +112,8 @@ const ENTRIES: TProviderInput[] = [
     scopeSeparator: ",",
     defaultScopes: ["ZohoInventory.FullAccess.all"],
     clientAuth: "client_secret_post",
+    // Zoho answers a dead refresh token with HTTP 200 {"error":"invalid_code"}.
+    errorAliases: { invalid_code: "invalid_grant" },
     callbackHostParam: { param: "accounts-server", host: "accounts", allow: `^https://accounts\\.zoho\\.(${ZOHO_DC_RE})$` },
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
     apiAuth: { header: "Authorization", prefix: "Zoho-oauthtoken " },

@@ -1,0 +1,98 @@
+// lib/oauth/token-errors.ts: the classification table of SECURITY.md "Azure" #15. Errors are mapped
+// from `error` and Microsoft's `error_codes`, never from description text.
+import { describe, expect, it } from "vitest";
+import { TokenEndpointError, classifyOAuthError } from "@/lib/oauth/token-errors";
+
+describe("classifyOAuthError: Microsoft error_codes (SECURITY #15)", () => {
+  it.each([70008, 700082, 70043, 54005])("AADSTS%i → needs_reconsent", (code) => {
+    expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("needs_reconsent");
+    // the code decides, whatever generic error accompanies it
+    expect(classifyOAuthError("invalid_request", [code], 400)).toBe("needs_reconsent");
+  });
+
+  it.each([65001, 90094, 700016, 500011])("AADSTS%i → consent_missing", (code) => {
+    expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("consent_missing");
+    expect(classifyOAuthError("invalid_client", [code], 400)).toBe("consent_missing");
+    expect(classifyOAuthError("unauthorized_client", [code], 400)).toBe("consent_missing");
+  });
+
+  it.each([7000215, 7000222, 700027])("AADSTS%i → app_misconfigured (operator alert, connections untouched)", (code) => {
+    expect(classifyOAuthError("invalid_client", [code], 401)).toBe("app_misconfigured");
+    // not mistaken for a dead grant even when Azure says invalid_grant
+    expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("app_misconfigured");
+  });
+
+  it("AADSTS700024 → clock_skew", () => {
+    expect(classifyOAuthError("invalid_client", [700024], 400)).toBe("clock_skew");
+    expect(classifyOAuthError("invalid_grant", [700024], 400)).toBe("clock_skew");
+  });
+
+  it("AADSTS50196 (loop detected) → retryable, even with invalid_grant", () => {
+    expect(classifyOAuthError("invalid_grant", [50196], 400)).toBe("retryable");
+    expect(classifyOAuthError("invalid_request", [50196], 400)).toBe("retryable");
+  });
+
+  it("an unknown code falls back to error, then to retry", () => {
+    expect(classifyOAuthError("invalid_request", [12345], 400)).toBe("retryable");
+    expect(classifyOAuthError("invalid_grant", [50126], 400)).toBe("needs_reconsent");
+    expect(classifyOAuthError("invalid_client", [99999], 401)).toBe("app_misconfigured");
+  });
+
+  it("the first known code decides when several are sent", () => {
+    expect(classifyOAuthError("invalid_grant", [12345, 65001, 70008], 400)).toBe("consent_missing");
+    expect(classifyOAuthError("invalid_grant", [70008, 65001], 400)).toBe("needs_reconsent");
+  });
+});
+
+describe("classifyOAuthError: HTTP status", () => {
+  it.each([429, 500, 502, 503, 504])("HTTP %i → retryable, whatever the error", (status) => {
+    expect(classifyOAuthError("invalid_grant", [], status)).toBe("retryable");
+    expect(classifyOAuthError("invalid_client", [], status)).toBe("retryable");
+    expect(classifyOAuthError("consent_required", [], status)).toBe("retryable");
+  });
+});
+
+describe("classifyOAuthError: RFC 6749 error values", () => {
+  it.each([
+    ["invalid_grant", "needs_reconsent"],
+    ["consent_required", "consent_missing"],
+    ["access_denied", "consent_missing"],
+    ["interaction_required", "consent_missing"],
+    ["invalid_client", "app_misconfigured"],
+    ["unauthorized_client", "app_misconfigured"],
+    ["unsupported_grant_type", "app_misconfigured"],
+    ["invalid_scope", "app_misconfigured"],
+    ["temporarily_unavailable", "retryable"],
+    ["server_error", "retryable"],
+    ["slow_down", "retryable"],
+    // unknown values (Zoho's invalid_code, typos, anything new) are retried a bounded number of times, then alerted
+    ["invalid_code", "retryable"],
+    ["invalid_request", "retryable"],
+    ["something_new", "retryable"],
+  ] as const)("%s (HTTP 400) → %s", (error, cls) => {
+    expect(classifyOAuthError(error, [], 400)).toBe(cls);
+  });
+
+  it("matches error values exactly (no prefix or case games)", () => {
+    expect(classifyOAuthError("INVALID_GRANT", [], 400)).toBe("retryable");
+    expect(classifyOAuthError("invalid_grant ", [], 400)).toBe("retryable");
+    expect(classifyOAuthError("invalid_grant_extra", [], 400)).toBe("retryable");
+  });
+
+  it("has no parameter for the description at all", () => {
+    // classification cannot look at error_description: the function only takes error, codes and status
+    expect(classifyOAuthError.length).toBe(3);
+  });
+});
+
+describe("TokenEndpointError", () => {
+  it("carries class, code and details, and is an Error", () => {
+    const e = new TokenEndpointError("retryable", "http_503", "The provider answered HTTP 503.", { status: 503, retryAfterSeconds: 30 });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe("TokenEndpointError");
+    expect(e.failureClass).toBe("retryable");
+    expect(e.errorCode).toBe("http_503");
+    expect(e.details).toEqual({ status: 503, retryAfterSeconds: 30 });
+    expect(new TokenEndpointError("invalid_response", "x", "m").details).toEqual({});
+  });
+});
