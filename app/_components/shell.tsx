@@ -117,6 +117,11 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
                 {tn("platformApps")}
               </NavItem>
             </li>
+            <li>
+              <NavItem href="/admin/audit" active={pathname.startsWith("/admin/audit")}>
+                {tn("installationAudit")}
+              </NavItem>
+            </li>
           </ul>
         </div>
       ) : null}
