@@ -54,6 +54,17 @@ export async function createConnection({ db, organizationId, input, actor }: { d
     throw new AppError("validation", "Enter the API key", { errors: [{ path: "api_key", message: "validation.apiKeyRequired" }], i18n: { key: "errors.checkFields" } });
   }
 
+  if (provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value && oauthAppId) {
+    const app = await db.oAuthApp.findUnique({ where: { id: oauthAppId }, select: { organizationId: true } });
+    if (app?.organizationId === null) {
+      // The v2 callback carries only a tenant id; with a shared platform app that proves nothing about
+      // who consented. It is allowed with the organization's own app registration only.
+      throw new AppError("validation", "Admin consent only (v2) needs your organization's own app registration; with the platform app, use admin consent with sign-in (v1).", {
+        errors: [{ path: "settings.consent_mode", message: "validation.v2NeedsCustomApp" }],
+        i18n: { key: "errors.checkFields" },
+      });
+    }
+  }
   const id = crypto.randomUUID();
   const scopes = (v.scopes ?? provider.defaultScopes).join(" ");
   const connection = await db.$transaction(async (tx) => {

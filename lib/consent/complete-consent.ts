@@ -42,9 +42,9 @@ function fail(reason: ConsentFailureReason, extra: Partial<Extract<ConsentOutcom
 }
 
 /** Consumes the state: the row is claimed and its state cleared in one conditional update. */
-async function consume(db: Db, where: { stateHash: string } | { connectionId: string; organizationId: string; browserHash: string }): Promise<Row | null> {
+async function consume(db: Db, where: { stateHash: string; organizationId?: string; connectionId?: string } | { connectionId: string; organizationId: string; browserHash: string }): Promise<Row | null> {
   const row = (await db.consentRequest.findFirst({
-    where: "stateHash" in where ? { stateHash: where.stateHash } : { ...where, stateHash: { not: null } },
+    where: "stateHash" in where ? where : { ...where, stateHash: { not: null } },
     include,
     orderBy: { stateExpiresAt: "desc" },
   })) as Row | null;
@@ -86,8 +86,9 @@ export async function completeConsentFromPaste({ db, organizationId, connectionI
       return fail("paste_invalid");
     }
     if (params.has("state")) {
-      const row = await consume(db, { stateHash: sha256(params.get("state")!) });
-      if (!row || row.connectionId !== connectionId || row.organizationId !== organizationId) return fail("state_invalid");
+      // Scoped to this organization and connection: someone else's pasted URL cannot use up their flow.
+      const row = await consume(db, { stateHash: sha256(params.get("state")!), organizationId, connectionId });
+      if (!row) return fail("state_invalid");
       return finish({ db, row, providerId: connection.providerId, params, browserSecret, ip });
     }
     const code = params.get(PROVIDERS.get(connection.providerId)?.callbackCodeParam ?? "code");
@@ -141,6 +142,9 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
     if (adminConsent) {
       // v2 admin consent returns only `tenant`. It proves nothing by itself: ask the tenant for an
       // app-only token and link only the tid inside the token we obtained.
+      // A platform app is shared: any tenant that ever consented to it would "prove" itself. v2 admin
+      // consent is only trusted with the organization's own app registration (checked at creation too).
+      if (app.organizationId === null) return failAndRecord("app_misconfigured", { why: "v2 admin consent needs the organization's own app" });
       const claimed = (params.get("tenant") ?? "").toLowerCase();
       if (params.get("admin_consent") !== "True" || !/^[0-9a-f-]{36}$/.test(claimed)) return failAndRecord("code_missing");
       data = await requestAppOnlyToken({ provider, app, tenantId: claimed });
@@ -200,6 +204,8 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
         connectedAt: now,
         expiresAt: data.expiresAt,
         refreshTokenExpiresAt: data.refreshTokenExpiresAt,
+        // a new refresh token: its expiry is announced once, whatever was announced for the old one
+        refreshTokenWarnedAt: null,
         lastRefreshedAt: now,
         nextRefreshAt: nextRefreshAt({ provider, expiresAt: data.expiresAt, refreshTokenExpiresAt: data.refreshTokenExpiresAt, hasRefreshToken: Boolean(data.refreshToken), now }),
         refreshAttempts: 0,

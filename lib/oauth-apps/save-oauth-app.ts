@@ -75,7 +75,7 @@ export async function saveOAuthApp({
     action: existing ? "oauth_app.updated" : "oauth_app.created",
     outcome: "success",
     target: { type: "oauth_app", id },
-    details: { providerId: v.providerId, clientId: v.clientId, secretChanged: Boolean(v.clientSecret), certificateChanged: Boolean(certificate), ownership: organizationId ? "custom" : "embedded" },
+    details: { providerId: v.providerId, clientId: v.clientId, clientCredentialReplaced: Boolean(v.clientSecret), certificateReplaced: Boolean(certificate), ownership: organizationId ? "custom" : "embedded" },
   }, db);
   return { id: app.id };
 }
