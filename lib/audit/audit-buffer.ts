@@ -2,9 +2,9 @@
 // every call costs the hot token endpoint almost nothing. Flushed every 250 ms and on exit.
 import type { Db } from "@/lib/db/client";
 import { logger } from "@/lib/logger";
-import { scrubDetails, type AuditInput } from "@/lib/audit/record-audit-event";
+import { auditRow, type AuditInput } from "@/lib/audit/record-audit-event";
 
-type Row = Parameters<Db["auditEvent"]["createMany"]>[0] extends { data: infer D } ? (D extends Array<infer R> ? R : never) : never;
+type Row = ReturnType<typeof auditRow> & { createdAt: Date };
 
 const g = globalThis as unknown as { __consentryAuditBuffer?: { rows: Row[]; timer: NodeJS.Timeout | null; db: Db | null } };
 const buf = (g.__consentryAuditBuffer ??= { rows: [], timer: null, db: null });
@@ -23,20 +23,7 @@ export async function flushAuditBuffer() {
 
 export function bufferAuditEvent(db: Db, input: AuditInput & { requestId?: string }) {
   buf.db = db;
-  buf.rows.push({
-    organizationId: input.organizationId,
-    actorType: input.actor.type,
-    actorId: "id" in input.actor ? input.actor.id : null,
-    actorLabel: input.actor.label ?? null,
-    action: input.action,
-    targetType: input.target?.type ?? null,
-    targetId: input.target?.id ?? null,
-    outcome: input.outcome,
-    ip: input.ip ?? null,
-    requestId: input.requestId ?? null,
-    details: JSON.stringify(scrubDetails(input.details ?? {})),
-    createdAt: new Date(),
-  } as Row);
+  buf.rows.push({ ...auditRow(input, input.requestId), createdAt: new Date() });
   if (buf.rows.length >= 500) void flushAuditBuffer();
   else if (!buf.timer) {
     buf.timer = setTimeout(() => void flushAuditBuffer(), 250);

@@ -33,24 +33,26 @@ export function scrubDetails(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/** The row stored for an audit input (details scrubbed of secrets). */
+export function auditRow(input: AuditInput, requestId = currentRequestId()) {
+  return {
+    organizationId: input.organizationId,
+    actorType: input.actor.type,
+    actorId: "id" in input.actor ? input.actor.id : null,
+    actorLabel: input.actor.label ?? null,
+    action: input.action,
+    targetType: input.target?.type ?? null,
+    targetId: input.target?.id ?? null,
+    outcome: input.outcome,
+    ip: input.ip ?? null,
+    requestId: requestId ?? null,
+    details: JSON.stringify(scrubDetails(input.details ?? {})),
+  };
+}
+
 export async function recordAuditEvent(input: AuditInput, client: Db | Tx = defaultDb()) {
-  const actorId = "id" in input.actor ? input.actor.id : null;
   try {
-    await client.auditEvent.create({
-      data: {
-        organizationId: input.organizationId,
-        actorType: input.actor.type,
-        actorId,
-        actorLabel: input.actor.label ?? null,
-        action: input.action,
-        targetType: input.target?.type ?? null,
-        targetId: input.target?.id ?? null,
-        outcome: input.outcome,
-        ip: input.ip ?? null,
-        requestId: currentRequestId() ?? null,
-        details: JSON.stringify(scrubDetails(input.details ?? {})),
-      },
-    });
+    await client.auditEvent.create({ data: auditRow(input) });
   } catch (err) {
     // An audit write failure is logged loudly but never turns a user's success into a failure.
     logger.error({ err: { message: (err as Error).message }, action: input.action }, "audit event not recorded");

@@ -3,7 +3,7 @@
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { PROVIDERS } from "@/lib/providers/catalogue";
-import { renderTemplate, applyHostOverrides } from "@/lib/providers/resolve-url";
+import { renderTemplate, applyHostOverrides, hostOverridesFromMetadata } from "@/lib/providers/resolve-url";
 import { egressFetch } from "@/lib/oauth/egress";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
@@ -18,7 +18,7 @@ export async function disconnectConnection({ db, organizationId, connectionId, a
   if (provider?.revocationUrl && c.tokenSet) {
     const settings = JSON.parse(c.settings) as Record<string, unknown>;
     const metadata = JSON.parse(c.metadata) as Record<string, string>;
-    const hostOverrides = Object.fromEntries(Object.entries(metadata).filter(([k]) => k.startsWith("host.")).map(([k, v]) => [k.slice(5), v]));
+    const hostOverrides = hostOverridesFromMetadata(metadata);
     const url = renderTemplate(provider, provider.revocationUrl, { settings, metadata, hostOverrides });
     const token = c.tokenSet.refreshTokenEnc ? openToken({ organizationId, connectionId }, "refreshTokenEnc", c.tokenSet.refreshTokenEnc) : openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
     if (url) {

@@ -70,3 +70,8 @@ export function providerUrl(provider: TProvider, template: string | undefined, c
   if (!rendered) throw new AppError("bad-request", `The ${what} of ${provider.name} is not configured for this connection.`);
   return applyHostOverrides(rendered);
 }
+
+/** Host replacements a flow decided (e.g. Zoho's accounts-server), kept in connection metadata as "host.<name>". */
+export function hostOverridesFromMetadata(metadata: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata).filter(([k]) => k.startsWith("host.")).map(([k, v]) => [k.slice(5), v]));
+}

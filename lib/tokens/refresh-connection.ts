@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { PROVIDERS } from "@/lib/providers/catalogue";
-import { providerUrl } from "@/lib/providers/resolve-url";
+import { hostOverridesFromMetadata, providerUrl } from "@/lib/providers/resolve-url";
 import { requestToken } from "@/lib/oauth/token-request";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
 import { TokenEndpointError, type TokenFailureClass } from "@/lib/oauth/token-errors";
@@ -19,6 +19,7 @@ import { MAX_QUICK_ATTEMPTS, backoffMs } from "@/lib/tokens/backoff";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { logger } from "@/lib/logger";
+import { env } from "@/lib/env";
 
 export type RefreshOutcome =
   | { result: "refreshed" }
@@ -30,18 +31,39 @@ export type RefreshOutcome =
 /** This process's identity in lease rows. */
 export const PROCESS_ID = `${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
 
-export async function refreshConnection({ db, connectionId, reason, owner = PROCESS_ID, now = () => new Date() }: { db: Db; connectionId: string; reason: string; owner?: string; now?: () => Date }): Promise<RefreshOutcome> {
+export async function refreshConnection({
+  db,
+  connectionId,
+  reason,
+  owner = PROCESS_ID,
+  now = () => new Date(),
+  ifVersion,
+  onlyIfDue = false,
+}: {
+  db: Db;
+  connectionId: string;
+  reason: string;
+  owner?: string;
+  now?: () => Date;
+  /** the token-set version the caller found too old: if another worker has written a newer one since, nothing is sent */
+  ifVersion?: number;
+  /** the scheduler: once the lease is held, refresh only if the connection is still due (another worker may have just done it) */
+  onlyIfDue?: boolean;
+}): Promise<RefreshOutcome> {
   if (!(await claimLease({ db, connectionId, owner, now: now() }))) return { result: "busy" };
   try {
-    return await refreshLeased({ db, connectionId, reason, now });
+    return await refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue });
   } finally {
     await releaseLease({ db, connectionId, owner });
   }
 }
 
-async function refreshLeased({ db, connectionId, reason, now }: { db: Db; connectionId: string; reason: string; now: () => Date }): Promise<RefreshOutcome> {
+async function refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue }: { db: Db; connectionId: string; reason: string; now: () => Date; ifVersion?: number; onlyIfDue: boolean }): Promise<RefreshOutcome> {
   const c = await db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } });
   if (!c || !c.tokenSet) return { result: "skipped", why: "no tokens" };
+  // Checked under the lease, so the decision cannot race: whoever refreshed before us has committed.
+  if (ifVersion !== undefined && c.tokenSet.version !== ifVersion) return { result: "already_fresh" };
+  if (onlyIfDue && (!c.nextRefreshAt || c.nextRefreshAt > now())) return { result: "busy" };
   if (c.status === "revoked" || c.status === "needs_reconsent" || c.status === "pending_consent") return { result: "skipped", why: c.status };
   const provider = PROVIDERS.get(c.providerId);
   if (!provider || provider.authKind !== "oauth2" || !c.oauthAppId) {
@@ -53,7 +75,7 @@ async function refreshLeased({ db, connectionId, reason, now }: { db: Db; connec
   const readVersion = c.tokenSet.version;
   const settings = JSON.parse(c.settings) as Record<string, unknown>;
   const metadata = JSON.parse(c.metadata) as Record<string, string>;
-  const hostOverrides = Object.fromEntries(Object.entries(metadata).filter(([k]) => k.startsWith("host.")).map(([k, v]) => [k.slice(5), v]));
+  const hostOverrides = hostOverridesFromMetadata(metadata);
   const hadRefreshToken = Boolean(c.tokenSet.refreshTokenEnc);
   const started = now();
 
@@ -109,6 +131,8 @@ async function refreshLeased({ db, connectionId, reason, now }: { db: Db; connec
         lastErrorCode: null,
         lastErrorMessage: null,
         lastErrorAt: null,
+        // a refresh token that no longer expires within the warning horizon is announced again when it does
+        ...(refreshTokenExpiresAt && refreshTokenExpiresAt.getTime() > at.getTime() + env().expiryWarningDays * 86400_000 ? { refreshTokenWarnedAt: null } : {}),
         ...(data.scopes ? { scopes: data.scopes.join(" ") } : {}),
       },
     });
