@@ -1,7 +1,7 @@
 // A member of one organization gets "not found" for every page of another, and cannot act on it
 // by tampering with a form.
 import { expect, test, type Page } from "@playwright/test";
-import { cli, type Kind } from "./servers";
+import { cliAsync, type Kind } from "./servers";
 
 async function signIn(page: Page, email: string, password: string) {
   await page.goto("/sign-in");
@@ -16,10 +16,15 @@ test("organization B is invisible to a member of organization A", async ({ page 
   const suffix = Date.now().toString(36);
   const a = `alpha-${suffix}`;
   const b = `bravo-${suffix}`;
-  cli(kind, ["org", "create", "--name", `Alpha ${suffix}`, "--slug", a]);
-  cli(kind, ["org", "create", "--name", `Bravo ${suffix}`, "--slug", b]);
-  const alicePassword = cli(kind, ["user", "create", "--email", `alice-${suffix}@example.com`, "--org", a, "--role", "owner"]);
-  cli(kind, ["user", "create", "--email", `bob-${suffix}@example.com`, "--org", b, "--role", "owner"]);
+  // Independent CLI commands side by side: each one starts a process.
+  await Promise.all([
+    cliAsync(kind, ["org", "create", "--name", `Alpha ${suffix}`, "--slug", a]),
+    cliAsync(kind, ["org", "create", "--name", `Bravo ${suffix}`, "--slug", b]),
+  ]);
+  const [alicePassword] = await Promise.all([
+    cliAsync(kind, ["user", "create", "--email", `alice-${suffix}@example.com`, "--org", a, "--role", "owner"]),
+    cliAsync(kind, ["user", "create", "--email", `bob-${suffix}@example.com`, "--org", b, "--role", "owner"]),
+  ]);
 
   await signIn(page, `alice-${suffix}@example.com`, alicePassword);
   await expect(page).toHaveURL(new RegExp(`/orgs/${a}$`));
@@ -43,8 +48,9 @@ test("organization B is invisible to a member of organization A", async ({ page 
   await page.getByLabel("Name").fill("Taken over");
   await page.getByRole("button", { name: "Save" }).click();
   await page.waitForLoadState("networkidle");
-  expect(cli(kind, ["org", "list"])).toContain(`${b}\tBravo ${suffix}`);
-  expect(cli(kind, ["org", "list"])).not.toContain("Taken over");
+  const orgs = await cliAsync(kind, ["org", "list"]);
+  expect(orgs).toContain(`${b}\tBravo ${suffix}`);
+  expect(orgs).not.toContain("Taken over");
 });
 
 test("unauthenticated requests to portal pages go to sign-in, never to data", async ({ page }) => {

@@ -22,20 +22,31 @@ test("first sign-in, dashboard, create an organization, Japanese, sign out", asy
   await expect(page.getByRole("heading", { level: 1, name: "Demo Organization" })).toBeVisible();
   await expect(page.getByText("Getting started")).toBeVisible();
 
-  // Navigation reaches every section, each with an empty state that says what comes next.
-  await page.getByRole("link", { name: "Connections" }).first().click();
-  await expect(page.getByRole("heading", { name: "No connections yet" })).toBeVisible();
-  await page.getByRole("link", { name: "Audit log" }).click();
-  await expect(page.getByRole("cell", { name: "organization.created" })).toBeVisible();
+  // The sidebar, with exact names: it also has "Webhooks", and for staff "All organizations",
+  // "Platform OAuth apps" and the installation audit log.
+  const nav = page.getByRole("navigation", { name: "Main navigation" });
+  await expect(nav.getByRole("link")).toContainText(["Overview", "Connections", "OAuth apps", "API keys", "Webhooks", "Audit log", "Settings", "All organizations", "Platform OAuth apps", "Installation audit log"]);
+  await nav.getByRole("link", { name: "Platform OAuth apps", exact: true }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Platform OAuth apps" })).toBeVisible();
 
-  // Staff create an organization.
-  await page.getByRole("link", { name: "Organizations" }).click();
+  // Staff create an organization; the staff link is named apart from the member's "Organizations".
+  await expect(nav.getByRole("link", { name: "Organizations", exact: true })).toHaveCount(1);
+  await nav.getByRole("link", { name: "All organizations", exact: true }).click();
   await expect(page.getByRole("heading", { name: "All organizations" })).toBeVisible();
   await page.getByLabel("Name").fill("Acme Corp");
   await expect(page.getByLabel("Address")).toHaveValue("acme-corp");
   await page.getByRole("button", { name: "Create organization" }).click();
   await expect(page).toHaveURL(/\/orgs\/acme-corp$/);
   await expect(page.getByRole("heading", { level: 1, name: "Acme Corp" })).toBeVisible();
+
+  // Navigation reaches every section of the new organization, each with an empty state that says
+  // what comes next. (Not the demo organization: the consent specs add connections there, in any order.)
+  await nav.getByRole("link", { name: "Connections", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "No connections yet" })).toBeVisible();
+  await nav.getByRole("link", { name: "Webhooks", exact: true }).click();
+  await expect(page).toHaveURL(/\/orgs\/acme-corp\/webhooks$/);
+  await nav.getByRole("link", { name: "Audit log", exact: true }).click();
+  await expect(page.getByRole("cell", { name: "organization.created" })).toBeVisible();
 
   // A taken address is refused with a clear message and nothing is created twice.
   await page.goto("/admin/organizations");

@@ -1,5 +1,5 @@
 // The two servers the browser tests run against, and helpers to reach their CLI.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -37,8 +37,39 @@ export const SERVERS: Array<{ kind: Kind; port: number; url: string; env: Record
 ];
 export const PG_DATABASE = PG_DB;
 
+/** Consentry's one callback, as registered at every emulator for both servers. */
+export const callbackUrlOf = (serverUrl: string, providerId: string) => `${serverUrl}/api/oauth/callback/${providerId}`;
+
+/** The provider emulators started by global setup (in Playwright's main process), as the specs see them. */
+export interface EmulatorState {
+  /** the main process's control endpoint: POST /azure/sign-in (sticks), /webex/next-sign-in, /oidc/next-interaction (one-shot) */
+  control: string;
+  azure: { url: string; clientId: string; clientSecret: string; tenant: { tid: string; name: string; adminName: string; adminUpn: string } };
+  oidc: { url: string; authorizationUrl: string; tokenUrl: string; userinfoUrl: string; clientId: string; clientSecret: string };
+  webex: { url: string; clientId: string; clientSecret: string; redirectUri: string; displayName: string };
+}
+
+type StateFile = Record<Kind, { url: string; adminPassword: string }> & { emulators: EmulatorState };
+
+function readState(): StateFile {
+  return JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) as StateFile;
+}
+
 export function serverState(kind: Kind): { url: string; adminPassword: string } {
-  return JSON.parse(fs.readFileSync(STATE_FILE, "utf8"))[kind];
+  return readState()[kind];
+}
+
+export function emulatorState(): EmulatorState {
+  return readState().emulators;
+}
+
+/**
+ * Tells an emulator (living in the main process) how sign-ins go: `/azure/sign-in` sets the Azure AD
+ * emulator's default sign-in ({ tid, decision }) until changed; the others queue one sign-in.
+ */
+export async function controlEmulator(path: "/azure/sign-in" | "/webex/next-sign-in" | "/oidc/next-interaction", body: unknown): Promise<void> {
+  const res = await fetch(`${emulatorState().control}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`emulator control ${path}: HTTP ${res.status} ${await res.text()}`);
 }
 
 export function serverFor(projectName: string) {
@@ -56,4 +87,17 @@ export function cli(kind: Kind, args: string[]): string {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   }).trim();
+}
+
+/** `cli` without blocking: independent commands can run side by side (each start costs seconds). */
+export function cliAsync(kind: Kind, args: string[]): Promise<string> {
+  const s = SERVERS.find((x) => x.kind === kind)!;
+  return new Promise((resolve, reject) => {
+    execFile(
+      path.join(ROOT, "node_modules", ".bin", "tsx"),
+      ["lib/cli/main.ts", ...args],
+      { cwd: ROOT, env: { ...process.env, ...s.env, LOG_LEVEL: "warn" }, encoding: "utf8" },
+      (err, stdout, stderr) => (err ? reject(new Error(`cli ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout.trim())),
+    );
+  });
 }
