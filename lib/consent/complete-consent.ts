@@ -27,7 +27,7 @@ export type ConsentFailureReason =
   | "tenant_conflict" | "tenant_mismatch" | "app_misconfigured" | "paste_invalid";
 
 export type ConsentOutcome =
-  | { ok: true; organizationName: string; providerName: string; connectionId: string; connectionName: string; tenantId: string | null; accountName: string | null; returnTo: string | null }
+  | { ok: true; organizationName: string; providerName: string; connectionId: string; connectionName: string; tenantId: string | null; tenantLabel: string | null; returnTo: string | null }
   | { ok: false; reason: ConsentFailureReason; organizationName?: string; providerName?: string; providerError?: string; providerDescription?: string; returnTo?: string | null; status: 400 | 409 | 502 };
 
 const include = { organization: { select: { id: true, name: true } }, connection: { select: { id: true, name: true, providerId: true, oauthAppId: true, settings: true, scopes: true, status: true } } } as const;
@@ -219,5 +219,11 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
   if (!done) return failAndRecord("link_closed");
   await audit("consent.completed", "success", { tenantId: tenant?.tenantId ?? null });
   await emitConnectionEvent({ db, organizationId, connectionId: row.connectionId, type: "connection.connected" });
-  return { ok: true, ...names, connectionId: row.connectionId, connectionName: row.connection.name, tenantId: tenant?.tenantId ?? null, accountName: tenant?.accountName ?? null };
+  return { ok: true, ...names, connectionId: row.connectionId, connectionName: row.connection.name, tenantId: tenant?.tenantId ?? null, tenantLabel: tenantLabel(tenant) };
+}
+
+/** How the result page names a tenant: the directory's domain from the admin's UPN (contoso.onmicrosoft.com), else the admin's name. */
+function tenantLabel(t: { accountEmail: string | null; accountName: string | null } | null): string | null {
+  const domain = t?.accountEmail?.split("@")[1];
+  return domain || t?.accountName || null;
 }

@@ -12,7 +12,8 @@ export const ZConsentResult = z.object({
   providerName: z.string().optional(),
   connectionName: z.string().optional(),
   tenantId: z.string().nullable().optional(),
-  accountName: z.string().nullable().optional(),
+  /** e.g. contoso.onmicrosoft.com, from the consenting admin's UPN */
+  tenantLabel: z.string().nullable().optional(),
   /** a message key under consentResult.errors */
   reason: z.string().optional(),
   /** the provider's own error code and (escaped on render) description, for the admin to act on */

@@ -83,7 +83,7 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     const requestedAt = Date.now();
     const outcome = await deliverCallback(db, callback, flow.browserSecret);
     expectSuccess(outcome);
-    if (outcome.ok) expect(outcome).toMatchObject({ tenantId: CONTOSO.tid, accountName: CONTOSO.adminName, connectionId: c.id });
+    if (outcome.ok) expect(outcome).toMatchObject({ tenantId: CONTOSO.tid, tenantLabel: "contoso.onmicrosoft.com", connectionId: c.id });
 
     expect(emu.tokenRequests).toHaveLength(1);
     const tr = emu.tokenRequests[0]!;

@@ -30,7 +30,7 @@ export default async function ConsentResultPage() {
         </div>
         <h1 className="text-xl font-semibold">
           {result.tenantId
-            ? t("connectedTenant", { name: result.accountName ?? result.connectionName ?? "", tenant: result.tenantId })
+            ? t("connectedTenant", { name: result.tenantLabel ?? result.connectionName ?? "", tenant: result.tenantId })
             : t("connected", { name: result.providerName ?? "" })}
         </h1>
         <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">{t("connectedBody", { organization: result.organizationName ?? "", provider: result.providerName ?? "" })}</p>
