@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
 npm run --silent typecheck
 npm run --silent test:unit
-npm run --silent test:integration
+# the production build first: integration tests include one against the production server
 npm run --silent build
+npm run --silent test:integration
 npm run --silent test:e2e

@@ -38,8 +38,9 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     let routeId = "unknown";
     let res: ApiResponse;
     try {
-      refuseKeyInQuery(req.url);
       const match = matchRoute(req.method, req.url.pathname);
+      if (match && "route" in match) routeId = match.route.id;
+      refuseKeyInQuery(req.url);
       if (!match) throw new AppError("not-found", `No API endpoint ${req.method} ${req.url.pathname}.`);
       if ("allow" in match) throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
       const { route, params } = match;

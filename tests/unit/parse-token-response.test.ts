@@ -121,14 +121,15 @@ describe("expires_in", () => {
     ["microsoft-365-management", 3599],
     ["generic-oauth2", 3600],
     ["zoho-inventory", 3600],
-    ["webex", 14 * DAY],
-  ])("%s: missing → the provider's default lifetime (%i s), never 'no expiry'", (id, seconds) => {
+    // Webex documents 14 days; a missing value is assumed conservatively: at most one day.
+    ["webex", 14 * DAY, DAY],
+  ])("%s: missing → the provider's default lifetime (%i s, capped at a day), never 'no expiry'", (id, seconds, expected = seconds) => {
     const p = provider(id);
     expect(p.expiry.defaultLifetimeSeconds).toBe(seconds);
     const d = parse(p, { access_token: "at", token_type: "Bearer" });
     expect(d.expiresAt).toBeInstanceOf(Date);
     expect(Number.isFinite(d.expiresAt.getTime())).toBe(true);
-    expect(lifetimeOf(d)).toBe(seconds);
+    expect(lifetimeOf(d)).toBe(expected);
   });
 
   it("null counts as missing", () => {
@@ -197,9 +198,10 @@ describe("bodies that are not token responses", () => {
     expect(e.failureClass).toBe("invalid_response");
   });
 
-  it("refuses a 200 carrying error (Zoho's invalid_code) with that error code", () => {
+  it("refuses a 200 carrying error (Zoho's invalid_code), mapped by the catalogue to invalid_grant → needs consent", () => {
     const e = refusal(() => parse(ZOHO, { error: "invalid_code" }));
-    expect(e.errorCode).toBe("invalid_code");
+    expect(e.errorCode).toBe("invalid_grant");
+    expect(e.failureClass).toBe("needs_reconsent");
     expect(e.details.status).toBe(200);
   });
 

@@ -1,0 +1,233 @@
+// `npm run bench:api [-- --duration 20 --connections 32 --k 100]`: the REST API's hot endpoint under
+// load, against its floor.
+//
+// 1. Starts the production build (`tsx lib/cli/start.ts`) on a fresh embedded database (a temporary
+//    data folder) — or, when DATABASE_URL is set, on a fresh PostgreSQL database
+//    `consentry_bench_<pid>` created through that (admin) URL and dropped afterwards.
+// 2. Seeds K connections with fresh tokens (valid for hours: no refresh happens) and one API key;
+//    the per-key and per-organization rate limits are lifted (CONSENTRY_API_RATE_PER_KEY/ORG).
+// 3. Drives POST /api/v1/connections/{id}/token, rotating over the K ids, with autocannon
+//    (32 connections, 20 s after a short warm-up).
+// 4. Starts tests/bench/bare-floor.ts — a bare Node http server doing the same essential work with the
+//    same lib functions on the same database — and drives it identically.
+// 5. Prints req/s, p50, p99 and errors/non-2xx for both, and the ratio. Exits non-zero only on errors.
+// Targets (issue 5): ≥ 0.5× the floor, p99 ≤ 10 ms, zero errors on SQLite; ≥ 5,000 req/s on PostgreSQL.
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT, childEnv, freePort, startProductionServer, type ServerHandle } from "./api-server";
+
+type AutocannonResult = {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number; max: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  "2xx": number;
+  duration: number;
+};
+type AutocannonRequest = { method?: string; path?: string; headers?: Record<string, string>; body?: string };
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+// autocannon ships no types; its programmatic API is a promise-returning function
+const autocannon = require("autocannon") as Autocannon; // eslint-disable-line @typescript-eslint/no-require-imports
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: "string", default: "20" },
+    connections: { type: "string", default: "32" },
+    k: { type: "string", default: "100" },
+    warmup: { type: "string", default: "3" },
+    /** write a V8 CPU profile of the Consentry server into this folder */
+    "cpu-prof": { type: "string" },
+    /** only the Consentry server (no floor) */
+    "server-only": { type: "boolean", default: false },
+  },
+});
+const DURATION = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const K = Number(args.k);
+const WARMUP = Number(args.warmup);
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const children: Array<{ stop: () => Promise<void> }> = [];
+
+async function createPgDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { default: pg } = await import("pg");
+  const name = `consentry_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** The floor as a child process on the same configuration; resolves with its port once it listens. */
+function startBareFloor(env: Record<string, string | undefined>): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["tests/bench/bare-floor.ts"], { cwd: ROOT, env: childEnv({ ...env, BENCH_FLOOR_PORT: "0" }), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let err = "";
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exited = new Promise<void>((r) => child.on("exit", () => r()));
+  const stop = async () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      return;
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // gone
+    }
+  };
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      buf += d;
+      const m = /\{"listening":(\d+)\}/.exec(buf);
+      if (m) resolve({ port: Number(m[1]), stop });
+    });
+    void exited.then(() => reject(new Error(`the bare floor exited before listening: ${err.slice(-2000)}`)));
+  });
+}
+
+async function drive(url: string, key: string, ids: string[], seconds: number): Promise<AutocannonResult> {
+  let i = 0;
+  const paths = ids.map((id) => `/api/v1/connections/${id}/token`);
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    pipelining: 1,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    requests: [{ method: "POST", body: "{}", setupRequest: (req: AutocannonRequest) => ({ ...req, path: paths[i++ % paths.length] }) }],
+  });
+}
+
+async function measure(label: string, url: string, key: string, ids: string[]): Promise<AutocannonResult> {
+  log(`${label}: warm-up ${WARMUP} s, then ${DURATION} s at ${CONNECTIONS} connections over ${ids.length} connections' tokens…`);
+  if (WARMUP > 0) await drive(url, key, ids, WARMUP);
+  return drive(url, key, ids, DURATION);
+}
+
+async function main() {
+  const adminUrl = process.env.DATABASE_URL;
+  const engine = adminUrl ? "postgresql" : "sqlite";
+  fs.mkdirSync(path.join(ROOT, "tests", ".tmp"), { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(ROOT, "tests", ".tmp", `bench-api-${process.pid}-`));
+  let dropDb: (() => Promise<void>) | undefined;
+  let server: ServerHandle | undefined;
+  try {
+    const port = await freePort();
+    const env: Record<string, string | undefined> = {
+      PORT: String(port),
+      CONSENTRY_URL: `http://127.0.0.1:${port}`,
+      CONSENTRY_DATA_DIR: dataDir,
+      CONSENTRY_API_RATE_PER_KEY: "100000000",
+      CONSENTRY_API_RATE_PER_ORG: "100000000",
+      LOG_LEVEL: "warn",
+    };
+    if (adminUrl) {
+      const created = await createPgDatabase(adminUrl);
+      dropDb = created.drop;
+      Object.assign(env, {
+        DATABASE_URL: created.url,
+        CONSENTRY_ENCRYPTION_KEYS: `bench:${crypto.randomBytes(32).toString("base64")}`,
+        AUTH_SECRET: crypto.randomBytes(32).toString("hex"),
+      });
+    }
+    log(`Starting the production server on ${engine} (port ${port})…`);
+    const cpuProf = args["cpu-prof"] ? path.resolve(args["cpu-prof"]) : undefined;
+    if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
+    server = await startProductionServer({ env, nodeArgs: cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] : undefined });
+    children.push(server);
+
+    // this process uses lib/ on the same database and keys to seed: configure it before lib/env loads
+    for (const name of ["DATABASE_URL", "CONSENTRY_DATA_DIR", "CONSENTRY_ENCRYPTION_KEYS"] as const) {
+      if (env[name]) process.env[name] = env[name];
+      else delete process.env[name];
+    }
+    process.env.LOG_LEVEL = "warn";
+    const { db } = await import("@/lib/db/client");
+    const { createApiKey } = await import("@/lib/api-keys/create-api-key");
+    const { saveTokenSet } = await import("@/lib/tokens/save-token-set");
+
+    log(`Seeding ${K} connections with fresh tokens and an API key…`);
+    const org = await db().organization.create({ data: { slug: `bench-${process.pid}`, name: "Benchmark" } });
+    const { key } = await createApiKey({ db: db(), organizationId: org.id, input: { name: "bench", scopes: ["tokens:read"] }, actor: { type: "system", label: "bench" } });
+    const ids: string[] = [];
+    const expiresAt = new Date(Date.now() + 6 * 3600_000);
+    const expected = new Map<string, string>();
+    for (let i = 0; i < K; i++) {
+      const id = crypto.randomUUID();
+      const accessToken = `bench-at-${i}-${crypto.randomBytes(24).toString("base64url")}`;
+      await db().$transaction(async (tx) => {
+        await tx.connection.create({ data: { id, organizationId: org.id, providerId: "generic-oauth2", name: `bench ${i}`, status: "active", scopes: "openid api:read", settings: "{}", connectedAt: new Date(), expiresAt } });
+        await saveTokenSet({ tx, organizationId: org.id, connectionId: id, data: { accessToken, refreshToken: `bench-rt-${i}`, idToken: null, tokenType: "Bearer", expiresAt, refreshTokenExpiresAt: null, scopes: null, metadata: {} } });
+      });
+      ids.push(id);
+      expected.set(id, accessToken);
+    }
+    await db().$disconnect();
+
+    const floor = args["server-only"] ? null : await startBareFloor(env);
+    if (floor) children.push(floor);
+
+    // both answer correctly before either is measured
+    const targets: Array<[string, string]> = [["consentry", server.url]];
+    if (floor) targets.push(["floor", `http://127.0.0.1:${floor.port}`]);
+    for (const [label, url] of targets) {
+      for (const id of [ids[0]!, ids[K - 1]!]) {
+        const res = await fetch(`${url}/api/v1/connections/${id}/token`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+        const body = (await res.json()) as { access_token?: string };
+        if (res.status !== 200 || body.access_token !== expected.get(id)) throw new Error(`${label} answered ${res.status} ${JSON.stringify(body).slice(0, 200)} for ${id}`);
+      }
+    }
+
+    const results: Array<[string, AutocannonResult]> = [["Consentry (production server)", await measure("Consentry", server.url, key, ids)]];
+    if (floor) results.push(["Bare Node floor", await measure("Floor", `http://127.0.0.1:${floor.port}`, key, ids)]);
+
+    const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
+    const lines = [
+      "",
+      `POST /api/v1/connections/{id}/token — ${engine}, K=${K}, ${CONNECTIONS} connections, ${DURATION} s (after ${WARMUP} s warm-up), ${new Date().toISOString()}`,
+      `${"".padEnd(30)} ${"req/s".padStart(10)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"2xx".padStart(10)} ${"errors".padStart(7)} ${"non-2xx".padStart(8)}`,
+      ...results.map(([label, r]) => `${label.padEnd(30)} ${fmt(r.requests.average).padStart(10)} ${fmt(r.latency.p50, 1).padStart(8)} ${fmt(r.latency.p99, 1).padStart(8)} ${fmt(r.latency.max, 0).padStart(8)} ${fmt(r["2xx"]).padStart(10)} ${fmt(r.errors + r.timeouts).padStart(7)} ${fmt(r.non2xx).padStart(8)}`),
+    ];
+    const [, app] = results[0]!;
+    if (results[1]) {
+      const ratio = app.requests.average / results[1][1].requests.average;
+      lines.push(`ratio Consentry / floor: ${ratio.toFixed(2)}×  (target ≥ 0.50×)`);
+    }
+    lines.push(engine === "sqlite" ? `p99 target ≤ 10 ms: ${app.latency.p99 <= 10 ? "met" : "NOT met"}` : `PostgreSQL target ≥ 5,000 req/s: ${app.requests.average >= 5000 ? "met" : "NOT met"}`);
+    process.stdout.write(lines.join("\n") + "\n");
+    const failures = results.reduce((n, [, r]) => n + r.errors + r.timeouts + r.non2xx, 0);
+    if (failures > 0) {
+      process.stdout.write(`${failures} errors/timeouts/non-2xx answers\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    for (const c of children.reverse()) await c.stop().catch(() => undefined);
+    await dropDb?.().catch((e: Error) => log(`could not drop the bench database: ${e.message}`));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench:api failed: ${err.stack ?? err.message}\n`);
+  for (const c of children) void c.stop().catch(() => undefined);
+  process.exit(1);
+});

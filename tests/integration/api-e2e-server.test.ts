@@ -1,0 +1,187 @@
+// End to end, as a downstream job would use Consentry: the PRODUCTION server (`tsx lib/cli/start.ts`,
+// which answers /api/v1 in front of Next) on each engine; the CLI creates an API key (stdout = the
+// key); POST /api/v1/connections (generic provider → a real authorization server, oidc-provider);
+// the tenant admin follows consent_url (landing page, the form's POST, the OP, the callback, with a
+// cookie jar); POST …/token returns exactly the token the OP issued; once the OP's short-lived token
+// has expired there, POST …/token returns a refreshed, different token that the OP accepts.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
+import { CookieJar, followAuthorize, httpRequest } from "../fixtures/http-emulator";
+import { captureNextTokenResponse } from "../helpers/consent";
+import { cloneTemplate, dbKinds, type DbKind } from "../helpers/db";
+import { K1 } from "../helpers/keyring";
+import { TMP_ROOT } from "../helpers/paths";
+import { ensureProductionBuild, freePort, runCli, startProductionServer, type ServerHandle } from "../bench/api-server";
+
+const TIMEOUT = 180_000;
+const GENERIC = "generic-oauth2";
+
+let op: OidcServer;
+let buildError: string | null = null;
+const ports = new Map<DbKind, number>();
+
+beforeAll(async () => {
+  buildError = ensureProductionBuild((s) => process.stderr.write(`${s}\n`));
+  if (buildError) process.stderr.write(`SKIPPING the production-server API test: ${buildError}\n`);
+  for (const kind of dbKinds()) ports.set(kind, await freePort());
+  op = await createOidcServer({
+    redirectUris: [...ports.values()].map((p) => `http://127.0.0.1:${p}/api/oauth/callback/${GENERIC}`),
+    // short-lived access tokens, so that the test can watch one expire at the OP
+    ttl: { AccessToken: 8, RefreshToken: 3600 },
+  });
+}, 20 * 60_000);
+afterAll(async () => op?.close());
+
+async function introspect(token: string): Promise<Record<string, unknown>> {
+  const body = new URLSearchParams({ token, client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret }).toString();
+  const res = await httpRequest(op.endpoints.introspection, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+  return JSON.parse(res.body) as Record<string, unknown>;
+}
+
+for (const kind of dbKinds()) {
+  describe(`a downstream job against the production server [${kind}]`, { timeout: TIMEOUT }, () => {
+    let server: ServerHandle | undefined;
+    let env: Record<string, string>;
+    let dropDb: (() => Promise<void>) | undefined;
+    let dataDir: string;
+
+    beforeAll(async () => {
+      if (buildError) return;
+      const port = ports.get(kind)!;
+      fs.mkdirSync(TMP_ROOT, { recursive: true });
+      dataDir = fs.mkdtempSync(path.join(TMP_ROOT, `e2e-api-${kind}-`));
+      env = {
+        PORT: String(port),
+        CONSENTRY_URL: `http://127.0.0.1:${port}`,
+        CONSENTRY_DATA_DIR: dataDir,
+        CONSENTRY_PROVIDER_HOSTS: "{}",
+        CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: "true",
+        // no background refresh: the test decides when a token is refreshed
+        CONSENTRY_REFRESH_INTERVAL_SECONDS: "0",
+      };
+      if (kind === "postgresql") {
+        const scratch = await cloneTemplate("postgresql");
+        dropDb = scratch.drop;
+        Object.assign(env, { DATABASE_URL: scratch.url, CONSENTRY_ENCRYPTION_KEYS: K1, AUTH_SECRET: crypto.randomBytes(32).toString("hex") });
+      }
+      server = await startProductionServer({ env });
+    }, TIMEOUT);
+
+    afterAll(async () => {
+      await server?.stop();
+      await dropDb?.();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    }, 30_000);
+
+    it("CLI key → POST /connections → consent in a browser → POST …/token = the OP's token → expired at the OP → a refreshed one", async (ctx) => {
+      if (buildError) return ctx.skip();
+      const base = server!.url;
+
+      // 1. an administrator bootstraps a key with the CLI: stdout is the key and nothing else
+      const slug = `downstream-${crypto.randomBytes(3).toString("hex")}`;
+      const org = runCli(["org", "create", "--name", "Downstream Ltd", "--slug", slug], env);
+      expect(org.status, org.stderr).toBe(0);
+      const cli = runCli(["api-key", "create", "--org", slug, "--scopes", "connections:read,connections:write,tokens:read", "--name", "nightly job"], env);
+      expect(cli.status, cli.stderr).toBe(0);
+      expect(cli.stdout).toMatch(/^csk_[A-Za-z0-9_-]{43}\n$/);
+      const key = cli.stdout.trim();
+      const auth = { authorization: `Bearer ${key}` };
+
+      // 2. the job creates a connection (generic provider → the OP) and gets a consent link
+      const created = await fetch(`${base}/api/v1/connections`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({
+          provider: GENERIC,
+          name: "Downstream OP",
+          settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
+          scopes: ["openid", "offline_access"],
+          oauth_app: { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret },
+        }),
+      });
+      const c = (await created.json()) as { connection: { id: string; status: string }; consent_url: string; redirect_uri: string };
+      expect(created.status, JSON.stringify(c)).toBe(201);
+      expect(c.connection.status).toBe("pending_consent");
+      expect(c.redirect_uri).toBe(`${base}/api/oauth/callback/${GENERIC}`);
+      expect(c.consent_url.startsWith(`${base}/consent/`)).toBe(true);
+      const id = c.connection.id;
+
+      // 3. the tenant admin opens the link, presses the button, approves at the OP and comes back
+      const jar = new CookieJar();
+      const landing = await httpRequest(c.consent_url, { headers: { accept: "text/html" } });
+      expect(landing.status).toBe(200);
+      const action = /<form[^>]*method="post"[^>]*action="([^"]+)"/.exec(landing.body)?.[1] ?? /<form[^>]*action="([^"]+)"[^>]*method="post"/.exec(landing.body)?.[1];
+      expect(action, landing.body.slice(0, 500)).toMatch(/^\/consent\/[A-Za-z0-9_-]{43}\/start$/);
+      const start = await httpRequest(`${base}${action}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: base }, body: "" });
+      expect(start.status, start.body).toBe(303);
+      jar.store(`${base}${action}`, start.headers["set-cookie"]);
+      const authorizationUrl = String(start.headers.location);
+      expect(authorizationUrl.startsWith(`${op.issuer}/auth?`)).toBe(true);
+
+      op.resetRecording();
+      const issued = captureNextTokenResponse(op);
+      const callback = await followAuthorize(authorizationUrl, { origins: [op.issuer] });
+      expect(`${callback.origin}${callback.pathname}`).toBe(c.redirect_uri);
+      const cookie = jar.header(callback.toString());
+      expect(cookie).toMatch(/consentry-flow=/);
+      const back = await httpRequest(callback.toString(), { headers: { accept: "text/html", cookie: cookie! } });
+      expect(back.status, back.body).toBe(303);
+      expect(back.headers.location).toBe(`${base}/consent/result`);
+      jar.store(callback.toString(), back.headers["set-cookie"]);
+      const result = await httpRequest(`${base}/consent/result`, { headers: { accept: "text/html", cookie: jar.header(`${base}/consent/result`) ?? "" } });
+      expect(result.status).toBe(200);
+      expect(op.counters.grantsIssued).toBe(1);
+      const opAccess = issued.body?.access_token as string;
+      expect(opAccess).toEqual(expect.any(String));
+
+      const detail = await fetch(`${base}/api/v1/connections/${id}`, { headers: auth });
+      expect(detail.status).toBe(200);
+      expect(await detail.json()).toMatchObject({ id, status: "active" });
+
+      // 4. the job asks for a token: exactly what the OP issued, live at the OP
+      const token = async () => {
+        const res = await fetch(`${base}/api/v1/connections/${id}/token`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ min_validity: 1 }) });
+        const text = await res.text();
+        expect(res.status, text).toBe(200);
+        expect(res.headers.get("cache-control")).toBe("no-store");
+        expect(text).not.toMatch(/refresh_token/);
+        return JSON.parse(text) as { access_token: string; expires_at: string; token_type: string };
+      };
+      const first = await token();
+      expect(first.access_token).toBe(opAccess);
+      expect(first.token_type).toBe("Bearer");
+      expect(await introspect(first.access_token)).toMatchObject({ active: true, client_id: op.clients.post.client_id });
+      expect(op.counters.refreshed).toBe(0);
+
+      // 5. the OP's 8-second token expires there …
+      // (introspection answers by the token's expiry; userinfo would accept it ~15 s longer: OP's clock tolerance)
+      const expiredAtOp = async () => (await introspect(first.access_token)).active === false;
+      const deadline = Date.now() + 45_000;
+      while (!(await expiredAtOp())) {
+        expect(Date.now(), "the OP's token did not expire").toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+
+      // … and the next call returns a refreshed, different token that the OP accepts
+      const second = await token();
+      expect(second.access_token).not.toBe(first.access_token);
+      expect(op.counters.refreshed).toBe(1);
+      expect(await introspect(second.access_token)).toMatchObject({ active: true, client_id: op.clients.post.client_id });
+      expect((await fetch(op.endpoints.userinfo, { headers: { authorization: `Bearer ${second.access_token}` } })).status).toBe(200);
+      expect(new Date(second.expires_at).getTime()).toBeGreaterThan(Date.now());
+      // a token still valid for the asked seconds is served again without another refresh
+      expect((await token()).access_token).toBe(second.access_token);
+      expect(op.counters.refreshed).toBe(1);
+
+      // the documentation is served by the same server
+      const doc = await fetch(`${base}/api/v1/openapi.json`);
+      expect(doc.status).toBe(200);
+      expect(((await doc.json()) as { openapi: string }).openapi).toBe("3.1.0");
+      // no secret reached the server's log
+      for (const s of [key, opAccess, second.access_token, op.clients.post.client_secret]) expect(server!.output()).not.toContain(s);
+    });
+  });
+}
