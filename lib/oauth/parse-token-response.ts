@@ -106,7 +106,9 @@ export function parseTokenResponse({
   const refreshToken = typeof o.refresh_token === "string" && o.refresh_token.length > 0 ? o.refresh_token : null;
   let refreshTokenExpiresAt: Date | null = null;
   if (refreshToken) {
-    const rtLifetime = e.refreshExpiresInField ? parseSecondsUnclamped(o[e.refreshExpiresInField], e.refreshExpiresInField) : undefined;
+    // A zero or negative refresh lifetime is read as "not said" rather than refusing a valid access token.
+    const rawRt = e.refreshExpiresInField ? o[e.refreshExpiresInField] : undefined;
+    const rtLifetime = rawRt === 0 || rawRt === "0" || (typeof rawRt === "number" && rawRt < 0) ? undefined : e.refreshExpiresInField ? parseSecondsUnclamped(rawRt, e.refreshExpiresInField) : undefined;
     const known = rtLifetime ?? e.refreshTokenLifetimeSeconds;
     if (known) refreshTokenExpiresAt = new Date(requestedAt.getTime() + known * 1000);
   }

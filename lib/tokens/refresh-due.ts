@@ -14,22 +14,35 @@ export async function refreshDue({ db, batchSize = 200, concurrency = 8, maxBatc
   const started = Date.now();
   const s: RefreshSummary = { due: 0, claimed: 0, refreshed: 0, skipped: 0, busy: 0, failed: {}, warned: 0, webhooks: { attempted: 0, delivered: 0, failed: 0 }, ms: 0 };
   const seen = new Set<string>();
+  // Keyset paging on (nextRefreshAt, id), plus `seen` in memory: a connection that is due again at once
+  // (a token shorter than the refresh window) is not refreshed twice in one run. (An id NOT IN list of
+  // every row seen broke past 999 rows on SQLite: too many query parameters.)
+  let after: { nextRefreshAt: Date; id: string } | null = null;
   for (let batch = 0; batch < maxBatches; batch++) {
     const at = now();
-    const rows = await db.connection.findMany({
-      where: { status: { in: ["active", "error"] }, nextRefreshAt: { lte: at }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: at } }], id: { notIn: [...seen] } },
-      select: { id: true },
-      orderBy: { nextRefreshAt: "asc" },
+    const page: Array<{ id: string; nextRefreshAt: Date | null }> = await db.connection.findMany({
+      where: {
+        status: { in: ["active", "error"] },
+        nextRefreshAt: { lte: at },
+        OR: [{ leaseUntil: null }, { leaseUntil: { lt: at } }],
+        ...(after ? { AND: [{ OR: [{ nextRefreshAt: { gt: after.nextRefreshAt } }, { nextRefreshAt: after.nextRefreshAt, id: { gt: after.id } }] }] } : {}),
+      },
+      select: { id: true, nextRefreshAt: true },
+      orderBy: [{ nextRefreshAt: "asc" }, { id: "asc" }],
       take: batchSize,
     });
-    if (rows.length === 0) break;
+    if (page.length === 0) break;
+    const last = page[page.length - 1]!;
+    after = { nextRefreshAt: last.nextRefreshAt!, id: last.id };
+    const rows = page.filter((r) => !seen.has(r.id));
     s.due += rows.length;
     let i = 0;
     const worker = async () => {
       while (i < rows.length) {
         const { id } = rows[i++]!;
         seen.add(id);
-        const r = await refreshConnection({ db, connectionId: id, reason: "scheduled", owner, now });
+        // onlyIfDue: another scheduler that listed the same row may have refreshed it since (or failed and backed off)
+        const r = await refreshConnection({ db, connectionId: id, reason: "scheduled", owner, now, onlyIfDue: true });
         if (r.result === "busy") s.busy++;
         else {
           s.claimed++;

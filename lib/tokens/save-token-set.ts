@@ -13,15 +13,16 @@ export async function saveTokenSet({ tx, organizationId, connectionId, data, exp
     ...(data.idToken ? { idTokenEnc: sealToken(owner, "idTokenEnc", data.idToken) } : {}),
     tokenType: data.tokenType,
   };
-  const existing = await tx.tokenSet.findUnique({ where: { connectionId }, select: { version: true } });
-  if (!existing) {
-    if (expectedVersion !== undefined && expectedVersion !== 0) return false;
-    await tx.tokenSet.create({ data: { organizationId, connectionId, ...fields } });
-    return true;
-  }
+  // The write comes first: on SQLite a transaction that reads before it writes fails at once with
+  // SQLITE_BUSY_SNAPSHOT when another process commits in between (a refresh worker next to the server);
+  // starting with the write takes the lock, waiting for it, instead.
   const { count } = await tx.tokenSet.updateMany({
     where: { connectionId, organizationId, ...(expectedVersion !== undefined ? { version: expectedVersion } : {}) },
     data: { ...fields, version: { increment: 1 } },
   });
-  return count === 1;
+  if (count === 1) return true;
+  if (expectedVersion !== undefined && expectedVersion !== 0) return false;
+  if (await tx.tokenSet.findUnique({ where: { connectionId }, select: { version: true } })) return false;
+  await tx.tokenSet.create({ data: { organizationId, connectionId, ...fields } });
+  return true;
 }
