@@ -108,7 +108,8 @@ export function parseTokenResponse({
   if (refreshToken) {
     // A zero or negative refresh lifetime is read as "not said" rather than refusing a valid access token.
     const rawRt = e.refreshExpiresInField ? o[e.refreshExpiresInField] : undefined;
-    const rtLifetime = rawRt === 0 || rawRt === "0" || (typeof rawRt === "number" && rawRt < 0) ? undefined : e.refreshExpiresInField ? parseSecondsUnclamped(rawRt, e.refreshExpiresInField) : undefined;
+    const notSaid = (typeof rawRt === "number" && rawRt <= 0) || (typeof rawRt === "string" && /^\s*(-\d+|0+)\s*$/.test(rawRt));
+    const rtLifetime = notSaid || !e.refreshExpiresInField ? undefined : parseSecondsUnclamped(rawRt, e.refreshExpiresInField);
     const known = rtLifetime ?? e.refreshTokenLifetimeSeconds;
     if (known) refreshTokenExpiresAt = new Date(requestedAt.getTime() + known * 1000);
   }

@@ -255,8 +255,14 @@ describe("refresh tokens", () => {
     expect(parse(WEBEX, body).refreshTokenExpiresAt?.getTime()).toBe(AT.getTime() + 90 * DAY * 1000);
   });
 
-  it.each(["abc", "-1", 0, -7])("Webex: refuses refresh_token_expires_in %j", (v) => {
+  it.each(["abc", "12x", {}])("Webex: refuses a garbage refresh_token_expires_in %j", (v) => {
     expect(refusal(() => parse(WEBEX, { ...WEBEX_BODY, refresh_token_expires_in: v })).failureClass).toBe("invalid_response");
+  });
+
+  it.each(["-1", "0", 0, -7])("Webex: a non-positive refresh_token_expires_in %j is read as unsaid: the valid access token is kept, the known 90 days apply", (v) => {
+    const d = parse(WEBEX, { ...WEBEX_BODY, refresh_token_expires_in: v });
+    expect(d.accessToken).toBe(WEBEX_BODY.access_token);
+    expect(d.refreshTokenExpiresAt?.getTime()).toBe(AT.getTime() + 90 * DAY * 1000);
   });
 
   it("no refresh_token → refreshToken null and refreshTokenExpiresAt null (even if a lifetime is sent)", () => {
