@@ -17,6 +17,9 @@ import { startConsent } from "@/lib/consent/start-consent";
 import { completeConsent } from "@/lib/consent/complete-consent";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { REPO_ROOT } from "./paths";
+import { seedOrg } from "./factories";
+import type { TestDatabase } from "./db";
+import type { OidcServer } from "../fixtures/oidc-server";
 import { K1 } from "./keyring";
 
 // The emulators' cookie-jar browser uses the global agent, which keeps sockets alive (Node ≥ 19); a
@@ -266,5 +269,49 @@ export async function startReceiver(): Promise<Receiver> {
         server.closeAllConnections();
         server.close(() => r());
       }),
+  };
+}
+
+/** A generic-oauth2 connection consented for real against the OP (so its refresh token is real). */
+export async function connectGenericViaOp(op: OidcServer, t: TestDatabase) {
+  const org = await seedOrg(t.db);
+  const { connectionId } = await connectViaConsent({
+    db: t.db,
+    organizationId: org.id,
+    provider: "generic-oauth2",
+    settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
+    scopes: ["openid", "offline_access"],
+    app: op.clients.post,
+    authorize: (url) => op.authorize(url),
+  });
+  return { organizationId: org.id, connectionId };
+}
+
+/** Makes the connection due for the scheduler now. */
+export const makeDue = (t: TestDatabase, connectionId: string) => t.db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: new Date(Date.now() - 1000) } });
+
+/**
+ * Refresh-worker processes started ahead of the tests that use them (booting tsx takes seconds);
+ * their arguments come later. Workers still alive go back to the pool and take another command.
+ */
+export function workerPool() {
+  const all: WorkerHandle[] = [];
+  let pool: WorkerHandle[] = [];
+  return {
+    start(t: TestDatabase, n: number) {
+      pool = Array.from({ length: n }, () => {
+        const w = spawnRefreshWorker({ databaseUrl: t.url });
+        all.push(w);
+        return w;
+      });
+    },
+    boot(t: TestDatabase, n: number): WorkerHandle[] {
+      if (pool.length < n) throw new Error(`worker pool too small for ${t.kind}: start more`);
+      return pool.splice(0, n);
+    },
+    release: (...ws: WorkerHandle[]) => void pool.unshift(...ws),
+    killAll() {
+      for (const w of all) w.kill();
+    },
   };
 }

@@ -15,52 +15,21 @@ import { refreshDue } from "@/lib/tokens/refresh-due";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { describeEachDb, type TestDatabase } from "../helpers/db";
-import { seedOrg } from "../helpers/factories";
-import { connectViaConsent, readConnection, spawnRefreshWorker, storedTokens, waitFor, type WorkerHandle } from "../helpers/lifecycle";
+import { connectGenericViaOp, connectViaConsent, makeDue, readConnection, spawnRefreshWorker, storedTokens, type WorkerHandle, waitFor, workerPool } from "../helpers/lifecycle";
 
 let op: OidcServer;
-const workers: WorkerHandle[] = [];
+const workers = workerPool();
 
 beforeAll(async () => {
   op = await createOidcServer({ redirectUris: [callbackUrl("generic-oauth2")], ttl: { AccessToken: 3600, RefreshToken: 3600 } });
 });
 afterAll(async () => {
-  for (const w of workers) w.kill();
+  workers.killAll();
   await op?.close();
 });
 
-async function connect(t: TestDatabase) {
-  const org = await seedOrg(t.db);
-  const { connectionId } = await connectViaConsent({
-    db: t.db,
-    organizationId: org.id,
-    provider: "generic-oauth2",
-    settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
-    scopes: ["openid", "offline_access"],
-    app: op.clients.post,
-    authorize: (url) => op.authorize(url),
-  });
-  return { organizationId: org.id, connectionId };
-}
-
-/** Makes the connection due for the scheduler now (its access token lives an hour). */
-const makeDue = (t: TestDatabase, connectionId: string) => t.db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: new Date(Date.now() - 1000) } });
-
-/** Worker processes started ahead of the tests that use them (booting tsx takes seconds); arguments come later. */
-let pool: WorkerHandle[] = [];
-function startPool(t: TestDatabase, n: number) {
-  pool = Array.from({ length: n }, () => {
-    const w = spawnRefreshWorker({ databaseUrl: t.url });
-    workers.push(w);
-    return w;
-  });
-}
-function boot(t: TestDatabase, n: number): WorkerHandle[] {
-  if (pool.length < n) throw new Error(`worker pool too small for ${t.kind}: add to startPool`);
-  return pool.splice(0, n);
-}
-/** Workers that are still alive go back to the pool: they take another command. */
-const release = (...ws: WorkerHandle[]) => void pool.unshift(...ws);
+const connect = (t: TestDatabase) => connectGenericViaOp(op, t);
+const { start: startPool, boot, release } = workers;
 
 describeEachDb("refresh worker crashes (oidc-provider)", (getDb) => {
   beforeAll(async () => {
