@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { Prisma } from "@/lib/generated/prisma-sqlite/client";
 import { logger } from "@/lib/logger";
+import { fastAuditWriter } from "@/lib/db/fast-reads";
 import { auditRow, type AuditInput } from "@/lib/audit/record-audit-event";
 
 type Row = ReturnType<typeof auditRow> & { createdAt: Date };
@@ -20,6 +21,8 @@ const CHUNK = 500;
  * placeholders for either engine and stores dates as Prisma does.
  */
 async function insertRows(db: Db, rows: Row[]) {
+  const fast = fastAuditWriter(db);
+  if (fast) return fast.insertAudit(rows.map((r) => ({ id: randomUUID(), ...r })));
   for (let i = 0; i < rows.length; i += CHUNK) {
     const values = rows.slice(i, i + CHUNK).map((r) => {
       const full: Record<(typeof COLUMNS)[number], unknown> = { id: randomUUID(), ...r };

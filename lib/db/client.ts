@@ -6,18 +6,19 @@ import { PrismaClient as SqliteClient } from "@/lib/generated/prisma-sqlite/clie
 import { PrismaClient as PostgresClient } from "@/lib/generated/prisma-postgresql/client";
 import { env } from "@/lib/env";
 import { pgConnectionFields, sqliteFilePath } from "@/lib/db/urls";
+import { registerDbUrl } from "@/lib/db/fast-reads";
 
 export type Db = SqliteClient;
 export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
 /** A new client for a database URL (tests and the CLI use this; the app uses `db()`). */
 export function createDb(url: string): Db {
-  if (url.startsWith("file:")) {
-    // busy timeout: concurrent writers (refresh workers, the API) wait instead of failing with SQLITE_BUSY
-    return new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(url)}`, timeout: 10_000 }) });
-  }
-  const adapter = new PrismaPg({ ...pgConnectionFields(url), max: 10 });
-  return new PostgresClient({ adapter }) as unknown as Db;
+  const client = url.startsWith("file:")
+    ? // busy timeout: concurrent writers (refresh workers, the API) wait instead of failing with SQLITE_BUSY
+      new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(url)}`, timeout: 10_000 }) })
+    : (new PostgresClient({ adapter: new PrismaPg({ ...pgConnectionFields(url), max: 10 }) }) as unknown as Db);
+  registerDbUrl(client, url);
+  return client;
 }
 
 const g = globalThis as unknown as { __consentryDb?: Db };

@@ -4,6 +4,7 @@
 // refresh attempt fails.
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
+import { fastReads } from "@/lib/db/fast-reads";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { refreshConnection, type RefreshOutcome } from "@/lib/tokens/refresh-connection";
@@ -33,6 +34,13 @@ type ReadRow = {
  * Quoted identifiers and Prisma.sql placeholders work on SQLite and PostgreSQL alike.
  */
 async function read(db: Db, organizationId: string, connectionId: string) {
+  const fast = fastReads(db);
+  if (fast) {
+    const r = fast.connectionWithTokens(connectionId, organizationId);
+    if (!r) return null;
+    const { accessTokenEnc, tokenType, version, ...c } = r;
+    return { ...c, tokenSet: accessTokenEnc !== null && tokenType !== null ? { accessTokenEnc, tokenType, version: Number(version) } : null };
+  }
   const rows = await db.$queryRaw<ReadRow[]>`
     SELECT c."id", c."providerId", c."status", c."expiresAt", c."scopes", c."externalTenantId", c."lastErrorCode", c."leaseUntil", t."accessTokenEnc", t."tokenType", t."version"
     FROM "Connection" c LEFT JOIN "TokenSet" t ON t."connectionId" = c."id"
