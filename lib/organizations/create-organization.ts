@@ -10,13 +10,13 @@ export async function createOrganization({ db, input, ownerUserId, actor }: { db
   const { name, slug } = parsed.data;
   const slugTaken = () =>
     new AppError("conflict", `An organization with the address "${slug}" already exists.`, { errors: [{ path: "slug", message: "validation.slugTaken" }], i18n: { key: "errors.slugTaken", values: { slug } } });
+  // The transaction starts with its write: on SQLite a transaction that reads first cannot take the
+  // write lock while another process writes ("database is locked"). The unique index decides conflicts.
   const org = await db.$transaction(async (tx) => {
-    if (await tx.organization.findUnique({ where: { slug }, select: { id: true } })) throw slugTaken();
     const created = await tx.organization.create({ data: { name, slug } });
     if (ownerUserId) await tx.membership.create({ data: { organizationId: created.id, userId: ownerUserId, role: "owner" } });
     return created;
   }).catch((e: unknown) => {
-    // Concurrent requests can all pass the check above; the unique index picks one, the others get the same conflict.
     throw (e as { code?: unknown }).code === "P2002" ? slugTaken() : e;
   });
   await recordAuditEvent({ organizationId: org.id, actor, action: "organization.created", outcome: "success", target: { type: "organization", id: org.id }, details: { slug, name } }, db);
