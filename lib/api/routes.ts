@@ -228,12 +228,17 @@ export const API_ROUTES: ApiRoute[] = [
   },
 ];
 
-/** Matches a method and path against the table; params come from `{name}` segments. */
+/** Each route's path as a regular expression, compiled once: `{name}` segments capture params. */
+const COMPILED = API_ROUTES.map((route) => {
+  const names: string[] = [];
+  const re = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_m, n: string) => (names.push(n), "([^/]+)"))}$`);
+  return { route, re, names };
+});
+
+/** Matches a method and path against the table. */
 export function matchRoute(method: string, pathname: string): { route: ApiRoute; params: Record<string, string> } | { allow: string[] } | null {
   const allow: string[] = [];
-  for (const route of API_ROUTES) {
-    const names: string[] = [];
-    const re = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_m, n: string) => (names.push(n), "([^/]+)"))}$`);
+  for (const { route, re, names } of COMPILED) {
     const m = re.exec(pathname);
     if (!m) continue;
     if (route.method !== method) {

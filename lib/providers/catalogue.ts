@@ -22,7 +22,7 @@ const ENTRIES: TProviderInput[] = [
     omitScopeParam: true,
     clientAuth: "client_secret_post",
     pkce: false,
-    expiry: { expiresInField: "expires_in", expiresOnField: "expires_on", defaultLifetimeSeconds: 3599, refreshTokenIdleSeconds: 90 * 86400 },
+    expiry: { expiresInField: "expires_in", expiresOnField: "expires_on", defaultLifetimeSeconds: 3599 },
     tenantFromAccessToken: { tenantClaim: "tid", nameClaim: "name", emailClaim: "upn", idClaim: "oid" },
     test: { url: "{hosts.api}/api/v1.0/{tenant}/activity/feed/subscriptions/list", summaryFields: [] },
     appOnly: { tokenUrl: "{hosts.login}/{tenant}/oauth2/token", params: { resource: "https://manage.office.com" }, intervalSeconds: 2700 },
@@ -70,7 +70,6 @@ const ENTRIES: TProviderInput[] = [
     pkce: false,
     expiry: { expiresInField: "expires_in", refreshExpiresInField: "refresh_token_expires_in", defaultLifetimeSeconds: 14 * 86400, refreshTokenLifetimeSeconds: 90 * 86400 },
     test: { url: "{hosts.api}/v1/people/me", summaryFields: ["displayName", "emails.0", "orgId"], accountName: "displayName", accountEmail: "emails.0", accountId: "id" },
-    headlessRedirectExample: "https://127.0.0.1/",
   },
   {
     id: "backlog",

@@ -63,8 +63,6 @@ export const ZProvider = z
         defaultLifetimeSeconds: z.number().int().positive().default(3600),
         /** known refresh-token lifetime when the response does not say */
         refreshTokenLifetimeSeconds: z.number().int().positive().optional(),
-        /** refresh tokens die after this long unused (Microsoft: 90 days) */
-        refreshTokenIdleSeconds: z.number().int().positive().optional(),
       })
       .default({ expiresInField: "expires_in", defaultLifetimeSeconds: 3600 }),
     /**
@@ -97,8 +95,6 @@ export const ZProvider = z
     appOnly: z.object({ tokenUrl: ZTemplate, params: z.record(z.string(), z.string()).default({}), intervalSeconds: z.number().int().positive().default(2700) }).optional(),
     /** Microsoft v2 admin consent: no code comes back, only `tenant`; the tenant is proven by an app-only token */
     adminConsent: z.object({ url: ZTemplate, params: z.record(z.string(), z.string()).default({}), setting: z.string(), value: z.string() }).optional(),
-    /** redirect URI the provider expects when none of ours is reachable (headless path hint) */
-    headlessRedirectExample: z.string().optional(),
   })
   .superRefine((p, ctx) => {
     if (p.authKind === "oauth2" && (!p.authorizationUrl || !p.tokenUrl)) ctx.addIssue({ code: "custom", message: `${p.id}: oauth2 providers need authorizationUrl and tokenUrl` });
