@@ -29,7 +29,10 @@ export async function testConnection({ db, organizationId, connectionId, actor }
   const headers: Record<string, string> = { accept: "application/json" };
   if (provider.apiAuth.queryParam) url.searchParams.set(provider.apiAuth.queryParam, token);
   else headers[provider.apiAuth.header.toLowerCase()] = `${provider.apiAuth.prefix}${token}`;
-  if (settings.organization_id) url.searchParams.set("organization_id", String(settings.organization_id));
+  for (const [k, template] of Object.entries(provider.test.query)) {
+    const v = renderTemplate(provider, template, { settings, tenant: c.externalTenantId });
+    if (v) url.searchParams.set(k, v);
+  }
 
   const started = Date.now();
   let result: TestResult;

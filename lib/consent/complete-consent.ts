@@ -7,7 +7,7 @@ import type { Db } from "@/lib/db/client";
 import { decryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
 import { PROVIDERS } from "@/lib/providers/catalogue";
-import { providerUrl } from "@/lib/providers/resolve-url";
+import { clientAuthMethod, providerUrl } from "@/lib/providers/resolve-url";
 import { sha256 } from "@/lib/oauth/pkce";
 import { requestToken } from "@/lib/oauth/token-request";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
@@ -162,7 +162,7 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
       }
       const tokenUrl = providerUrl(provider, provider.tokenUrl, { settings, hostOverrides }, "token URL");
       const verifier = row.pkceVerifierEnc ? decryptSecret(row.pkceVerifierEnc, contextFor("ConsentRequest", row, "pkceVerifierEnc")) : null;
-      const method = settings.client_auth === "client_secret_basic" ? "client_secret_basic" : settings.client_auth === "client_secret_post" ? "client_secret_post" : provider.clientAuth;
+      const method = clientAuthMethod(provider, settings);
       data = await requestToken({
         provider,
         url: tokenUrl,

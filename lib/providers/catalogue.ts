@@ -117,7 +117,7 @@ const ENTRIES: TProviderInput[] = [
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
     apiAuth: { header: "Authorization", prefix: "Zoho-oauthtoken " },
     tokenResponseMetadata: [{ field: "api_domain", allow: `^https://www\\.zohoapis\\.(${ZOHO_DC_RE})$` }],
-    test: { url: "{metadata.api_domain}/inventory/v1/organizations", summaryFields: ["message", "organizations.0.name", "organizations.0.organization_id"] },
+    test: { url: "{metadata.api_domain}/inventory/v1/organizations", query: { organization_id: "{settings.organization_id}" }, summaryFields: ["message", "organizations.0.name", "organizations.0.organization_id"] },
   },
   {
     id: "hubspot",

@@ -75,3 +75,8 @@ export function providerUrl(provider: TProvider, template: string | undefined, c
 export function hostOverridesFromMetadata(metadata: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(metadata).filter(([k]) => k.startsWith("host.")).map(([k, v]) => [k.slice(5), v]));
 }
+
+/** The client authentication to use: the connection's `client_auth` setting (generic provider) or the provider's. */
+export function clientAuthMethod(provider: TProvider, settings: Record<string, unknown>): "client_secret_post" | "client_secret_basic" {
+  return settings.client_auth === "client_secret_basic" || settings.client_auth === "client_secret_post" ? settings.client_auth : provider.clientAuth;
+}

@@ -83,6 +83,8 @@ export const ZProvider = z
       .object({
         method: z.enum(["GET", "POST"]).default("GET"),
         url: ZTemplate,
+        /** query parameters (templates), e.g. Zoho's organization_id */
+        query: z.record(z.string(), ZTemplate).default({}),
         /** JSON fields shown in the redacted summary (dot paths) */
         summaryFields: z.array(z.string()).default([]),
         /** which summary fields identify the account */

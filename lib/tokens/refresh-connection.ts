@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { PROVIDERS } from "@/lib/providers/catalogue";
-import { hostOverridesFromMetadata, providerUrl } from "@/lib/providers/resolve-url";
+import { clientAuthMethod, hostOverridesFromMetadata, providerUrl } from "@/lib/providers/resolve-url";
 import { requestToken } from "@/lib/oauth/token-request";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
 import { TokenEndpointError, type TokenFailureClass } from "@/lib/oauth/token-errors";
@@ -85,7 +85,7 @@ async function refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfD
     if (c.tokenSet.refreshTokenEnc) {
       const refreshToken = openToken(owner, "refreshTokenEnc", c.tokenSet.refreshTokenEnc);
       const url = providerUrl(provider, provider.refreshUrl && settings.refresh_url ? provider.refreshUrl : provider.tokenUrl, { settings, hostOverrides, metadata }, "token URL");
-      const method = settings.client_auth === "client_secret_basic" ? "client_secret_basic" : settings.client_auth === "client_secret_post" ? "client_secret_post" : provider.clientAuth;
+      const method = clientAuthMethod(provider, settings);
       data = await requestToken({
         provider,
         url,
