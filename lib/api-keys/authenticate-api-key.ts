@@ -2,7 +2,7 @@
 // get the same 401; a key in the query string is refused outright (it would end up in logs).
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { fastReads } from "@/lib/db/fast-reads";
+import { hotQueries } from "@/lib/db/hot-queries";
 import { hashApiKey, type TApiScope } from "@/lib/api-keys/create-api-key";
 
 export type ApiPrincipal = { keyId: string; organizationId: string; scopes: Set<string>; prefix: string };
@@ -25,10 +25,8 @@ export async function authenticateApiKey({ db, authorization, now = new Date() }
   if (!m) throw new AppError("unauthorized", "Send an API key: Authorization: Bearer csk_…");
   const key = m[1]!;
   if (!KEY_RE.test(key)) throw new AppError("unauthorized", "The API key is not valid.");
-  // Raw SQL: the hot path of every API call, and Prisma 6's JS query engine plans each model query anew.
-  const fast = fastReads(db);
-  const [row] = fast ? [fast.apiKeyByHash(hashApiKey(key))] : await db.$queryRaw<Array<{ id: string; organizationId: string; scopes: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null }>>`
-    SELECT "id", "organizationId", "scopes", "prefix", "expiresAt", "revokedAt" FROM "ApiKey" WHERE "hash" = ${hashApiKey(key)}`;
+  // a prepared statement: the hot path of every API call (lib/db/hot-queries.ts)
+  const row = await hotQueries(db).apiKeyByHash(hashApiKey(key));
   if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw new AppError("unauthorized", "The API key is not valid (unknown, expired or revoked).");
   // last-used is informative: written at most once a minute per key, off the request's critical path.
   const last = lastUsedWritten.get(row.id) ?? 0;

@@ -1,56 +1,58 @@
 // API calls are audited in batches: one insert per flush instead of one per request, so auditing
-// every call costs the hot token endpoint almost nothing. Flushed every 250 ms and on exit.
+// every call costs the hot token endpoint almost nothing. Flushed every 250 ms, at 500 rows and on exit.
 import { randomUUID } from "node:crypto";
 import type { Db } from "@/lib/db/client";
-import { Prisma } from "@/lib/generated/prisma-sqlite/client";
 import { logger } from "@/lib/logger";
-import { fastAuditWriter } from "@/lib/db/fast-reads";
+import { hotQueries, type AuditInsertRow } from "@/lib/db/hot-queries";
 import { auditRow, type AuditInput } from "@/lib/audit/record-audit-event";
 
-type Row = ReturnType<typeof auditRow> & { createdAt: Date };
-
-const COLUMNS = ["id", "organizationId", "actorType", "actorId", "actorLabel", "action", "targetType", "targetId", "outcome", "ip", "requestId", "details", "createdAt"] as const;
-const COLUMN_LIST = Prisma.raw(COLUMNS.map((c) => `"${c}"`).join(", "));
-/** rows per INSERT: 13 parameters each stays far below SQLite's (32,766) and PostgreSQL's (65,535) limits */
-const CHUNK = 500;
-
 /**
- * One multi-row INSERT per chunk. Not createMany: with the JS query engine it costs ~0.4 ms of CPU per
- * row (it plans every batch size anew) — as much as the token request being audited — and blocks the
- * event loop for ~200 ms per 500 rows; this costs a quarter of that. Prisma.sql renders the
- * placeholders for either engine and stores dates as Prisma does.
+ * A UUIDv7 (RFC 9562): the creation time in milliseconds, then random bits. Ids in time order make
+ * each insert an append at the end of the primary-key index instead of a write at a random page
+ * (measured on SQLite: 6 µs a row instead of 16–22 µs with random UUIDs).
  */
-async function insertRows(db: Db, rows: Row[]) {
-  const fast = fastAuditWriter(db);
-  if (fast) return fast.insertAudit(rows.map((r) => ({ id: randomUUID(), ...r })));
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const values = rows.slice(i, i + CHUNK).map((r) => {
-      const full: Record<(typeof COLUMNS)[number], unknown> = { id: randomUUID(), ...r };
-      return Prisma.sql`(${Prisma.join(COLUMNS.map((c) => full[c]))})`;
-    });
-    await db.$executeRaw`INSERT INTO "AuditEvent" (${COLUMN_LIST}) VALUES ${Prisma.join(values)}`;
-  }
+export function timeOrderedId(at: Date) {
+  const ts = at.getTime().toString(16).padStart(12, "0");
+  const r = randomUUID(); // xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx: 122 random bits, variant already set
+  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
 }
 
-const g = globalThis as unknown as { __consentryAuditBuffer?: { rows: Row[]; timer: NodeJS.Timeout | null; db: Db | null } };
-const buf = (g.__consentryAuditBuffer ??= { rows: [], timer: null, db: null });
+type AuditBuffer = { rows: Map<Db, AuditInsertRow[]>; count: number; timer: NodeJS.Timeout | null };
+// on globalThis: the production server's fast path and Next's bundle of lib/ share one buffer
+const g = globalThis as unknown as { __consentryAuditBuffer?: AuditBuffer };
+const buf = (g.__consentryAuditBuffer ??= { rows: new Map(), count: 0, timer: null });
 
+/**
+ * Writes every buffered row, each to the database it was recorded against, with one prepared
+ * statement per batch (lib/db/hot-queries.ts; not createMany, which with the JS query engine costs
+ * ~0.4 ms of CPU a row — as much as the request being audited). Resolves once committed.
+ */
 export async function flushAuditBuffer() {
   if (buf.timer) clearTimeout(buf.timer);
   buf.timer = null;
-  const rows = buf.rows.splice(0, buf.rows.length);
-  if (rows.length === 0 || !buf.db) return;
-  try {
-    await insertRows(buf.db, rows);
-  } catch (err) {
-    logger.error({ err: { message: (err as Error).message }, lost: rows.length }, "audit batch not recorded");
-  }
+  const batches = [...buf.rows];
+  buf.rows.clear();
+  buf.count = 0;
+  await Promise.all(
+    batches.map(async ([db, rows]) => {
+      try {
+        await hotQueries(db).insertAudit(rows);
+      } catch (err) {
+        logger.error({ err: { message: (err as Error).message }, lost: rows.length }, "audit batch not recorded");
+      }
+    }),
+  );
 }
 
 export function bufferAuditEvent(db: Db, input: AuditInput & { requestId?: string }) {
-  buf.db = db;
-  buf.rows.push({ ...auditRow(input, input.requestId), createdAt: new Date() });
-  if (buf.rows.length >= 500) void flushAuditBuffer();
+  const createdAt = new Date();
+  const r = auditRow(input, input.requestId);
+  // in AUDIT_COLUMNS order
+  const row: AuditInsertRow = [timeOrderedId(createdAt), r.organizationId, r.actorType, r.actorId, r.actorLabel, r.action, r.targetType, r.targetId, r.outcome, r.ip, r.requestId, r.details, createdAt];
+  let rows = buf.rows.get(db);
+  if (!rows) buf.rows.set(db, (rows = []));
+  rows.push(row);
+  if (++buf.count >= 500) void flushAuditBuffer();
   else if (!buf.timer) {
     buf.timer = setTimeout(() => void flushAuditBuffer(), 250);
     buf.timer.unref();

@@ -6,7 +6,7 @@ import { PrismaClient as SqliteClient } from "@/lib/generated/prisma-sqlite/clie
 import { PrismaClient as PostgresClient } from "@/lib/generated/prisma-postgresql/client";
 import { env } from "@/lib/env";
 import { pgConnectionFields, sqliteFilePath } from "@/lib/db/urls";
-import { registerDbUrl } from "@/lib/db/fast-reads";
+import { attachHotQueries } from "@/lib/db/hot-queries";
 
 export type Db = SqliteClient;
 export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
@@ -17,7 +17,7 @@ export function createDb(url: string): Db {
     ? // busy timeout: concurrent writers (refresh workers, the API) wait instead of failing with SQLITE_BUSY
       new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(url)}`, timeout: 10_000 }) })
     : (new PostgresClient({ adapter: new PrismaPg({ ...pgConnectionFields(url), max: 10 }) }) as unknown as Db);
-  registerDbUrl(client, url);
+  attachHotQueries(client, url);
   return client;
 }
 

@@ -4,7 +4,7 @@
 // refresh attempt fails.
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { fastReads } from "@/lib/db/fast-reads";
+import { hotQueries } from "@/lib/db/hot-queries";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { refreshConnection, type RefreshOutcome } from "@/lib/tokens/refresh-connection";
@@ -22,30 +22,9 @@ function singleFlight(db: Db, connectionId: string, ifVersion: number): Promise<
   return p;
 }
 
-type ReadRow = {
-  id: string; providerId: string; status: string; expiresAt: Date | null; scopes: string; externalTenantId: string | null; lastErrorCode: string | null; leaseUntil: Date | null;
-  accessTokenEnc: string | null; tokenType: string | null; version: number | bigint | null;
-};
-
-/**
- * The connection and its token set in one statement. Raw SQL on purpose: this read is the token
- * endpoint's hot path, and Prisma 6's JS query engine plans every model query anew (no plan cache:
- * ~1.5 ms of CPU for this one as findFirst/findUnique with the relation, ~0.4 ms as raw SQL).
- * Quoted identifiers and Prisma.sql placeholders work on SQLite and PostgreSQL alike.
- */
+/** The connection and its token set in one prepared statement: the token endpoint's hot path (lib/db/hot-queries.ts). */
 async function read(db: Db, organizationId: string, connectionId: string) {
-  const fast = fastReads(db);
-  if (fast) {
-    const r = fast.connectionWithTokens(connectionId, organizationId);
-    if (!r) return null;
-    const { accessTokenEnc, tokenType, version, ...c } = r;
-    return { ...c, tokenSet: accessTokenEnc !== null && tokenType !== null ? { accessTokenEnc, tokenType, version: Number(version) } : null };
-  }
-  const rows = await db.$queryRaw<ReadRow[]>`
-    SELECT c."id", c."providerId", c."status", c."expiresAt", c."scopes", c."externalTenantId", c."lastErrorCode", c."leaseUntil", t."accessTokenEnc", t."tokenType", t."version"
-    FROM "Connection" c LEFT JOIN "TokenSet" t ON t."connectionId" = c."id"
-    WHERE c."id" = ${connectionId} AND c."organizationId" = ${organizationId}`;
-  const r = rows[0];
+  const r = await hotQueries(db).connectionWithTokens(connectionId, organizationId);
   if (!r) return null;
   const { accessTokenEnc, tokenType, version, ...c } = r;
   return { ...c, tokenSet: accessTokenEnc !== null && tokenType !== null ? { accessTokenEnc, tokenType, version: Number(version) } : null };

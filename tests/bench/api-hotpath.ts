@@ -26,13 +26,14 @@ async function main() {
     const { env } = await import("@/lib/env");
     const { applyMigrations } = await import("@/lib/db/migrations");
     const { db } = await import("@/lib/db/client");
+    const { hotQueries } = await import("@/lib/db/hot-queries");
     const { createApiKey, hashApiKey } = await import("@/lib/api-keys/create-api-key");
     const { authenticateApiKey } = await import("@/lib/api-keys/authenticate-api-key");
     const { saveTokenSet } = await import("@/lib/tokens/save-token-set");
     const { openToken } = await import("@/lib/tokens/token-secrets");
     const { getFreshToken } = await import("@/lib/tokens/get-fresh-token");
     const { handleApiRequest } = await import("@/lib/api/handle-api-request");
-    const { flushAuditBuffer } = await import("@/lib/audit/audit-buffer");
+    const { bufferAuditEvent, flushAuditBuffer } = await import("@/lib/audit/audit-buffer");
     if (!external) {
       await applyMigrations({ databaseUrl: env().databaseUrl, dataDir: dir, root: ROOT });
       await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");
@@ -56,18 +57,21 @@ async function main() {
 
     const floor = async () => {
       const id = nextId();
-      const [k] = await db().$queryRaw<Array<{ id: string; organizationId: string; scopes: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null }>>`
-        SELECT "id", "organizationId", "scopes", "prefix", "expiresAt", "revokedAt" FROM "ApiKey" WHERE "hash" = ${hashApiKey(key)}`;
-      const rows = await db().$queryRaw<Array<{ accessTokenEnc: string }>>`
-        SELECT c."id", c."providerId", c."status", c."expiresAt", c."scopes", c."externalTenantId", c."lastErrorCode", c."leaseUntil", t."accessTokenEnc", t."tokenType", t."version"
-        FROM "Connection" c LEFT JOIN "TokenSet" t ON t."connectionId" = c."id" WHERE c."id" = ${id} AND c."organizationId" = ${k!.organizationId}`;
-      const c = { tokenSet: rows[0]! };
-      return JSON.stringify({ access_token: openToken({ organizationId: k!.organizationId, connectionId: id }, "accessTokenEnc", c!.tokenSet!.accessTokenEnc) });
+      const k = await hotQueries(db()).apiKeyByHash(hashApiKey(key));
+      const c = await hotQueries(db()).connectionWithTokens(id, k!.organizationId);
+      return JSON.stringify({ access_token: openToken({ organizationId: k!.organizationId, connectionId: id }, "accessTokenEnc", c!.accessTokenEnc!) });
     };
     const stages: Array<[string, () => Promise<unknown>]> = [
       ["floor: key lookup + connection read + decrypt", floor],
       ["authenticateApiKey alone", () => authenticateApiKey({ db: db(), authorization })],
       ["getFreshToken alone", () => getFreshToken({ db: db(), organizationId: org.id, connectionId: nextId() })],
+      [
+        "audit record alone (buffer + batched insert)",
+        async () => {
+          const id = nextId();
+          bufferAuditEvent(db(), { organizationId: org.id, actor: { type: "api_key", id: "key", label: "csk_abcd" }, action: "api.token", outcome: "success", ip: "127.0.0.1", requestId: crypto.randomUUID(), target: { type: "connection", id }, details: { method: "POST", path: `/api/v1/connections/${id}/token`, status: 200 } });
+        },
+      ],
       [
         "handleApiRequest (the fast path's work)",
         async () => {

@@ -1,7 +1,8 @@
 // The floor for `npm run bench:api`: a bare Node `http` server doing only the token endpoint's
-// essential work with the same lib functions and Prisma client on the same database — API-key hash
-// lookup, the connection (and token set) read, AES-GCM decryption — and nothing else (no request id,
-// rate limits, zod, audit). Run as a child process by tests/bench/api.ts with the server's
+// essential work on the same database, with the fastest means this stack has — the API-key hash
+// lookup and the connection (and token set) read as the driver's prepared statements
+// (lib/db/hot-queries.ts), AES-GCM decryption — and nothing else (no request id, rate limits, zod,
+// audit, freshness logic). Run as a child process by tests/bench/api.ts with the server's
 // configuration in the environment (DATABASE_URL or CONSENTRY_DATA_DIR, keys); prints
 // `{"listening":<port>}` on stdout when ready, on BENCH_FLOOR_PORT (default 0: a free port).
 import http from "node:http";
@@ -9,6 +10,7 @@ import { db } from "@/lib/db/client";
 import { hashApiKey } from "@/lib/api-keys/create-api-key";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { keyring } from "@/lib/crypto/keyring";
+import { hotQueries } from "@/lib/db/hot-queries";
 
 const PATH_RE = /^\/api\/v1\/connections\/([^/]+)\/token$/;
 const KEY_RE = /^Bearer (csk_[A-Za-z0-9_-]{43})$/;
@@ -26,21 +28,13 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   if (req.method !== "POST" || !m) return send(res, 404, { error: "not found" });
   const k = KEY_RE.exec(req.headers.authorization ?? "");
   if (!k) return send(res, 401, { error: "unauthorized" });
-  // the same statement as lib/api-keys/authenticate-api-key.ts reads with
-  const [key] = await db().$queryRaw<Array<{ id: string; organizationId: string; scopes: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null }>>`
-    SELECT "id", "organizationId", "scopes", "prefix", "expiresAt", "revokedAt" FROM "ApiKey" WHERE "hash" = ${hashApiKey(k[1]!)}`;
+  const key = await hotQueries(db()).apiKeyByHash(hashApiKey(k[1]!));
   if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date()) || !key.scopes.split(" ").includes("tokens:read")) return send(res, 401, { error: "unauthorized" });
   const connectionId = decodeURIComponent(m[1]!);
-  // the same statement as lib/tokens/get-fresh-token.ts reads with
-  const rows = await db().$queryRaw<Array<{ id: string; expiresAt: Date | null; scopes: string; externalTenantId: string | null; accessTokenEnc: string | null; tokenType: string | null }>>`
-    SELECT c."id", c."providerId", c."status", c."expiresAt", c."scopes", c."externalTenantId", c."lastErrorCode", c."leaseUntil", t."accessTokenEnc", t."tokenType", t."version"
-    FROM "Connection" c LEFT JOIN "TokenSet" t ON t."connectionId" = c."id"
-    WHERE c."id" = ${connectionId} AND c."organizationId" = ${key.organizationId}`;
-  const r = rows[0];
-  const c = r && r.accessTokenEnc !== null ? { ...r, tokenSet: { accessTokenEnc: r.accessTokenEnc, tokenType: r.tokenType! } } : null;
-  if (!c?.tokenSet) return send(res, 404, { error: "not found" });
-  const accessToken = openToken({ organizationId: key.organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
-  send(res, 200, { access_token: accessToken, token_type: c.tokenSet.tokenType, expires_at: c.expiresAt?.toISOString() ?? null, scopes: c.scopes.split(" ").filter(Boolean), tenant_id: c.externalTenantId });
+  const c = await hotQueries(db()).connectionWithTokens(connectionId, key.organizationId);
+  if (!c?.accessTokenEnc) return send(res, 404, { error: "not found" });
+  const accessToken = openToken({ organizationId: key.organizationId, connectionId }, "accessTokenEnc", c.accessTokenEnc);
+  send(res, 200, { access_token: accessToken, token_type: c.tokenType, expires_at: c.expiresAt?.toISOString() ?? null, scopes: c.scopes.split(" ").filter(Boolean), tenant_id: c.externalTenantId });
 }
 
 async function main() {

@@ -141,6 +141,9 @@ export async function expectAudited(db: Db, calls: Array<{ res: ApiResult; route
     expect(row!.organizationId).toBe(organizationId);
     expect(row!.outcome).toBe(res.status < 400 ? "success" : res.status === 401 || res.status === 403 ? "denied" : "failure");
     expect(JSON.parse(row!.details)).toMatchObject({ status: res.status });
+    // batched rows get time-ordered ids (UUIDv7) carrying their creation millisecond
+    expect(row!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(row!.id.slice(0, 8) + row!.id.slice(9, 13), 16)).toBe(row!.createdAt.getTime());
   }
   return rows;
 }

@@ -1,0 +1,221 @@
+// The REST API's three hot statements, on the database driver itself and prepared once: the API-key
+// lookup, the connection + token-set read, and the audit batch. Prisma 6's JS engine compiles every
+// query anew (~0.4 ms of CPU even for raw SQL, more than the rest of a token request); a prepared
+// statement costs microseconds. Everything else goes through Prisma.
+//
+// SQLite: a read-only better-sqlite3 handle on the same file (WAL: it sees every committed write),
+// and audit inserts in a worker thread, so their commits (fsync, WAL checkpoints) never stall the
+// event loop. PostgreSQL: a small pg pool of its own with named (server-side prepared) statements.
+//
+// One instance per Prisma client, created on first use and closed by the client's $disconnect.
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { pgConnectionFields, sqliteFilePath } from "@/lib/db/urls";
+
+export type ApiKeyRow = { id: string; organizationId: string; scopes: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null };
+export type ConnectionTokenRow = {
+  id: string; providerId: string; status: string; expiresAt: Date | null; scopes: string; externalTenantId: string | null; lastErrorCode: string | null; leaseUntil: Date | null;
+  accessTokenEnc: string | null; tokenType: string | null; version: number | null;
+};
+export const AUDIT_COLUMNS = ["id", "organizationId", "actorType", "actorId", "actorLabel", "action", "targetType", "targetId", "outcome", "ip", "requestId", "details", "createdAt"] as const;
+/** One audit row, its values in AUDIT_COLUMNS order (a tuple: the cheapest shape to build, clone and bind). */
+export type AuditInsertRow = [
+  id: string, organizationId: string | null, actorType: string, actorId: string | null, actorLabel: string | null, action: string,
+  targetType: string | null, targetId: string | null, outcome: string, ip: string | null, requestId: string | null, details: string, createdAt: Date,
+];
+const CREATED_AT = AUDIT_COLUMNS.indexOf("createdAt");
+
+export interface HotQueries {
+  apiKeyByHash(hash: string): Promise<ApiKeyRow | undefined>;
+  connectionWithTokens(connectionId: string, organizationId: string): Promise<ConnectionTokenRow | undefined>;
+  /** resolves once the rows are committed */
+  insertAudit(rows: AuditInsertRow[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const API_KEY_SQL = `SELECT "id", "organizationId", "scopes", "prefix", "expiresAt", "revokedAt" FROM "ApiKey" WHERE "hash" = $1`;
+const CONNECTION_SQL = `SELECT c."id", c."providerId", c."status", c."expiresAt", c."scopes", c."externalTenantId", c."lastErrorCode", c."leaseUntil", t."accessTokenEnc", t."tokenType", t."version"
+  FROM "Connection" c LEFT JOIN "TokenSet" t ON t."connectionId" = c."id" WHERE c."id" = $1 AND c."organizationId" = $2`;
+const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(", ");
+
+type Row = Record<string, unknown>;
+
+function apiKeyRow(r: Row | undefined, date: (v: unknown) => Date | null): ApiKeyRow | undefined {
+  return r && { id: r.id as string, organizationId: r.organizationId as string, scopes: r.scopes as string, prefix: r.prefix as string, expiresAt: date(r.expiresAt), revokedAt: date(r.revokedAt) };
+}
+
+function connectionRow(r: Row | undefined, date: (v: unknown) => Date | null): ConnectionTokenRow | undefined {
+  return r && {
+    id: r.id as string, providerId: r.providerId as string, status: r.status as string, expiresAt: date(r.expiresAt), scopes: r.scopes as string,
+    externalTenantId: (r.externalTenantId as string | null) ?? null, lastErrorCode: (r.lastErrorCode as string | null) ?? null, leaseUntil: date(r.leaseUntil),
+    accessTokenEnc: (r.accessTokenEnc as string | null) ?? null, tokenType: (r.tokenType as string | null) ?? null, version: r.version === null || r.version === undefined ? null : Number(r.version),
+  };
+}
+
+// ---- SQLite -------------------------------------------------------------------------------------
+
+/** Prisma stores DateTime on SQLite as ISO text with an explicit offset (older rows: epoch ms). */
+const sqliteDate = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string | number));
+const sqliteIso = (d: Date) => d.toISOString().replace("Z", "+00:00");
+
+// The audit writer thread: plain CommonJS (it runs as is under tsx, Next's server and Vitest alike).
+const AUDIT_WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require("node:module").createRequire(workerData.resolveFrom)("better-sqlite3");
+const handle = new Database(workerData.file, { fileMustExist: true });
+handle.pragma("busy_timeout = 10000");
+const insert = handle.prepare(workerData.sql);
+const many = handle.transaction((rows) => { for (const r of rows) insert.run(r); });
+parentPort.on("message", (m) => {
+  if (m.close) { handle.close(); parentPort.postMessage({ closed: true }); return; }
+  try { many(m.rows); parentPort.postMessage({ id: m.id }); }
+  catch (err) { parentPort.postMessage({ id: m.id, error: String(err && err.message || err) }); }
+});
+`;
+
+function sqliteAuditWriter(file: string) {
+  let worker: Worker | null = null;
+  let seq = 0;
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const failAll = (e: Error) => {
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+    worker = null;
+  };
+  const start = () => {
+    const w = new Worker(AUDIT_WORKER_SOURCE, {
+      eval: true,
+      workerData: { file, resolveFrom: path.join(process.cwd(), "package.json"), sql: `INSERT INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})` },
+    });
+    w.unref(); // a pending batch is awaited by whoever flushes; an idle writer never holds the process
+    w.on("message", (m: { id?: number; error?: string }) => {
+      if (m.id === undefined) return;
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (m.error) p?.reject(new Error(m.error));
+      else p?.resolve();
+    });
+    w.on("error", (e) => failAll(e));
+    w.on("exit", () => failAll(new Error("the audit writer thread exited")));
+    return w;
+  };
+  return {
+    insert(rows: AuditInsertRow[]): Promise<void> {
+      worker ??= start();
+      const id = ++seq;
+      const values = rows.map((r) => {
+        const v: unknown[] = r.slice();
+        v[CREATED_AT] = sqliteIso(r[CREATED_AT] as Date);
+        return v;
+      });
+      return new Promise<void>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker!.postMessage({ id, rows: values });
+      });
+    },
+    async close() {
+      const w = worker;
+      worker = null;
+      if (!w) return;
+      // batches already posted are committed first (messages are handled in order), then the handle closes
+      const closed = new Promise<void>((resolve) => w.on("message", (m: { closed?: boolean }) => m.closed && resolve()));
+      w.postMessage({ close: true });
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+      await w.terminate();
+    },
+  };
+}
+
+function sqliteHotQueries(url: string): HotQueries {
+  const file = sqliteFilePath(url);
+  let reads: { apiKey: Database.Statement; connection: Database.Statement; handle: Database.Database } | null = null;
+  const open = () => {
+    const handle = new Database(file, { readonly: true, fileMustExist: true });
+    handle.pragma("busy_timeout = 5000");
+    const sqlite = (sql: string) => handle.prepare(sql.replace(/\$\d+/g, "?"));
+    return { handle, apiKey: sqlite(API_KEY_SQL), connection: sqlite(CONNECTION_SQL) };
+  };
+  const audit = sqliteAuditWriter(file);
+  return {
+    async apiKeyByHash(hash) {
+      reads ??= open();
+      return apiKeyRow(reads.apiKey.get(hash) as Row | undefined, sqliteDate);
+    },
+    async connectionWithTokens(connectionId, organizationId) {
+      reads ??= open();
+      return connectionRow(reads.connection.get(connectionId, organizationId) as Row | undefined, sqliteDate);
+    },
+    insertAudit: (rows) => audit.insert(rows),
+    async close() {
+      reads?.handle.close();
+      reads = null;
+      await audit.close();
+    },
+  };
+}
+
+// ---- PostgreSQL ---------------------------------------------------------------------------------
+
+const TIMESTAMP_OID = 1114;
+/** Prisma's `timestamp(3)` columns hold UTC without a zone: read them as UTC whatever the server's TZ. */
+const pgUtc = (s: string) => new Date(`${s.replace(" ", "T")}Z`);
+const pgDate = (v: unknown) => (v === null || v === undefined ? null : (v as Date));
+const pgTypes = { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === TIMESTAMP_OID && format !== "binary" ? pgUtc : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser };
+
+/** All rows of a batch in one statement: one array per column, unnested (a single plan for any size). */
+const PG_AUDIT_SQL = `INSERT INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) SELECT * FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${c === "createdAt" ? "timestamp(3)" : "text"}[]`).join(", ")})`;
+
+function pgHotQueries(url: string): HotQueries {
+  const pool = new pg.Pool({ ...pgConnectionFields(url), max: 8, idleTimeoutMillis: 30_000, allowExitOnIdle: true, types: pgTypes });
+  // An idle client lost (server restart, database dropped) is replaced on the next query.
+  pool.on("error", () => undefined);
+  const rows = async (name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as Row[];
+  return {
+    async apiKeyByHash(hash) {
+      return apiKeyRow((await rows("consentry_api_key_by_hash", API_KEY_SQL, [hash]))[0], pgDate);
+    },
+    async connectionWithTokens(connectionId, organizationId) {
+      return connectionRow((await rows("consentry_connection_with_tokens", CONNECTION_SQL, [connectionId, organizationId]))[0], pgDate);
+    },
+    async insertAudit(batch) {
+      if (batch.length === 0) return;
+      // UTC wall-clock text: the column has no zone, and pg would otherwise send local time
+      const columns = AUDIT_COLUMNS.map((_, i) => batch.map((r) => (i === CREATED_AT ? (r[i] as Date).toISOString().slice(0, -1) : r[i])));
+      await pool.query({ name: "consentry_insert_audit", text: PG_AUDIT_SQL, values: columns });
+    },
+    close: () => pool.end(),
+  };
+}
+
+// ---- one per Prisma client ----------------------------------------------------------------------
+
+type Registry = { urls: WeakMap<object, string>; instances: WeakMap<object, HotQueries> };
+// on globalThis: the production server's own modules and Next's bundle of lib/ share one registry
+const g = globalThis as unknown as { __consentryHotQueries?: Registry };
+const registry = (g.__consentryHotQueries ??= { urls: new WeakMap(), instances: new WeakMap() });
+
+/** Called by createDb: remembers the client's database and closes the hot statements with it. */
+export function attachHotQueries(client: { $disconnect: () => Promise<void> }, url: string) {
+  registry.urls.set(client, url);
+  const disconnect = client.$disconnect.bind(client);
+  client.$disconnect = async () => {
+    const hot = registry.instances.get(client);
+    registry.instances.delete(client);
+    await hot?.close().catch(() => undefined);
+    await disconnect();
+  };
+}
+
+/** The hot statements for this Prisma client's database. */
+export function hotQueries(client: object): HotQueries {
+  let hot = registry.instances.get(client);
+  if (!hot) {
+    const url = registry.urls.get(client);
+    if (!url) throw new Error("hotQueries: this client was not made by createDb");
+    hot = url.startsWith("file:") ? sqliteHotQueries(url) : pgHotQueries(url);
+    registry.instances.set(client, hot);
+  }
+  return hot;
+}
