@@ -1,7 +1,6 @@
 // One function serves every REST API request, whoever received it (a Next route handler or the
 // production server's fast path): request id, key-in-URL refusal, API-key authentication, scope,
 // rate limits, zod parsing, the handler, problem+json for every error, an audit record per call.
-import { randomUUID } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError, fieldErrors, toProblem } from "@/lib/errors";
@@ -9,13 +8,15 @@ import { authenticateApiKey, refuseKeyInQuery, requireScope, type ApiPrincipal }
 import { takeToken } from "@/lib/http/rate-limit";
 import { bufferAuditEvent } from "@/lib/audit/audit-buffer";
 import { englishMessage } from "@/lib/i18n/english";
-import { logger, withRequestId } from "@/lib/logger";
-import { matchRoute } from "@/lib/api/routes";
+import { logger, requestIdFrom, withRequestId } from "@/lib/logger";
+import { matchRoute, safeDecode } from "@/lib/api/routes";
 
-export type ApiRequest = { method: string; url: URL; headers: Headers; body: string | null; ip: string | null };
+/** What the API reads of request headers (lower-case names): a Web `Headers` or a light view of Node's. */
+export type HeaderReader = { get(name: string): string | null };
+export type ApiRequest = { method: string; url: URL; headers: HeaderReader; body: string | null; ip: string | null };
 export type ApiResponse = { status: number; headers: Record<string, string>; body: string };
 
-const MAX_BODY = 64 * 1024;
+export const MAX_BODY = 64 * 1024;
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
   return { status, headers: { "content-type": "application/json; charset=utf-8", ...headers }, body: JSON.stringify(body) };
@@ -31,8 +32,17 @@ function problem(err: unknown, requestId: string): ApiResponse {
   return { status: body.status, headers, body: JSON.stringify(body) };
 }
 
+const CONNECTION_IN_PATH = /^\/api\/v1\/connections\/([^/]+)/;
+/** The connection a call was about, for the audit record (also for calls refused before routing). */
+function connectionTarget(pathname: string) {
+  const m = CONNECTION_IN_PATH.exec(pathname);
+  const id = m ? safeDecode(m[1]!) : null;
+  return id ? { type: "connection", id: id.slice(0, 200) } : undefined;
+}
+
 export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResponse> {
-  const requestId = req.headers.get("x-request-id")?.slice(0, 128) || randomUUID();
+  // the same id in the response, the audit record and every log line
+  const requestId = requestIdFrom(req.headers.get("x-request-id"));
   return withRequestId(requestId, async () => {
     let principal: ApiPrincipal | null = null;
     let routeId = "unknown";
@@ -91,7 +101,7 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
       outcome: res.status < 400 ? "success" : res.status === 401 || res.status === 403 ? "denied" : "failure",
       ip: req.ip,
       requestId,
-      target: req.url.pathname.match(/\/connections\/([^/]+)/) ? { type: "connection", id: decodeURIComponent(req.url.pathname.split("/")[4]!) } : undefined,
+      target: connectionTarget(req.url.pathname),
       details: { method: req.method, path: req.url.pathname, status: res.status },
     });
     return res;

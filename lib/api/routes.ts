@@ -236,6 +236,15 @@ const COMPILED = API_ROUTES.map((route) => {
 });
 
 /** Matches a method and path against the table. */
+/** decodeURIComponent, or null for a malformed escape (instead of throwing). */
+export function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
 export function matchRoute(method: string, pathname: string): { route: ApiRoute; params: Record<string, string> } | { allow: string[] } | null {
   const allow: string[] = [];
   for (const { route, re, names } of COMPILED) {
@@ -245,7 +254,13 @@ export function matchRoute(method: string, pathname: string): { route: ApiRoute;
       allow.push(route.method);
       continue;
     }
-    return { route, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+    const params: Record<string, string> = {};
+    for (let i = 0; i < names.length; i++) {
+      const value = safeDecode(m[i + 1]!);
+      if (value === null) return null; // a malformed %-escape names no resource
+      params[names[i]!] = value;
+    }
+    return { route, params };
   }
   return allow.length ? { allow } : null;
 }

@@ -4,6 +4,7 @@
 // in the query string → 400. Every answer is problem+json, and every call is audited without the key.
 import { beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES, type ApiRoute } from "@/lib/api/routes";
+import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
 import { describeEachDb } from "../helpers/db";
 import { seedConnection, seedOrg, seedTokenSet } from "../helpers/factories";
 import { ALL_SCOPES, api, auditText, expectAudited, expectNoSecrets, expectProblem, minimalBody, newApiKey, pathOf, unknownKey, type ApiResult, type TestKey } from "../helpers/api";
@@ -139,6 +140,25 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
     const put = await api(db, "PUT", "/api/v1/connections", { key: keyA.key, body: {} });
     expectProblem(put, 400, "bad-request");
     expect(put.json.detail).toMatch(/GET, POST/);
+    // a malformed %-escape in the id is an unknown resource, not a server error
+    const bad = await api(db, "POST", "/api/v1/connections/%E0%A4%A/token", { key: keyA.key, body: {} });
+    expectProblem(bad, 404, "not-found");
+  });
+
+  it("a caller's safe X-Request-Id is echoed and audited; an unsafe one is replaced, never reflected", async () => {
+    const { db } = getDb();
+    const get = API_ROUTES.find((r) => r.id === "getConnection")!;
+    const mine = await api(db, "GET", pathOf(get, otherGeneric), { key: keyB.key, headers: { "x-request-id": "job-42.run_7" } });
+    expect(mine.status).toBe(200);
+    expect(mine.headers["x-request-id"]).toBe("job-42.run_7");
+    const unsafe = await api(db, "GET", pathOf(get, otherGeneric), { key: keyB.key, headers: { "x-request-id": "<script>alert(1)</script>" } });
+    expect(unsafe.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    const tooLong = await api(db, "GET", pathOf(get, otherGeneric), { key: keyB.key, headers: { "x-request-id": "a".repeat(129) } });
+    expect(tooLong.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    await flushAuditBuffer();
+    const row = await db.auditEvent.findFirst({ where: { requestId: "job-42.run_7" } });
+    expect(row).toMatchObject({ organizationId: orgB, action: "api.getConnection", outcome: "success" });
+    expect(await db.auditEvent.count({ where: { requestId: { contains: "script" } } })).toBe(0);
   });
 
   it("every call above is in the audit trail (action, organization, outcome, status), and no API key is", async () => {
