@@ -7,26 +7,37 @@ import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
 import { logger } from "@/lib/logger";
 import { db } from "@/lib/db/client";
 import { refreshDue } from "@/lib/tokens/refresh-due";
-import { handleApiRequest } from "@/lib/api/handle-api-request";
+import { handleApiRequest, MAX_BODY, type HeaderReader } from "@/lib/api/handle-api-request";
 import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
 import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
 
+const nodeHeader = (v: string | string[] | undefined) => (v === undefined ? null : Array.isArray(v) ? v.join(", ") : v);
+
+/**
+ * The request body as text. At most just over MAX_BODY is kept (handleApiRequest refuses anything
+ * longer with a clear message); the rest is read and dropped so that the answer still reaches the client.
+ */
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      if (size <= MAX_BODY) chunks.push(chunk);
+      size += chunk.length;
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
 async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
   try {
-    let body: string | null = null;
-    if (req.method !== "GET" && req.method !== "DELETE" && req.method !== "HEAD") {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > 65 * 1024) break;
-        chunks.push(chunk as Buffer);
-      }
-      body = Buffer.concat(chunks).toString("utf8");
-    }
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+    const body = req.method === "GET" || req.method === "DELETE" || req.method === "HEAD" ? null : await readBody(req);
+    // Node has already lower-cased and joined the headers; a Web Headers copy would cost more than the work
+    const headers: HeaderReader = { get: (name) => nodeHeader(req.headers[name]) };
     const out = await handleApiRequest(db(), { method: req.method ?? "GET", url: new URL(req.url ?? "/", "http://internal"), headers, body, ip: req.socket.remoteAddress ?? null });
+    // a known length (no chunked encoding) and a string body, which Node sends in the same write as the headers
+    out.headers["content-length"] = String(Buffer.byteLength(out.body));
     res.writeHead(out.status, out.headers);
     res.end(out.body);
   } catch (err) {
@@ -83,9 +94,10 @@ async function main() {
   const stop = (signal: string) => {
     logger.info({ signal }, "shutting down");
     if (timer) clearInterval(timer);
-    void flushAuditBuffer();
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5000).unref();
+    // requests in progress finish; then every audited call is committed before the process ends
+    server.close(() => void flushAuditBuffer().finally(() => process.exit(0)));
+    server.closeIdleConnections();
+    setTimeout(() => void flushAuditBuffer().finally(() => process.exit(0)), 5000).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
