@@ -20,14 +20,25 @@ export type AuditInput = {
 };
 
 const SECRET_KEY = /(secret|token|password|code|assertion|verifier|private|key|cookie|authorization|state)/i;
+const KEPT_KEY = /^(error_?code|errorCode|status_?code)$/i;
+// the verdict per key name (there are few distinct names; every API call is audited)
+const secretKeyVerdicts = new Map<string, boolean>();
+function isSecretKey(k: string) {
+  let v = secretKeyVerdicts.get(k);
+  if (v === undefined) {
+    v = SECRET_KEY.test(k) && !KEPT_KEY.test(k);
+    if (secretKeyVerdicts.size < 10_000) secretKeyVerdicts.set(k, v);
+  }
+  return v;
+}
 
 export function scrubDetails(value: unknown, depth = 0): unknown {
   if (depth > 4) return "[truncated]";
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => scrubDetails(v, depth + 1));
   if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && !/^(error_?code|errorCode|status_?code)$/i.test(k) ? "[redacted]" : scrubDetails(v, depth + 1)]),
-    );
+    const out: Record<string, unknown> = Object.create(null); // "__proto__" stays a plain key
+    for (const k of Object.keys(value)) out[k] = isSecretKey(k) ? "[redacted]" : scrubDetails((value as Record<string, unknown>)[k], depth + 1);
+    return out;
   }
   if (typeof value === "string" && value.length > 500) return `${value.slice(0, 500)}…`;
   return value;

@@ -46,3 +46,12 @@ describe("scrubDetails", () => {
     expect(scrubDetails("short")).toBe("short");
   });
 });
+
+describe("scrubDetails with hostile key names", () => {
+  it("keeps __proto__ and constructor as plain keys, redacting what they hold", () => {
+    const hostile = JSON.parse('{"__proto__":{"access_token":"s1","ok":1},"constructor":"c"}');
+    const out = scrubDetails(hostile) as Record<string, unknown>;
+    expect(JSON.stringify(out)).toBe('{"__proto__":{"access_token":"[redacted]","ok":1},"constructor":"c"}');
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype); // nothing polluted
+  });
+});
