@@ -1,15 +1,18 @@
 // `npm run bench:api [-- --duration 20 --connections 32 --k 100]`: the REST API's hot endpoint under
 // load, against its floor.
 //
+// `--rounds 4` (default): each server's 20 s are measured in 4 slices of 5 s, alternating Consentry and
+// floor, so that drift in a shared machine's speed weighs on both alike; the slices are merged exactly.
+//
 // 1. Starts the production build (`tsx lib/cli/start.ts`) on a fresh embedded database (a temporary
 //    data folder) — or, when DATABASE_URL is set, on a fresh PostgreSQL database
 //    `consentry_bench_<pid>` created through that (admin) URL and dropped afterwards.
 // 2. Seeds K connections with fresh tokens (valid for hours: no refresh happens) and one API key;
 //    the per-key and per-organization rate limits are lifted (CONSENTRY_API_RATE_PER_KEY/ORG).
-// 3. Drives POST /api/v1/connections/{id}/token, rotating over the K ids, with autocannon
-//    (32 connections, 20 s after a short warm-up).
-// 4. Starts tests/bench/bare-floor.ts — a bare Node http server doing the same essential work with the
-//    same lib functions on the same database — and drives it identically.
+// 3. Starts tests/bench/bare-floor.ts — a bare Node http server doing the same essential work with the
+//    same lib functions on the same database.
+// 4. Drives POST /api/v1/connections/{id}/token on both, rotating over the K ids, with autocannon
+//    (32 connections, 20 s each after a short warm-up, in alternating rounds).
 // 5. Prints req/s, p50, p99 and errors/non-2xx for both, and the ratio. Exits non-zero only on errors.
 // Targets (issue 5): ≥ 0.5× the floor, p99 ≤ 10 ms, zero errors on SQLite; ≥ 5,000 req/s on PostgreSQL.
 import { spawn } from "node:child_process";
@@ -28,10 +31,13 @@ type AutocannonResult = {
   "2xx": number;
   duration: number;
 };
+/** one run's raw figures (skipAggregateResult): histograms still encoded, for an exact merge over rounds */
+type AutocannonRaw = { totalCompletedRequests: number; duration: number; errors: number; timeouts: number; non2xx: number; "2xx": number };
 type AutocannonRequest = { method?: string; path?: string; headers?: Record<string, string>; body?: string };
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 // autocannon ships no types; its programmatic API is a promise-returning function
-const autocannon = require("autocannon") as Autocannon; // eslint-disable-line @typescript-eslint/no-require-imports
+const autocannonModule = require("autocannon") as Autocannon & { aggregateResult: (results: AutocannonRaw[], opts: Record<string, unknown>) => AutocannonResult }; // eslint-disable-line @typescript-eslint/no-require-imports
+const autocannon = autocannonModule as unknown as (opts: Record<string, unknown>) => Promise<AutocannonRaw>;
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +45,8 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "32" },
     k: { type: "string", default: "100" },
     warmup: { type: "string", default: "3" },
+    /** the measured seconds of each server are split into this many slices, alternating between the two */
+    rounds: { type: "string", default: "4" },
     /** write a V8 CPU profile of the Consentry server into this folder */
     "cpu-prof": { type: "string" },
     /** only the Consentry server (no floor) */
@@ -49,6 +57,7 @@ const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const K = Number(args.k);
 const WARMUP = Number(args.warmup);
+const ROUNDS = Math.max(1, Number(args.rounds));
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const children: Array<{ stop: () => Promise<void> }> = [];
@@ -104,7 +113,7 @@ function startBareFloor(env: Record<string, string | undefined>): Promise<{ port
   });
 }
 
-async function drive(url: string, key: string, ids: string[], seconds: number): Promise<AutocannonResult> {
+async function drive(url: string, key: string, ids: string[], seconds: number): Promise<AutocannonRaw> {
   let i = 0;
   const paths = ids.map((id) => `/api/v1/connections/${id}/token`);
   return autocannon({
@@ -112,15 +121,36 @@ async function drive(url: string, key: string, ids: string[], seconds: number): 
     connections: CONNECTIONS,
     duration: seconds,
     pipelining: 1,
+    skipAggregateResult: true,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     requests: [{ method: "POST", body: "{}", setupRequest: (req: AutocannonRequest) => ({ ...req, path: paths[i++ % paths.length] }) }],
   });
 }
 
-async function measure(label: string, url: string, key: string, ids: string[]): Promise<AutocannonResult> {
-  log(`${label}: warm-up ${WARMUP} s, then ${DURATION} s at ${CONNECTIONS} connections over ${ids.length} connections' tokens…`);
-  if (WARMUP > 0) await drive(url, key, ids, WARMUP);
-  return drive(url, key, ids, DURATION);
+/**
+ * Each target's DURATION seconds in ROUNDS slices, alternating between the targets (A B A B …), so
+ * that a machine getting busier or quieter during the run weighs on both alike. The slices are merged
+ * exactly: requests summed, latency histograms added.
+ */
+async function measure(targets: Array<{ label: string; url: string }>, key: string, ids: string[]): Promise<Array<{ label: string; result: AutocannonResult; reqPerSec: number }>> {
+  const slices = targets.map(() => [] as AutocannonRaw[]);
+  for (const t of targets) {
+    log(`${t.label}: warm-up ${WARMUP} s…`);
+    if (WARMUP > 0) await drive(t.url, key, ids, WARMUP);
+  }
+  const slice = DURATION / ROUNDS;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [n, t] of targets.entries()) {
+      log(`${t.label}: round ${r + 1}/${ROUNDS}, ${slice} s at ${CONNECTIONS} connections over ${ids.length} connections' tokens…`);
+      slices[n]!.push(await drive(t.url, key, ids, slice));
+    }
+  }
+  return targets.map((t, n) => {
+    const raw = slices[n]!;
+    const result = autocannonModule.aggregateResult(raw, { url: t.url, connections: CONNECTIONS, duration: DURATION });
+    const seconds = raw.reduce((a, x) => a + x.duration, 0);
+    return { label: t.label, result, reqPerSec: raw.reduce((a, x) => a + x.totalCompletedRequests, 0) / seconds };
+  });
 }
 
 async function main() {
@@ -197,24 +227,23 @@ async function main() {
       }
     }
 
-    const results: Array<[string, AutocannonResult]> = [["Consentry (production server)", await measure("Consentry", server.url, key, ids)]];
-    if (floor) results.push(["Bare Node floor", await measure("Floor", `http://127.0.0.1:${floor.port}`, key, ids)]);
+    const measured = await measure([{ label: "Consentry (production server)", url: server.url }, ...(floor ? [{ label: "Bare Node floor", url: `http://127.0.0.1:${floor.port}` }] : [])], key, ids);
 
     const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
     const lines = [
       "",
-      `POST /api/v1/connections/{id}/token — ${engine}, K=${K}, ${CONNECTIONS} connections, ${DURATION} s (after ${WARMUP} s warm-up), ${new Date().toISOString()}`,
+      `POST /api/v1/connections/{id}/token — ${engine}, K=${K}, ${CONNECTIONS} connections, ${DURATION} s each in ${ROUNDS} alternating rounds (after ${WARMUP} s warm-up), ${new Date().toISOString()}`,
       `${"".padEnd(30)} ${"req/s".padStart(10)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"2xx".padStart(10)} ${"errors".padStart(7)} ${"non-2xx".padStart(8)}`,
-      ...results.map(([label, r]) => `${label.padEnd(30)} ${fmt(r.requests.average).padStart(10)} ${fmt(r.latency.p50, 1).padStart(8)} ${fmt(r.latency.p99, 1).padStart(8)} ${fmt(r.latency.max, 0).padStart(8)} ${fmt(r["2xx"]).padStart(10)} ${fmt(r.errors + r.timeouts).padStart(7)} ${fmt(r.non2xx).padStart(8)}`),
+      ...measured.map(({ label, result: r, reqPerSec }) => `${label.padEnd(30)} ${fmt(reqPerSec).padStart(10)} ${fmt(r.latency.p50, 1).padStart(8)} ${fmt(r.latency.p99, 1).padStart(8)} ${fmt(r.latency.max, 0).padStart(8)} ${fmt(r["2xx"]).padStart(10)} ${fmt(r.errors + r.timeouts).padStart(7)} ${fmt(r.non2xx).padStart(8)}`),
     ];
-    const [, app] = results[0]!;
-    if (results[1]) {
-      const ratio = app.requests.average / results[1][1].requests.average;
+    const app = measured[0]!;
+    if (measured[1]) {
+      const ratio = app.reqPerSec / measured[1].reqPerSec;
       lines.push(`ratio Consentry / floor: ${ratio.toFixed(2)}×  (target ≥ 0.50×)`);
     }
-    lines.push(engine === "sqlite" ? `p99 target ≤ 10 ms: ${app.latency.p99 <= 10 ? "met" : "NOT met"}` : `PostgreSQL target ≥ 5,000 req/s: ${app.requests.average >= 5000 ? "met" : "NOT met"}`);
+    lines.push(engine === "sqlite" ? `p99 target ≤ 10 ms: ${app.result.latency.p99 <= 10 ? "met" : "NOT met"}` : `PostgreSQL target ≥ 5,000 req/s: ${app.reqPerSec >= 5000 ? "met" : "NOT met"}`);
     process.stdout.write(lines.join("\n") + "\n");
-    const failures = results.reduce((n, [, r]) => n + r.errors + r.timeouts + r.non2xx, 0);
+    const failures = measured.reduce((n, { result: r }) => n + r.errors + r.timeouts + r.non2xx, 0);
     if (failures > 0) {
       process.stdout.write(`${failures} errors/timeouts/non-2xx answers\n`);
       process.exitCode = 1;
