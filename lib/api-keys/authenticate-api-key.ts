@@ -5,7 +5,7 @@ import { AppError } from "@/lib/errors";
 import { hotQueries } from "@/lib/db/hot-queries";
 import { hashApiKey, type TApiScope } from "@/lib/api-keys/create-api-key";
 
-export type ApiPrincipal = { keyId: string; organizationId: string; scopes: Set<string>; prefix: string };
+export type ApiPrincipal = { keyId: string; organizationId: string; scopes: ReadonlySet<string>; prefix: string };
 
 const KEY_RE = /^csk_[A-Za-z0-9_-]{43}$/;
 const QUERY_KEY_NAMES = new Set(["api_key", "apikey", "key", "access_token", "token", "authorization"]);
@@ -18,6 +18,17 @@ export function refuseKeyInQuery(url: URL) {
       throw new AppError("bad-request", "API keys go in the Authorization header (Authorization: Bearer csk_…), never in the URL. Revoke this key: it may have been logged.");
     }
   }
+}
+
+// a key's scopes as a set, parsed once per distinct scope string (read-only: shared between calls)
+const scopeSets = new Map<string, ReadonlySet<string>>();
+function scopeSet(scopes: string): ReadonlySet<string> {
+  let set = scopeSets.get(scopes);
+  if (!set) {
+    set = new Set(scopes.split(" "));
+    if (scopeSets.size < 1000) scopeSets.set(scopes, set);
+  }
+  return set;
 }
 
 export async function authenticateApiKey({ db, authorization, now = new Date() }: { db: Db; authorization: string | null; now?: Date }): Promise<ApiPrincipal> {
@@ -34,7 +45,7 @@ export async function authenticateApiKey({ db, authorization, now = new Date() }
     lastUsedWritten.set(row.id, now.getTime());
     void db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => lastUsedWritten.delete(row.id));
   }
-  return { keyId: row.id, organizationId: row.organizationId, scopes: new Set(row.scopes.split(" ")), prefix: row.prefix };
+  return { keyId: row.id, organizationId: row.organizationId, scopes: scopeSet(row.scopes), prefix: row.prefix };
 }
 
 export function requireScope(p: ApiPrincipal, scope: TApiScope) {

@@ -18,8 +18,12 @@ export type ApiResponse = { status: number; headers: Record<string, string>; bod
 
 export const MAX_BODY = 64 * 1024;
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { "content-type": "application/json; charset=utf-8", ...headers }, body: JSON.stringify(body) };
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** Per API key and per organization, requests a minute (lib/http/rate-limit). */
+function rateLimit(key: string, limit: number, per: string) {
+  const t = takeToken(key, { limit, windowMs: 60_000 });
+  if (!t.ok) throw new AppError("rate-limited", `Rate limit reached (${limit} requests a minute per ${per}).`, { retryAfter: t.retryAfterSeconds });
 }
 
 function problem(err: unknown, requestId: string): ApiResponse {
@@ -58,10 +62,8 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
       principal = await authenticateApiKey({ db, authorization: req.headers.get("authorization") });
       requireScope(principal, route.scope);
       const e = env();
-      for (const [key, limit] of [[`key:${principal.keyId}`, e.apiRatePerKey], [`org:${principal.organizationId}`, e.apiRatePerOrg]] as const) {
-        const t = takeToken(`api:${key}`, { limit, windowMs: 60_000 });
-        if (!t.ok) throw new AppError("rate-limited", `Rate limit reached (${limit} requests a minute per ${key.split(":")[0] === "key" ? "API key" : "organization"}).`, { retryAfter: t.retryAfterSeconds });
-      }
+      rateLimit(`api:key:${principal.keyId}`, e.apiRatePerKey, "API key");
+      rateLimit(`api:org:${principal.organizationId}`, e.apiRatePerOrg, "organization");
       const parsedParams = route.params ? route.params.safeParse(params) : { success: true as const, data: params };
       if (!parsedParams.success) throw new AppError("not-found", "No such resource.");
       let query: unknown = {};
@@ -89,7 +91,11 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
         }
       }
       const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body });
-      res = json(out.status, out.body, { "x-request-id": requestId, ...(route.noStore ? { "cache-control": "no-store", pragma: "no-cache" } : { "cache-control": "private, no-cache" }), ...(out.headers ?? {}) });
+      const headers: Record<string, string> = route.noStore
+        ? { "content-type": JSON_TYPE, "x-request-id": requestId, "cache-control": "no-store", pragma: "no-cache" }
+        : { "content-type": JSON_TYPE, "x-request-id": requestId, "cache-control": "private, no-cache" };
+      if (out.headers) Object.assign(headers, out.headers);
+      res = { status: out.status, headers, body: JSON.stringify(out.body) };
     } catch (err) {
       if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId }, "API request failed");
       res = problem(err, requestId);

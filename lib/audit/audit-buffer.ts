@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { logger } from "@/lib/logger";
 import { hotQueries, type AuditInsertRow } from "@/lib/db/hot-queries";
-import { auditRow, type AuditInput } from "@/lib/audit/record-audit-event";
+import { auditValues, type AuditInput } from "@/lib/audit/record-audit-event";
 
 /**
  * A UUIDv7 (RFC 9562): the creation time in milliseconds, then random bits. Ids in time order make
@@ -46,9 +46,7 @@ export async function flushAuditBuffer() {
 
 export function bufferAuditEvent(db: Db, input: AuditInput & { requestId?: string }) {
   const createdAt = new Date();
-  const r = auditRow(input, input.requestId);
-  // in AUDIT_COLUMNS order
-  const row: AuditInsertRow = [timeOrderedId(createdAt), r.organizationId, r.actorType, r.actorId, r.actorLabel, r.action, r.targetType, r.targetId, r.outcome, r.ip, r.requestId, r.details, createdAt];
+  const row: AuditInsertRow = [timeOrderedId(createdAt), ...auditValues(input, input.requestId), createdAt];
   let rows = buf.rows.get(db);
   if (!rows) buf.rows.set(db, (rows = []));
   rows.push(row);

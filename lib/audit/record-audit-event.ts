@@ -44,21 +44,23 @@ export function scrubDetails(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/**
+ * The stored values of an audit input (details scrubbed of secrets), in the AuditEvent column order
+ * between `id` and `createdAt` — the shape the batched API audit binds directly.
+ */
+export function auditValues(input: AuditInput, requestId = currentRequestId()) {
+  const actor = input.actor;
+  return [
+    input.organizationId, actor.type, "id" in actor ? actor.id : null, actor.label ?? null, input.action,
+    input.target?.type ?? null, input.target?.id ?? null, input.outcome, input.ip ?? null, requestId ?? null,
+    JSON.stringify(scrubDetails(input.details ?? {})),
+  ] as [organizationId: string | null, actorType: string, actorId: string | null, actorLabel: string | null, action: string, targetType: string | null, targetId: string | null, outcome: string, ip: string | null, requestId: string | null, details: string];
+}
+
 /** The row stored for an audit input (details scrubbed of secrets). */
 export function auditRow(input: AuditInput, requestId = currentRequestId()) {
-  return {
-    organizationId: input.organizationId,
-    actorType: input.actor.type,
-    actorId: "id" in input.actor ? input.actor.id : null,
-    actorLabel: input.actor.label ?? null,
-    action: input.action,
-    targetType: input.target?.type ?? null,
-    targetId: input.target?.id ?? null,
-    outcome: input.outcome,
-    ip: input.ip ?? null,
-    requestId: requestId ?? null,
-    details: JSON.stringify(scrubDetails(input.details ?? {})),
-  };
+  const [organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, rid, details] = auditValues(input, requestId);
+  return { organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, requestId: rid, details };
 }
 
 export async function recordAuditEvent(input: AuditInput, client: Db | Tx = defaultDb()) {

@@ -183,5 +183,31 @@ for (const kind of dbKinds()) {
       // no secret reached the server's log
       for (const s of [key, opAccess, second.access_token, op.clients.post.client_secret]) expect(server!.output()).not.toContain(s);
     });
+
+    it("the server's fast path: an oversized body gets its 400 answer (not a reset), a bad %-escape a 404, Content-Length set, X-Request-Id echoed", async (ctx) => {
+      if (buildError) return ctx.skip();
+      const base = server!.url;
+      const slug = `edges-${crypto.randomBytes(3).toString("hex")}`;
+      expect(runCli(["org", "create", "--name", "Edges", "--slug", slug], env).status).toBe(0);
+      const cli = runCli(["api-key", "create", "--org", slug, "--scopes", "tokens:read", "--name", "edges"], env);
+      expect(cli.status, cli.stderr).toBe(0);
+      const auth = { authorization: `Bearer ${cli.stdout.trim()}`, "content-type": "application/json" };
+      const id = "00000000-0000-4000-8000-000000000000";
+
+      const big = await fetch(`${base}/api/v1/connections/${id}/token`, { method: "POST", headers: auth, body: JSON.stringify({ min_validity: 60, pad: "x".repeat(300 * 1024) }) });
+      expect(big.status).toBe(400);
+      expect(big.headers.get("content-type")).toBe("application/problem+json");
+      expect(((await big.json()) as { detail: string }).detail).toMatch(/larger than 64 KiB/);
+
+      const bad = await fetch(`${base}/api/v1/connections/%E0%A4%A/token`, { method: "POST", headers: auth, body: "{}" });
+      expect(bad.status).toBe(404);
+
+      const missing = await fetch(`${base}/api/v1/connections/${id}/token`, { method: "POST", headers: { ...auth, "x-request-id": "edge-check-1" }, body: "{}" });
+      const text = await missing.text();
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get("x-request-id")).toBe("edge-check-1");
+      expect(missing.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+      expect(missing.headers.get("transfer-encoding")).toBeNull();
+    });
   });
 }
