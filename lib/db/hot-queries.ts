@@ -191,31 +191,29 @@ function pgHotQueries(url: string): HotQueries {
 
 // ---- one per Prisma client ----------------------------------------------------------------------
 
-type Registry = { urls: WeakMap<object, string>; instances: WeakMap<object, HotQueries> };
-// on globalThis: the production server's own modules and Next's bundle of lib/ share one registry
-const g = globalThis as unknown as { __consentryHotQueries?: Registry };
-const registry = (g.__consentryHotQueries ??= { urls: new WeakMap(), instances: new WeakMap() });
+// The state lives on the client under a registered symbol: clients made by $extends forward property
+// reads to the one they extend (so they share its statements), and the production server's own
+// modules and Next's bundle of lib/ see the same symbol.
+const HOT = Symbol.for("consentry.hotQueries");
+type HotState = { url: string; instance: HotQueries | null };
+type WithHot = { [HOT]?: HotState };
 
 /** Called by createDb: remembers the client's database and closes the hot statements with it. */
 export function attachHotQueries(client: { $disconnect: () => Promise<void> }, url: string) {
-  registry.urls.set(client, url);
+  const state: HotState = { url, instance: null };
+  (client as WithHot)[HOT] = state;
   const disconnect = client.$disconnect.bind(client);
   client.$disconnect = async () => {
-    const hot = registry.instances.get(client);
-    registry.instances.delete(client);
+    const hot = state.instance;
+    state.instance = null;
     await hot?.close().catch(() => undefined);
     await disconnect();
   };
 }
 
-/** The hot statements for this Prisma client's database. */
+/** The hot statements for this Prisma client's database (or the database of the client it extends). */
 export function hotQueries(client: object): HotQueries {
-  let hot = registry.instances.get(client);
-  if (!hot) {
-    const url = registry.urls.get(client);
-    if (!url) throw new Error("hotQueries: this client was not made by createDb");
-    hot = url.startsWith("file:") ? sqliteHotQueries(url) : pgHotQueries(url);
-    registry.instances.set(client, hot);
-  }
-  return hot;
+  const state = (client as WithHot)[HOT];
+  if (!state) throw new Error("hotQueries: this client was not made by createDb");
+  return (state.instance ??= state.url.startsWith("file:") ? sqliteHotQueries(state.url) : pgHotQueries(state.url));
 }
