@@ -15,14 +15,12 @@ export const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`)
 
 const requestContext = new AsyncLocalStorage<{ requestId: string }>();
 
-/** A caller's request id when it is a safe token (letters, digits, `_.-`, up to 128), else a new one. */
-export function requestIdFrom(candidate: string | null | undefined): string {
-  return candidate && /^[\w.-]{1,128}$/.test(candidate) ? candidate : randomUUID();
-}
-
-/** Runs `fn` with a request id that every log line inside it carries. */
+/**
+ * Runs `fn` with a request id that every log line inside it carries: the caller's when it is a safe
+ * token (letters, digits, `_.-`, up to 128), else a new one (`currentRequestId()` tells which).
+ */
 export function withRequestId<T>(requestId: string | null | undefined, fn: () => T): T {
-  return requestContext.run({ requestId: requestIdFrom(requestId) }, fn);
+  return requestContext.run({ requestId: requestId && /^[\w.-]{1,128}$/.test(requestId) ? requestId : randomUUID() }, fn);
 }
 
 export function currentRequestId(): string | undefined {

@@ -8,7 +8,7 @@ import { authenticateApiKey, refuseKeyInQuery, requireScope, type ApiPrincipal }
 import { takeToken } from "@/lib/http/rate-limit";
 import { bufferAuditEvent } from "@/lib/audit/audit-buffer";
 import { englishMessage } from "@/lib/i18n/english";
-import { logger, requestIdFrom, withRequestId } from "@/lib/logger";
+import { currentRequestId, logger, withRequestId } from "@/lib/logger";
 import { matchRoute, safeDecode } from "@/lib/api/routes";
 
 /** What the API reads of request headers (lower-case names): a Web `Headers` or a light view of Node's. */
@@ -19,6 +19,8 @@ export type ApiResponse = { status: number; headers: Record<string, string>; bod
 export const MAX_BODY = 64 * 1024;
 
 const JSON_TYPE = "application/json; charset=utf-8";
+const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
+const PRIVATE = { "cache-control": "private, no-cache" };
 
 /** Per API key and per organization, requests a minute (lib/http/rate-limit). */
 function rateLimit(key: string, limit: number, per: string) {
@@ -45,9 +47,9 @@ function connectionTarget(pathname: string) {
 }
 
 export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResponse> {
-  // the same id in the response, the audit record and every log line
-  const requestId = requestIdFrom(req.headers.get("x-request-id"));
-  return withRequestId(requestId, async () => {
+  return withRequestId(req.headers.get("x-request-id"), async () => {
+    // the same id in the response, the audit record and every log line
+    const requestId = currentRequestId()!;
     let principal: ApiPrincipal | null = null;
     let routeId = "unknown";
     let res: ApiResponse;
@@ -91,10 +93,7 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
         }
       }
       const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body });
-      const headers: Record<string, string> = route.noStore
-        ? { "content-type": JSON_TYPE, "x-request-id": requestId, "cache-control": "no-store", pragma: "no-cache" }
-        : { "content-type": JSON_TYPE, "x-request-id": requestId, "cache-control": "private, no-cache" };
-      if (out.headers) Object.assign(headers, out.headers);
+      const headers = Object.assign({ "content-type": JSON_TYPE, "x-request-id": requestId }, route.noStore ? NO_STORE : PRIVATE, out.headers);
       res = { status: out.status, headers, body: JSON.stringify(out.body) };
     } catch (err) {
       if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId }, "API request failed");

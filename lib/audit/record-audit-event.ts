@@ -2,6 +2,7 @@
 import type { Db, Tx } from "@/lib/db/client";
 import { db as defaultDb } from "@/lib/db/client";
 import { currentRequestId, logger } from "@/lib/logger";
+import type { AuditValues } from "@/lib/db/hot-queries";
 
 export type Actor =
   | { type: "user"; id: string; label?: string }
@@ -48,13 +49,13 @@ export function scrubDetails(value: unknown, depth = 0): unknown {
  * The stored values of an audit input (details scrubbed of secrets), in the AuditEvent column order
  * between `id` and `createdAt` — the shape the batched API audit binds directly.
  */
-export function auditValues(input: AuditInput, requestId = currentRequestId()) {
+export function auditValues(input: AuditInput, requestId = currentRequestId()): AuditValues {
   const actor = input.actor;
   return [
     input.organizationId, actor.type, "id" in actor ? actor.id : null, actor.label ?? null, input.action,
     input.target?.type ?? null, input.target?.id ?? null, input.outcome, input.ip ?? null, requestId ?? null,
     JSON.stringify(scrubDetails(input.details ?? {})),
-  ] as [organizationId: string | null, actorType: string, actorId: string | null, actorLabel: string | null, action: string, targetType: string | null, targetId: string | null, outcome: string, ip: string | null, requestId: string | null, details: string];
+  ];
 }
 
 /** The row stored for an audit input (details scrubbed of secrets). */

@@ -20,11 +20,13 @@ export type ConnectionTokenRow = {
   accessTokenEnc: string | null; tokenType: string | null; version: number | null;
 };
 export const AUDIT_COLUMNS = ["id", "organizationId", "actorType", "actorId", "actorLabel", "action", "targetType", "targetId", "outcome", "ip", "requestId", "details", "createdAt"] as const;
-/** One audit row, its values in AUDIT_COLUMNS order (a tuple: the cheapest shape to build, clone and bind). */
-export type AuditInsertRow = [
-  id: string, organizationId: string | null, actorType: string, actorId: string | null, actorLabel: string | null, action: string,
-  targetType: string | null, targetId: string | null, outcome: string, ip: string | null, requestId: string | null, details: string, createdAt: Date,
+/** An audit event's values between `id` and `createdAt`, in AUDIT_COLUMNS order. */
+export type AuditValues = [
+  organizationId: string | null, actorType: string, actorId: string | null, actorLabel: string | null, action: string,
+  targetType: string | null, targetId: string | null, outcome: string, ip: string | null, requestId: string | null, details: string,
 ];
+/** One audit row in AUDIT_COLUMNS order (a tuple: the cheapest shape to build, clone and bind). */
+export type AuditInsertRow = [id: string, ...values: AuditValues, createdAt: Date];
 const CREATED_AT = AUDIT_COLUMNS.indexOf("createdAt");
 
 export interface HotQueries {

@@ -25,7 +25,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       if (size <= MAX_BODY) chunks.push(chunk);
       size += chunk.length;
     });
-    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
 }

@@ -22,22 +22,21 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT, childEnv, freePort, startProductionServer, type ServerHandle } from "./api-server";
 
+/** the merged figures of several runs (autocannon.aggregateResult) */
 type AutocannonResult = {
-  requests: { average: number; total: number };
   latency: { p50: number; p99: number; average: number; max: number };
   errors: number;
   timeouts: number;
   non2xx: number;
   "2xx": number;
-  duration: number;
 };
 /** one run's raw figures (skipAggregateResult): histograms still encoded, for an exact merge over rounds */
 type AutocannonRaw = { totalCompletedRequests: number; duration: number; errors: number; timeouts: number; non2xx: number; "2xx": number };
 type AutocannonRequest = { method?: string; path?: string; headers?: Record<string, string>; body?: string };
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-// autocannon ships no types; its programmatic API is a promise-returning function
-const autocannonModule = require("autocannon") as Autocannon & { aggregateResult: (results: AutocannonRaw[], opts: Record<string, unknown>) => AutocannonResult }; // eslint-disable-line @typescript-eslint/no-require-imports
-const autocannon = autocannonModule as unknown as (opts: Record<string, unknown>) => Promise<AutocannonRaw>;
+// autocannon ships no types: its programmatic API is a promise-returning function with aggregateResult beside it
+const autocannon = require("autocannon") as ((opts: Record<string, unknown>) => Promise<AutocannonRaw>) & { // eslint-disable-line @typescript-eslint/no-require-imports
+  aggregateResult: (results: AutocannonRaw[], opts: Record<string, unknown>) => AutocannonResult;
+};
 
 const { values: args } = parseArgs({
   options: {
@@ -147,7 +146,7 @@ async function measure(targets: Array<{ label: string; url: string }>, key: stri
   }
   return targets.map((t, n) => {
     const raw = slices[n]!;
-    const result = autocannonModule.aggregateResult(raw, { url: t.url, connections: CONNECTIONS, duration: DURATION });
+    const result = autocannon.aggregateResult(raw, { url: t.url, connections: CONNECTIONS, duration: DURATION });
     const seconds = raw.reduce((a, x) => a + x.duration, 0);
     return { label: t.label, result, reqPerSec: raw.reduce((a, x) => a + x.totalCompletedRequests, 0) / seconds };
   });
