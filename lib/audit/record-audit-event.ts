@@ -41,8 +41,13 @@ export function scrubDetails(value: unknown, depth = 0): unknown {
     for (const k of Object.keys(value)) out[k] = isSecretKey(k) ? "[redacted]" : scrubDetails((value as Record<string, unknown>)[k], depth + 1);
     return out;
   }
-  if (typeof value === "string" && value.length > 500) return `${value.slice(0, 500)}…`;
+  if (typeof value === "string") return truncateDetail(value);
   return value;
+}
+
+/** A detail string as stored: at most 500 characters. */
+export function truncateDetail(value: string) {
+  return value.length > 500 ? `${value.slice(0, 500)}…` : value;
 }
 
 /**

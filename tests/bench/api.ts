@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     warmup: { type: "string", default: "3" },
     /** the measured seconds of each server are split into this many slices, alternating between the two */
     rounds: { type: "string", default: "4" },
-    /** write a V8 CPU profile of the Consentry server into this folder */
+    /** write V8 CPU profiles of the Consentry server into this folder (and of the floor into its `floor` folder) */
     "cpu-prof": { type: "string" },
     /** only the Consentry server (no floor) */
     "server-only": { type: "boolean", default: false },
@@ -83,8 +83,9 @@ async function createPgDatabase(adminUrl: string): Promise<{ url: string; drop: 
 }
 
 /** The floor as a child process on the same configuration; resolves with its port once it listens. */
-function startBareFloor(env: Record<string, string | undefined>): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["tests/bench/bare-floor.ts"], { cwd: ROOT, env: childEnv({ ...env, BENCH_FLOOR_PORT: "0" }), stdio: ["ignore", "pipe", "pipe"], detached: true });
+function startBareFloor(env: Record<string, string | undefined>, cpuProf?: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const nodeArgs = cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${path.join(cpuProf, "floor")}`] : [];
+  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [...nodeArgs, "tests/bench/bare-floor.ts"], { cwd: ROOT, env: childEnv({ ...env, BENCH_FLOOR_PORT: "0" }), stdio: ["ignore", "pipe", "pipe"], detached: true });
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
@@ -212,7 +213,7 @@ async function main() {
     }
     await db().$disconnect();
 
-    const floor = args["server-only"] ? null : await startBareFloor(env);
+    const floor = args["server-only"] ? null : await startBareFloor(env, cpuProf);
     if (floor) children.push(floor);
 
     // both answer correctly before either is measured

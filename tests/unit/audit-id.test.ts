@@ -15,9 +15,15 @@ describe("timeOrderedId (UUIDv7 for audit rows)", () => {
     expect([...ids].sort()).toEqual(ids);
   });
 
-  it("differs for rows created in the same millisecond", () => {
+  it("differs for rows created in the same millisecond, and sorts in the order they were made", () => {
     const at = new Date();
-    const ids = new Set(Array.from({ length: 1000 }, () => timeOrderedId(at)));
-    expect(ids.size).toBe(1000);
+    const made = Array.from({ length: 1000 }, () => timeOrderedId(at));
+    expect(new Set(made).size).toBe(1000);
+    expect([...made].sort()).toEqual(made);
+  });
+
+  it("takes the time as epoch milliseconds as well as a Date", () => {
+    const ms = Date.parse("2026-12-03T09:00:00.042Z");
+    expect(parseInt(timeOrderedId(ms).slice(0, 8) + timeOrderedId(ms).slice(9, 13), 16)).toBe(ms);
   });
 });
