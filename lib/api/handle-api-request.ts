@@ -41,7 +41,6 @@ function problem(err: unknown, requestId: string): ApiResponse {
 }
 
 const CONNECTION_IN_PATH = /^\/api\/v1\/connections\/([^/]+)/;
-const actions = new Map<string, string>();
 
 /**
  * The audit record of an API call, built directly as the stored values (every call is audited, so
@@ -49,13 +48,12 @@ const actions = new Map<string, string>();
  * connection the call was about is recorded even for calls refused before routing. No detail is
  * secret: the method, the path (never the query string) and the status.
  */
-export function apiAuditValues(principal: ApiPrincipal | null, routeId: string, req: Pick<ApiRequest, "method" | "ip">, pathname: string, status: number, requestId: string): AuditValues {
+export function apiAuditValues(principal: ApiPrincipal | null, routeId: string, req: Pick<ApiRequest, "method" | "url" | "ip">, status: number, requestId: string): AuditValues {
+  const pathname = req.url.pathname;
   const m = CONNECTION_IN_PATH.exec(pathname);
   const connectionId = m ? safeDecode(m[1]!)?.slice(0, 200) || null : null;
-  let action = actions.get(routeId);
-  if (!action) actions.set(routeId, (action = `api.${routeId}`));
   return [
-    principal?.organizationId ?? null, principal ? "api_key" : "anonymous", principal?.keyId ?? null, principal?.prefix ?? null, action,
+    principal?.organizationId ?? null, principal ? "api_key" : "anonymous", principal?.keyId ?? null, principal?.prefix ?? null, `api.${routeId}`,
     connectionId ? "connection" : null, connectionId, status < 400 ? "success" : status === 401 || status === 403 ? "denied" : "failure", req.ip ?? null, requestId,
     JSON.stringify({ method: req.method, path: truncateDetail(pathname), status }),
   ];
@@ -114,7 +112,7 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
       if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId }, "API request failed");
       res = problem(err, requestId);
     }
-    bufferAuditValues(db, apiAuditValues(principal, routeId, req, req.url.pathname, res.status, requestId));
+    bufferAuditValues(db, apiAuditValues(principal, routeId, req, res.status, requestId));
     return res;
   });
 }

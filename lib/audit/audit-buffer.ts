@@ -3,9 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { logger } from "@/lib/logger";
-import { hotQueries, type AuditInsertRow } from "@/lib/db/hot-queries";
-import type { AuditValues } from "@/lib/db/hot-queries";
-import { auditValues, type AuditInput } from "@/lib/audit/record-audit-event";
+import { hotQueries, type AuditInsertRow, type AuditValues } from "@/lib/db/hot-queries";
 
 /**
  * A UUIDv7 (RFC 9562): the creation time in milliseconds, then 74 bits that keep ids of the same
@@ -15,10 +13,10 @@ import { auditValues, type AuditInput } from "@/lib/audit/record-audit-event";
  * counter" method: 42 bits drawn at random once per process, then a 32-bit counter from a random
  * start — no random draw per id (every API call is audited), still unique across processes.
  */
-const seed = randomBytes(11);
-const RAND_A = (seed.readUInt16BE(0) & 0x0fff).toString(16).padStart(3, "0");
-const RAND_B_HIGH = `${(0x8 | (seed[2]! & 0x3)).toString(16)}${seed.toString("hex", 3, 4).slice(1)}${seed.toString("hex", 4, 5)}-${seed.toString("hex", 5, 7)}`;
-let counter = seed.readUInt32BE(7);
+const r = randomBytes(6).toString("hex");
+/** rand_a (12 bits), the variant (binary 10) with 14 bits, the first 16 of the last group's 48 bits */
+const RANDOM_PART = `${r.slice(0, 3)}-${(0x8 | (parseInt(r[3]!, 16) & 0x3)).toString(16)}${r.slice(4, 7)}-${r.slice(7, 11)}`;
+let counter = randomBytes(4).readUInt32BE(0);
 let lastMs = -1;
 let lastTs = "";
 
@@ -26,7 +24,7 @@ export function timeOrderedId(at: Date | number) {
   const ms = typeof at === "number" ? at : at.getTime();
   if (ms !== lastMs) {
     const hex = ms.toString(16).padStart(12, "0");
-    lastTs = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${RAND_A}-${RAND_B_HIGH}`;
+    lastTs = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${RANDOM_PART}`;
     lastMs = ms;
   }
   counter = (counter + 1) >>> 0;
@@ -60,11 +58,7 @@ export async function flushAuditBuffer() {
   );
 }
 
-export function bufferAuditEvent(db: Db, input: AuditInput & { requestId?: string }) {
-  bufferAuditValues(db, auditValues(input, input.requestId));
-}
-
-/** Buffers a row whose values are already scrubbed (bufferAuditEvent, or the REST API's own call record). */
+/** Buffers one row whose values are already scrubbed (the REST API's call record: lib/api/handle-api-request). */
 export function bufferAuditValues(db: Db, values: AuditValues) {
   const createdAt = Date.now();
   const row: AuditInsertRow = [timeOrderedId(createdAt), ...values, createdAt];

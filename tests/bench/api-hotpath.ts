@@ -33,8 +33,8 @@ async function main() {
     const { saveTokenSet } = await import("@/lib/tokens/save-token-set");
     const { openToken } = await import("@/lib/tokens/token-secrets");
     const { getFreshToken } = await import("@/lib/tokens/get-fresh-token");
-    const { handleApiRequest } = await import("@/lib/api/handle-api-request");
-    const { bufferAuditEvent, flushAuditBuffer } = await import("@/lib/audit/audit-buffer");
+    const { handleApiRequest, apiAuditValues } = await import("@/lib/api/handle-api-request");
+    const { bufferAuditValues, flushAuditBuffer } = await import("@/lib/audit/audit-buffer");
     if (!external) {
       await applyMigrations({ databaseUrl: env().databaseUrl, dataDir: dir, root: ROOT });
       await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");
@@ -70,7 +70,8 @@ async function main() {
         "audit record alone (buffer + batched insert)",
         async () => {
           const id = nextId();
-          bufferAuditEvent(db(), { organizationId: org.id, actor: { type: "api_key", id: "key", label: "csk_abcd" }, action: "api.token", outcome: "success", ip: "127.0.0.1", requestId: crypto.randomUUID(), target: { type: "connection", id }, details: { method: "POST", path: `/api/v1/connections/${id}/token`, status: 200 } });
+          const principal = { keyId: "key", organizationId: org.id, scopes: new Set(["tokens:read"]), prefix: "csk_abcd" };
+          bufferAuditValues(db(), apiAuditValues(principal, "getToken", { method: "POST", url: new URL(`http://internal/api/v1/connections/${id}/token`), ip: "127.0.0.1" }, 200, crypto.randomUUID()));
         },
       ],
       [

@@ -82,9 +82,12 @@ async function createPgDatabase(adminUrl: string): Promise<{ url: string; drop: 
   };
 }
 
+/** Node's flags for a V8 CPU profile written into `dir`, or none. */
+const cpuProfArgs = (dir: string | undefined) => (dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
+
 /** The floor as a child process on the same configuration; resolves with its port once it listens. */
 function startBareFloor(env: Record<string, string | undefined>, cpuProf?: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const nodeArgs = cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${path.join(cpuProf, "floor")}`] : [];
+  const nodeArgs = cpuProfArgs(cpuProf && path.join(cpuProf, "floor"));
   const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [...nodeArgs, "tests/bench/bare-floor.ts"], { cwd: ROOT, env: childEnv({ ...env, BENCH_FLOOR_PORT: "0" }), stdio: ["ignore", "pipe", "pipe"], detached: true });
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
@@ -182,7 +185,7 @@ async function main() {
     log(`Starting the production server on ${engine} (port ${port})…`);
     const cpuProf = args["cpu-prof"] ? path.resolve(args["cpu-prof"]) : undefined;
     if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
-    server = await startProductionServer({ env, nodeArgs: cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] : undefined });
+    server = await startProductionServer({ env, nodeArgs: cpuProfArgs(cpuProf) });
     children.push(server);
 
     // this process uses lib/ on the same database and keys to seed: configure it before lib/env loads

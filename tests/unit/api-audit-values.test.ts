@@ -43,12 +43,12 @@ describe("apiAuditValues", () => {
   ];
   for (const [p, routeId, method, pathname, status, ip] of cases) {
     it(`${method} ${pathname.slice(0, 60)} → ${status}${p ? "" : " (no key)"}`, () => {
-      expect(apiAuditValues(p, routeId, { method, ip }, pathname, status, "req-1")).toEqual(generic(p, routeId, method, pathname, status, ip));
+      expect(apiAuditValues(p, routeId, { method, ip, url: new URL(`http://internal${pathname}`) }, status, "req-1")).toEqual(generic(p, routeId, method, pathname, status, ip));
     });
   }
 
   it("truncates a long path in the details as scrubDetails does", () => {
-    const values = apiAuditValues(principal, "connections.get", { method: "GET", ip: null }, `/api/v1/connections/${"b".repeat(900)}`, 404, "r");
+    const values = apiAuditValues(principal, "connections.get", { method: "GET", ip: null, url: new URL(`http://internal/api/v1/connections/${"b".repeat(900)}`) }, 404, "r");
     const details = JSON.parse(values[10]) as { path: string };
     expect(details.path.length).toBe(501);
     expect(details.path.endsWith("…")).toBe(true);
