@@ -1,7 +1,8 @@
-// The production server: first-start work, then Next.js behind a plain Node HTTP server (so that
-// hot machine endpoints can later be served in front of Next, and background timers live here).
+// The production server: first-start work, then a plain Node HTTP server that answers the REST API
+// itself and hands every other request to the portal — Next.js in a child process (lib/server/portal.ts).
+// Next patches globals (Date, timers, crypto) and costs every request of its process; the API's
+// process does not load it at all (see README, "Performance"). Background timers live here.
 import http from "node:http";
-import next from "next";
 import { env } from "@/lib/env";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
 import { logger } from "@/lib/logger";
@@ -10,6 +11,7 @@ import { refreshDue } from "@/lib/tokens/refresh-due";
 import { handleApiRequest, MAX_BODY, type HeaderReader } from "@/lib/api/handle-api-request";
 import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
 import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
+import { startPortal } from "@/lib/server/portal";
 
 const nodeHeader = (v: string | string[] | undefined) => (v === undefined ? null : Array.isArray(v) ? v.join(", ") : v);
 
@@ -74,30 +76,34 @@ async function main() {
   const result = await bootstrap();
   const notice = firstStartNotice(result, e.publicUrl);
   if (notice) process.stdout.write(notice + "\n");
-  const app = next({ dev: false, dir: process.cwd(), port: e.port, hostname: "0.0.0.0" });
-  await app.prepare();
-  const handle = app.getRequestHandler();
+  const portal = await startPortal();
   const server = http.createServer((req, res) => {
     // The peer address as seen by this server, for audit and rate limits; never taken from the client.
     req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
-    // The REST API is answered here, in front of Next: same lib/api code as the route handlers,
-    // without the framework's per-request cost (see README, "Performance").
+    // The REST API is answered here: the same lib/api code as the route handlers `next dev` serves.
     if (req.url?.startsWith("/api/v1/") && !req.url.startsWith("/api/v1/openapi.json")) {
       void serveApi(req, res);
       return;
     }
-    void handle(req, res);
+    portal.proxy(req, res);
   });
   server.keepAliveTimeout = 65_000;
   server.listen(e.port, () => logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"));
   const timer = startRefreshTimer(e.refreshIntervalSeconds);
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, "shutting down");
     if (timer) clearInterval(timer);
-    // requests in progress finish; then every audited call is committed before the process ends
-    server.close(() => void flushAuditBuffer().finally(() => process.exit(0)));
+    // requests in progress finish, here and in the portal (it gives them 5 s); then every audited
+    // call is committed before the process ends
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    setTimeout(() => void flushAuditBuffer().finally(() => process.exit(0)), 5000).unref();
+    const drained = Promise.allSettled([closed, portal.stop()]);
+    void Promise.race([drained, new Promise((r) => setTimeout(r, 7000).unref())])
+      .then(() => flushAuditBuffer())
+      .finally(() => process.exit(0));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -35,6 +35,26 @@ beforeAll(async () => {
 }, 20 * 60_000);
 afterAll(async () => op?.close());
 
+/** every process below `pid` (Linux /proc) */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) if (pp === p) (out.push(child), walk(child));
+  };
+  walk(pid);
+  return out;
+}
+
 async function introspect(token: string): Promise<Record<string, unknown>> {
   const body = new URLSearchParams({ token, client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret }).toString();
   const res = await httpRequest(op.endpoints.introspection, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
@@ -208,6 +228,48 @@ for (const kind of dbKinds()) {
       expect(missing.headers.get("x-request-id")).toBe("edge-check-1");
       expect(missing.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
       expect(missing.headers.get("transfer-encoding")).toBeNull();
+    });
+
+    it("the portal runs in a child process behind the server: pages and several Set-Cookie headers pass through; the API answers while a dead portal restarts", async (ctx) => {
+      if (buildError) return ctx.skip();
+      const base = server!.url;
+      // Auth.js's CSRF endpoint sets two cookies in one answer: both must arrive as separate headers
+      const csrf = await fetch(`${base}/api/auth/csrf`);
+      expect(csrf.status).toBe(200);
+      expect(((await csrf.json()) as { csrfToken: string }).csrfToken).toMatch(/^[0-9a-f]{32,}$/);
+      const cookies = csrf.headers.getSetCookie().map((c) => c.split("=")[0]);
+      expect(cookies).toEqual(expect.arrayContaining(["authjs.csrf-token", "authjs.callback-url"]));
+      const page = await fetch(`${base}/sign-in`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<html");
+      expect(page.headers.get("connection")).not.toBe("close");
+
+      // the portal process dies: the REST API, served by the front process, does not notice
+      const portalPid = descendants(server!.pid).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("portal-child"));
+      expect(portalPid, "the portal child process").toBeDefined();
+      process.kill(portalPid!, "SIGKILL");
+      const slug = `restart-${crypto.randomBytes(3).toString("hex")}`;
+      expect(runCli(["org", "create", "--name", "Restart", "--slug", slug], env).status).toBe(0);
+      const key = runCli(["api-key", "create", "--org", slug, "--scopes", "connections:read", "--name", "restart"], env).stdout.trim();
+      const providers = await fetch(`${base}/api/v1/providers`, { headers: { authorization: `Bearer ${key}` } });
+      expect(providers.status).toBe(200);
+      // and the portal is back within a minute, as another process
+      const deadline = Date.now() + 60_000;
+      let health = 0;
+      while (Date.now() < deadline && health !== 200) {
+        const h = await fetch(`${base}/api/health`).catch(() => null);
+        health = h?.status ?? 0;
+        if (h && h.status !== 200) {
+          expect(h.status).toBe(502);
+          expect(h.headers.get("retry-after")).toBe("5");
+        }
+        if (health !== 200) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(health).toBe(200);
+      const again = descendants(server!.pid).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("portal-child"));
+      expect(again).toBeDefined();
+      expect(again).not.toBe(portalPid);
+      expect((await fetch(`${base}/sign-in`)).status).toBe(200);
     });
   });
 }

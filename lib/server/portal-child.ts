@@ -1,0 +1,38 @@
+// The portal process: Next.js (pages, consent, callbacks, server actions, the OpenAPI route) on a
+// Unix socket that only the production server can reach. Started by lib/server/portal.ts; never run
+// on its own. The production server in front of it answers the REST API itself and hands every
+// other request here, so that Next's per-request cost and global patches stay out of the API's process.
+import http from "node:http";
+import next from "next";
+import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
+import { logger } from "@/lib/logger";
+
+async function main() {
+  const socketPath = process.env.CONSENTRY_PORTAL_SOCKET;
+  if (!socketPath || !process.send) throw new Error("portal-child is started by the production server (lib/server/portal.ts)");
+  const app = next({ dev: false, dir: process.cwd(), port: Number(process.env.PORT ?? 3000), hostname: "0.0.0.0" });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = http.createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  server.listen(socketPath, () => process.send!({ ready: true }));
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // requests in progress finish (at most 5 s), then anything buffered is committed
+    const exit = () => void flushAuditBuffer().finally(() => process.exit(0));
+    server.close(exit);
+    server.closeIdleConnections();
+    setTimeout(exit, 5000).unref();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => undefined); // a terminal's ^C reaches the whole group: the front server decides
+  // the front server is gone (even SIGKILLed): nothing can reach this socket any more
+  process.on("disconnect", stop);
+}
+
+main().catch((err) => {
+  logger.fatal({ err: { message: (err as Error).message } }, "the portal could not start");
+  process.exit(1);
+});
