@@ -10,7 +10,7 @@ import { bufferAuditValues } from "@/lib/audit/audit-buffer";
 import { truncateDetail } from "@/lib/audit/record-audit-event";
 import type { AuditValues } from "@/lib/db/hot-queries";
 import { englishMessage } from "@/lib/i18n/english";
-import { currentRequestId, logger, withRequestId } from "@/lib/logger";
+import { logger, requestIdFrom } from "@/lib/logger";
 import { matchRoute, safeDecode } from "@/lib/api/routes";
 
 /** What the API reads of request headers (lower-case names): a Web `Headers` or a light view of Node's. */
@@ -60,59 +60,57 @@ export function apiAuditValues(principal: ApiPrincipal | null, routeId: string, 
 }
 
 export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResponse> {
-  return withRequestId(req.headers.get("x-request-id"), async () => {
-    // the same id in the response, the audit record and every log line
-    const requestId = currentRequestId()!;
-    let principal: ApiPrincipal | null = null;
-    let routeId = "unknown";
-    let res: ApiResponse;
-    try {
-      const match = matchRoute(req.method, req.url.pathname);
-      if (match && "route" in match) routeId = match.route.id;
-      refuseKeyInQuery(req.url);
-      if (!match) throw new AppError("not-found", `No API endpoint ${req.method} ${req.url.pathname}.`);
-      if ("allow" in match) throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
-      const { route, params } = match;
-      routeId = route.id;
-      principal = await authenticateApiKey({ db, authorization: req.headers.get("authorization") });
-      requireScope(principal, route.scope);
-      const e = env();
-      rateLimit(`api:key:${principal.keyId}`, e.apiRatePerKey, "API key");
-      rateLimit(`api:org:${principal.organizationId}`, e.apiRatePerOrg, "organization");
-      const parsedParams = route.params ? route.params.safeParse(params) : { success: true as const, data: params };
-      if (!parsedParams.success) throw new AppError("not-found", "No such resource.");
-      let query: unknown = {};
-      if (route.query) {
-        const q = route.query.safeParse(Object.fromEntries(req.url.searchParams));
-        if (!q.success) throw new AppError("validation", "The query is not valid.", { errors: fieldErrors(q.error.issues) });
-        query = q.data;
-      }
-      let body: unknown = undefined;
-      if (route.body || route.bodyOptional) {
-        if (req.body && req.body.length > MAX_BODY) throw new AppError("bad-request", "The request body is larger than 64 KiB.");
-        let raw: unknown = {};
-        if (req.body && req.body.trim()) {
-          if (!(req.headers.get("content-type") ?? "").includes("json")) throw new AppError("bad-request", "Send the body as JSON (Content-Type: application/json).");
-          try {
-            raw = JSON.parse(req.body);
-          } catch {
-            throw new AppError("bad-request", "The request body is not valid JSON.");
-          }
-        }
-        if (route.body) {
-          const b = route.body.safeParse(raw);
-          if (!b.success) throw new AppError("validation", "The request body is not valid.", { errors: fieldErrors(b.error.issues) });
-          body = b.data;
-        }
-      }
-      const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body });
-      const headers = Object.assign({ "content-type": JSON_TYPE, "x-request-id": requestId }, route.noStore ? NO_STORE : PRIVATE, out.headers);
-      res = { status: out.status, headers, body: JSON.stringify(out.body) };
-    } catch (err) {
-      if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId }, "API request failed");
-      res = problem(err, requestId);
+  // the same id in the response, the audit records and the log lines of this call
+  const requestId = requestIdFrom(req.headers.get("x-request-id"));
+  let principal: ApiPrincipal | null = null;
+  let routeId = "unknown";
+  let res: ApiResponse;
+  try {
+    const match = matchRoute(req.method, req.url.pathname);
+    if (match && "route" in match) routeId = match.route.id;
+    refuseKeyInQuery(req.url);
+    if (!match) throw new AppError("not-found", `No API endpoint ${req.method} ${req.url.pathname}.`);
+    if ("allow" in match) throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
+    const { route, params } = match;
+    routeId = route.id;
+    principal = await authenticateApiKey({ db, authorization: req.headers.get("authorization") });
+    requireScope(principal, route.scope);
+    const e = env();
+    rateLimit(`api:key:${principal.keyId}`, e.apiRatePerKey, "API key");
+    rateLimit(`api:org:${principal.organizationId}`, e.apiRatePerOrg, "organization");
+    const parsedParams = route.params ? route.params.safeParse(params) : { success: true as const, data: params };
+    if (!parsedParams.success) throw new AppError("not-found", "No such resource.");
+    let query: unknown = {};
+    if (route.query) {
+      const q = route.query.safeParse(Object.fromEntries(req.url.searchParams));
+      if (!q.success) throw new AppError("validation", "The query is not valid.", { errors: fieldErrors(q.error.issues) });
+      query = q.data;
     }
-    bufferAuditValues(db, apiAuditValues(principal, routeId, req, res.status, requestId));
-    return res;
-  });
+    let body: unknown = undefined;
+    if (route.body || route.bodyOptional) {
+      if (req.body && req.body.length > MAX_BODY) throw new AppError("bad-request", "The request body is larger than 64 KiB.");
+      let raw: unknown = {};
+      if (req.body && req.body.trim()) {
+        if (!(req.headers.get("content-type") ?? "").includes("json")) throw new AppError("bad-request", "Send the body as JSON (Content-Type: application/json).");
+        try {
+          raw = JSON.parse(req.body);
+        } catch {
+          throw new AppError("bad-request", "The request body is not valid JSON.");
+        }
+      }
+      if (route.body) {
+        const b = route.body.safeParse(raw);
+        if (!b.success) throw new AppError("validation", "The request body is not valid.", { errors: fieldErrors(b.error.issues) });
+        body = b.data;
+      }
+    }
+    const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body, requestId });
+    const headers = Object.assign({ "content-type": JSON_TYPE, "x-request-id": requestId }, route.noStore ? NO_STORE : PRIVATE, out.headers);
+    res = { status: out.status, headers, body: JSON.stringify(out.body) };
+  } catch (err) {
+    if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId, requestId }, "API request failed");
+    res = problem(err, requestId);
+  }
+  bufferAuditValues(db, apiAuditValues(principal, routeId, req, res.status, requestId));
+  return res;
 }

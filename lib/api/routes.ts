@@ -19,7 +19,7 @@ import { disconnectConnection } from "@/lib/connections/disconnect-connection";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { getAppOnlyToken } from "@/lib/tokens/get-app-only-token";
 
-export type ApiContext = { db: Db; principal: ApiPrincipal; params: Record<string, string>; query: unknown; body: unknown };
+export type ApiContext = { db: Db; principal: ApiPrincipal; params: Record<string, string>; query: unknown; body: unknown; requestId: string };
 export type ApiResult = { status: number; body: unknown; headers?: Record<string, string> };
 
 export type ApiRoute = {
@@ -41,7 +41,8 @@ export type ApiRoute = {
   handler: (ctx: ApiContext) => Promise<ApiResult>;
 };
 
-const actor = (p: ApiPrincipal) => ({ type: "api_key" as const, id: p.keyId, label: p.prefix });
+/** the API key as the actor of audit events, with the request they happen in */
+const actor = ({ principal: p, requestId }: ApiContext) => ({ type: "api_key" as const, id: p.keyId, label: p.prefix, requestId });
 
 async function findConnection(ctx: ApiContext) {
   const { id } = ctx.params as { id: string };
@@ -114,9 +115,9 @@ export const API_ROUTES: ApiRoute[] = [
     response: { status: 201, schema: ZCreatedConnection, description: "The connection, and the consent link to send to the data owner" },
     errors: [401, 403, 422, 429],
     handler: async (ctx) => {
-      const c = await createConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, input: ctx.body, actor: actor(ctx.principal) });
+      const c = await createConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, input: ctx.body, actor: actor(ctx) });
       const row = await ctx.db.connection.findFirstOrThrow({ where: { id: c.id, organizationId: ctx.principal.organizationId }, select: { ...CONNECTION_OUT_SELECT, oauthApp: { select: { redirectUri: true } } } });
-      const link = row.status === "pending_consent" ? await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) }) : null;
+      const link = row.status === "pending_consent" ? await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) }) : null;
       return {
         status: 201,
         body: {
@@ -151,7 +152,7 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [401, 403, 404, 409, 429],
     handler: async (ctx) => {
       const c = await findConnection(ctx);
-      const link = await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) });
+      const link = await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) });
       const app = await ctx.db.connection.findFirst({ where: { id: c.id }, select: { oauthApp: { select: { redirectUri: true } } } });
       return { status: 201, body: { consent_url: link.url, consent_expires_at: link.expiresAt.toISOString(), redirect_uri: app?.oauthApp ? (app.oauthApp.redirectUri ?? callbackUrl(c.providerId)) : null } };
     },
@@ -172,7 +173,7 @@ export const API_ROUTES: ApiRoute[] = [
     handler: async (ctx) => {
       const { id } = ctx.params as { id: string };
       const { min_validity } = ctx.body as z.infer<typeof ZTokenRequest>;
-      const t = await getFreshToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id, minValidity: min_validity });
+      const t = await getFreshToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id, minValidity: min_validity, requestId: ctx.requestId });
       return { status: 200, body: { access_token: t.accessToken, token_type: t.tokenType, expires_at: t.expiresAt.toISOString(), scopes: t.scopes, tenant_id: t.tenantId } };
     },
   },
@@ -206,7 +207,7 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [401, 403, 404, 409, 429],
     handler: async (ctx) => {
       const c = await findConnection(ctx);
-      const r = await testConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) });
+      const r = await testConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) });
       return { status: 200, body: { ok: r.ok, status: r.status, message: r.message, summary: r.summary, duration_ms: r.durationMs } };
     },
   },
@@ -222,7 +223,7 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [401, 403, 404, 429],
     handler: async (ctx) => {
       const c = await findConnection(ctx);
-      await disconnectConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx.principal) });
+      await disconnectConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) });
       return { status: 200, body: serializeConnection(await findConnection(ctx)) };
     },
   },

@@ -1,14 +1,15 @@
 // Appends one audit event. Details are scrubbed of secret-bearing keys before they are stored.
 import type { Db, Tx } from "@/lib/db/client";
 import { db as defaultDb } from "@/lib/db/client";
-import { currentRequestId, logger } from "@/lib/logger";
+import { logger } from "@/lib/logger";
 import type { AuditValues } from "@/lib/db/hot-queries";
 
+/** Who did it; `requestId`: the request it was done in (the REST API's X-Request-Id), stored with the event. */
 export type Actor =
-  | { type: "user"; id: string; label?: string }
-  | { type: "api_key"; id: string; label?: string }
-  | { type: "system"; label?: string }
-  | { type: "anonymous"; label?: string };
+  | { type: "user"; id: string; label?: string; requestId?: string }
+  | { type: "api_key"; id: string; label?: string; requestId?: string }
+  | { type: "system"; label?: string; requestId?: string }
+  | { type: "anonymous"; label?: string; requestId?: string };
 
 export type AuditInput = {
   organizationId: string | null;
@@ -54,19 +55,19 @@ export function truncateDetail(value: string) {
  * The stored values of an audit input (details scrubbed of secrets), in the AuditEvent column order
  * between `id` and `createdAt` — the shape the batched API audit binds directly.
  */
-export function auditValues(input: AuditInput, requestId = currentRequestId()): AuditValues {
+export function auditValues(input: AuditInput): AuditValues {
   const actor = input.actor;
   return [
     input.organizationId, actor.type, "id" in actor ? actor.id : null, actor.label ?? null, input.action,
-    input.target?.type ?? null, input.target?.id ?? null, input.outcome, input.ip ?? null, requestId ?? null,
+    input.target?.type ?? null, input.target?.id ?? null, input.outcome, input.ip ?? null, actor.requestId ?? null,
     JSON.stringify(scrubDetails(input.details ?? {})),
   ];
 }
 
 /** The row stored for an audit input (details scrubbed of secrets). */
-export function auditRow(input: AuditInput, requestId = currentRequestId()) {
-  const [organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, rid, details] = auditValues(input, requestId);
-  return { organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, requestId: rid, details };
+export function auditRow(input: AuditInput) {
+  const [organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, requestId, details] = auditValues(input);
+  return { organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, requestId, details };
 }
 
 export async function recordAuditEvent(input: AuditInput, client: Db | Tx = defaultDb()) {

@@ -13,10 +13,11 @@ export type FreshToken = { accessToken: string; tokenType: string; expiresAt: Da
 
 const inFlight = new Map<string, Promise<RefreshOutcome>>();
 
-function singleFlight(db: Db, connectionId: string, ifVersion: number): Promise<RefreshOutcome> {
+/** concurrent callers share one refresh (its audit event carries the request id of the caller that started it) */
+function singleFlight(db: Db, connectionId: string, ifVersion: number, requestId: string | undefined): Promise<RefreshOutcome> {
   let p = inFlight.get(connectionId);
   if (!p) {
-    p = refreshConnection({ db, connectionId, reason: "on_demand", ifVersion }).finally(() => inFlight.delete(connectionId));
+    p = refreshConnection({ db, connectionId, reason: "on_demand", ifVersion, requestId }).finally(() => inFlight.delete(connectionId));
     inFlight.set(connectionId, p);
   }
   return p;
@@ -32,7 +33,11 @@ async function read(db: Db, organizationId: string, connectionId: string) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function getFreshToken({ db, organizationId, connectionId, minValidity = 300, waitMs = 20_000 }: { db: Db; organizationId: string; connectionId: string; minValidity?: number; waitMs?: number }): Promise<FreshToken> {
+export async function getFreshToken({ db, organizationId, connectionId, minValidity = 300, waitMs = 20_000, requestId }: {
+  db: Db; organizationId: string; connectionId: string; minValidity?: number; waitMs?: number;
+  /** the API request asking: stored with the audit event of a refresh it causes */
+  requestId?: string;
+}): Promise<FreshToken> {
   const deadline = Date.now() + waitMs;
   let lastOutcome: RefreshOutcome | null = null;
   /** the token-set version this call found too old; a newer one written meanwhile (by any process) is the answer */
@@ -69,7 +74,7 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
     if (lastOutcome?.result === "skipped") throw new AppError("refresh-failed", "This connection's token cannot be refreshed; consent again.", { retryAfter: 60, extra: { reason: lastOutcome.why } });
     if (Date.now() > deadline) throw new AppError("refresh-failed", "Another worker is still refreshing this connection. Retry shortly.", { retryAfter: 2, extra: { reason: "busy" } });
     staleVersion ??= c.tokenSet.version;
-    const outcome = await singleFlight(db, connectionId, staleVersion);
+    const outcome = await singleFlight(db, connectionId, staleVersion, requestId);
     if (outcome.result === "busy") {
       await sleep(150);
       continue;

@@ -16,7 +16,7 @@ import { openToken } from "@/lib/tokens/token-secrets";
 import { claimLease, releaseLease } from "@/lib/tokens/lease";
 import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
 import { MAX_QUICK_ATTEMPTS, backoffMs } from "@/lib/tokens/backoff";
-import { recordAuditEvent } from "@/lib/audit/record-audit-event";
+import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { logger } from "@/lib/logger";
 import { env } from "@/lib/env";
@@ -39,6 +39,7 @@ export async function refreshConnection({
   now = () => new Date(),
   ifVersion,
   onlyIfDue = false,
+  requestId,
 }: {
   db: Db;
   connectionId: string;
@@ -49,16 +50,18 @@ export async function refreshConnection({
   ifVersion?: number;
   /** the scheduler: once the lease is held, refresh only if the connection is still due (another worker may have just done it) */
   onlyIfDue?: boolean;
+  /** the API request this refresh serves: stored with its audit event */
+  requestId?: string;
 }): Promise<RefreshOutcome> {
   if (!(await claimLease({ db, connectionId, owner, now: now() }))) return { result: "busy" };
   try {
-    return await refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue });
+    return await refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue, actor: { type: "system", label: "refresh", requestId } });
   } finally {
     await releaseLease({ db, connectionId, owner });
   }
 }
 
-async function refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue }: { db: Db; connectionId: string; reason: string; now: () => Date; ifVersion?: number; onlyIfDue: boolean }): Promise<RefreshOutcome> {
+async function refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue, actor }: { db: Db; connectionId: string; reason: string; now: () => Date; ifVersion?: number; onlyIfDue: boolean; actor: Actor }): Promise<RefreshOutcome> {
   const c = await db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } });
   if (!c || !c.tokenSet) return { result: "skipped", why: "no tokens" };
   // Checked under the lease, so the decision cannot race: whoever refreshed before us has committed.
@@ -103,15 +106,15 @@ async function refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfD
   } catch (e) {
     if (!(e instanceof TokenEndpointError)) {
       // A local fault (decryption, expired certificate…): treat as retryable app trouble, never lose the token.
-      logger.error({ connectionId, err: { message: (e as Error).message } }, "refresh failed before reaching the provider");
-      return recordFailure({ db, c, reason, failureClass: "app_misconfigured", errorCode: "local_error", message: (e as Error).message.slice(0, 300), now });
+      logger.error({ connectionId, requestId: actor.requestId, err: { message: (e as Error).message } }, "refresh failed before reaching the provider");
+      return recordFailure({ db, c, reason, actor, failureClass: "app_misconfigured", errorCode: "local_error", message: (e as Error).message.slice(0, 300), now });
     }
     if (e.failureClass === "needs_reconsent" || e.failureClass === "consent_missing") {
       // Another process may have rotated the token while we held a stale copy: that is success.
       const current = await db.tokenSet.findUnique({ where: { connectionId }, select: { version: true } });
       if (current && current.version !== readVersion) return { result: "already_fresh" };
     }
-    return recordFailure({ db, c, reason, failureClass: e.failureClass, errorCode: e.errorCode, message: e.message, retryAfterSeconds: e.details.retryAfterSeconds, errorCodes: e.details.errorCodes, now });
+    return recordFailure({ db, c, reason, actor, failureClass: e.failureClass, errorCode: e.errorCode, message: e.message, retryAfterSeconds: e.details.retryAfterSeconds, errorCodes: e.details.errorCodes, now });
   }
 
   const at = now();
@@ -139,14 +142,14 @@ async function refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfD
     return true;
   });
   if (!written) return { result: "already_fresh" };
-  await recordAuditEvent({ organizationId, actor: { type: "system", label: "refresh" }, action: "connection.refreshed", outcome: "success", target: { type: "connection", id: connectionId }, details: { reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() } }, db);
+  await recordAuditEvent({ organizationId, actor, action: "connection.refreshed", outcome: "success", target: { type: "connection", id: connectionId }, details: { reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() } }, db);
   if (c.status === "error") await emitConnectionEvent({ db, organizationId, connectionId, type: "connection.recovered" });
   return { result: "refreshed" };
 }
 
 type Conn = { id: string; organizationId: string; oauthAppId: string | null; refreshAttempts: number; status: string; expiresAt: Date | null };
 
-async function recordFailure({ db, c, reason, failureClass, errorCode, message, retryAfterSeconds, errorCodes, now }: { db: Db; c: Conn; reason: string; failureClass: TokenFailureClass; errorCode: string; message: string; retryAfterSeconds?: number; errorCodes?: number[]; now: () => Date }): Promise<RefreshOutcome> {
+async function recordFailure({ db, c, reason, actor, failureClass, errorCode, message, retryAfterSeconds, errorCodes, now }: { db: Db; c: Conn; reason: string; actor: Actor; failureClass: TokenFailureClass; errorCode: string; message: string; retryAfterSeconds?: number; errorCodes?: number[]; now: () => Date }): Promise<RefreshOutcome> {
   const at = now();
   const organizationId = c.organizationId;
   const base = { lastErrorCode: failureClass === "consent_missing" ? "consent_missing" : errorCode, lastErrorMessage: message.slice(0, 500), lastErrorAt: at };
@@ -167,6 +170,6 @@ async function recordFailure({ db, c, reason, failureClass, errorCode, message, 
     });
     if (attempts === MAX_QUICK_ATTEMPTS) await emitConnectionEvent({ db, organizationId, connectionId: c.id, type: "connection.refresh_failed", data: { errorCode, attempts } });
   }
-  await recordAuditEvent({ organizationId, actor: { type: "system", label: "refresh" }, action: "connection.refresh_failed", outcome: "failure", target: { type: "connection", id: c.id }, details: { reason, failureClass, errorCode, errorCodes } }, db);
+  await recordAuditEvent({ organizationId, actor, action: "connection.refresh_failed", outcome: "failure", target: { type: "connection", id: c.id }, details: { reason, failureClass, errorCode, errorCodes } }, db);
   return { result: "failed", failureClass, errorCode, retryAfterSeconds };
 }

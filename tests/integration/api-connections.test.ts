@@ -109,6 +109,25 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     expectNoSecrets(res.text, secrets);
   });
 
+  it("the audit events of an API call carry its X-Request-Id: the call itself, the inline app, the connection and its consent link", async () => {
+    const { db } = getDb();
+    const requestId = `job-create.${crypto.randomUUID()}`;
+    const res = await api(db, "POST", "/api/v1/connections", { key: key.key, body: genericBody(), headers: { "x-request-id": requestId } });
+    expect(res.status, res.text).toBe(201);
+    await flushAuditBuffer();
+    const rows = await db.auditEvent.findMany({ where: { requestId } });
+    expect(rows.map((r) => [r.action, r.actorType, r.actorId, r.organizationId]).sort()).toEqual([
+      ["api.createConnection", "api_key", key.id, org],
+      ["connection.created", "api_key", key.id, org],
+      ["consent_link.created", "api_key", key.id, org],
+      ["oauth_app.created", "api_key", key.id, org],
+    ]);
+    // and only there: another call's events do not inherit it
+    expect((await call("GET", `/api/v1/connections/${res.json.connection.id}`)).headers["x-request-id"]).not.toBe(requestId);
+    await flushAuditBuffer();
+    expect(await db.auditEvent.count({ where: { requestId } })).toBe(4);
+  });
+
   it("POST /connections with bad bodies → 422 with English errors[{ path, message }]; bad JSON → 400", async () => {
     const cases: Array<[unknown, string]> = [
       [genericBody({ settings: { authorization_url: "https://as.example.com/auth" } }), "settings.token_url"],

@@ -146,6 +146,22 @@ describeEachDb("REST API: the token endpoint (oidc-provider)", (getDb) => {
     secrets.push(dflt.json.access_token, (await storedTokens(db, id)).refreshToken!);
   });
 
+  it("a refresh the token endpoint causes is audited with the caller's X-Request-Id (no implicit request context)", async () => {
+    const { db } = getDb();
+    const { id } = await connect();
+    await expireInDb(id, 60);
+    const requestId = `job-refresh.${crypto.randomUUID()}`;
+    const res = await api(db, "POST", `/api/v1/connections/${id}/token`, { key: key.key, body: {}, headers: { "x-request-id": requestId } });
+    expect(res.status, res.text).toBe(200);
+    secrets.push(res.json.access_token, (await storedTokens(db, id)).refreshToken!);
+    await flushAuditBuffer();
+    const rows = await db.auditEvent.findMany({ where: { requestId }, orderBy: { createdAt: "asc" } });
+    expect(rows.map((r) => [r.action, r.actorType, r.targetId]).sort()).toEqual([
+      ["api.getToken", "api_key", id],
+      ["connection.refreshed", "system", id],
+    ]);
+  });
+
   it("invalid min_validity → 422 with the path", async () => {
     const { id } = await connect();
     for (const body of [{ min_validity: -1 }, { min_validity: 86_401 }, { min_validity: "60" }, { min_validity: 1.5 }, { min_validity: 60, refresh: true }]) {

@@ -18,15 +18,13 @@ function generic(p: ApiPrincipal | null, routeId: string, method: string, pathna
   return auditValues(
     {
       organizationId: p?.organizationId ?? null,
-      actor: p ? { type: "api_key", id: p.keyId, label: p.prefix } : { type: "anonymous" },
+      actor: p ? { type: "api_key", id: p.keyId, label: p.prefix, requestId: "req-1" } : { type: "anonymous", requestId: "req-1" },
       action: `api.${routeId}`,
       outcome: status < 400 ? "success" : status === 401 || status === 403 ? "denied" : "failure",
       ip,
       target: id ? { type: "connection", id } : undefined,
       details: { method, path: pathname, status },
-    },
-    "req-1",
-  );
+    });
 }
 
 describe("apiAuditValues", () => {

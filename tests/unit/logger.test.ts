@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, currentRequestId, withRequestId } from "@/lib/logger";
+import { createLogger, requestIdFrom } from "@/lib/logger";
 
 /** A logger writing into an array: one JSON line per call. */
 function memoryLogger() {
@@ -20,30 +20,11 @@ describe("logger", () => {
     expect(second).toMatchObject({ headers: { authorization: "[redacted]", cookie: "[redacted]" }, code: "[redacted]", password: "[redacted]" });
   });
 
-  it("adds the request id inside withRequestId, across awaits, and not outside", async () => {
-    const { log, parsed } = memoryLogger();
-    log.info("before");
-    await withRequestId("req-123", async () => {
-      expect(currentRequestId()).toBe("req-123");
-      log.info("inside");
-      await new Promise((r) => setTimeout(r, 1));
-      log.info("after await");
-    });
-    log.info("after");
-    expect(parsed().map((l) => [l.msg, l.requestId])).toEqual([
-      ["before", undefined],
-      ["inside", "req-123"],
-      ["after await", "req-123"],
-      ["after", undefined],
-    ]);
-  });
-
-  it("replaces a missing or unsafe request id with a random one", () => {
-    const { log, parsed } = memoryLogger();
-    withRequestId("bad id\nwith newline", () => log.info("unsafe"));
-    withRequestId(null, () => log.info("missing"));
-    const ids = parsed().map((l) => l.requestId);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(ids[0]).not.toBe(ids[1]);
+  it("keeps a safe caller request id and replaces a missing or unsafe one with a distinct random id", () => {
+    expect(requestIdFrom("job-42.run_7")).toBe("job-42.run_7");
+    expect(requestIdFrom("a".repeat(128))).toBe("a".repeat(128));
+    const replaced = [requestIdFrom("a".repeat(129)), requestIdFrom("bad id\nwith newline"), requestIdFrom(null), requestIdFrom(undefined), requestIdFrom("")];
+    for (const id of replaced) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(replaced).size).toBe(replaced.length);
   });
 });
