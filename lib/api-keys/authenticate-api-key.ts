@@ -2,7 +2,7 @@
 // get the same 401; a key in the query string is refused outright (it would end up in logs).
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { hotQueries } from "@/lib/db/hot-queries";
+import { hotQueries, type ApiKeyRow, type ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { hashApiKey, type TApiScope } from "@/lib/api-keys/create-api-key";
 
 export type ApiPrincipal = { keyId: string; organizationId: string; scopes: ReadonlySet<string>; prefix: string };
@@ -31,13 +31,16 @@ function scopeSet(scopes: string): ReadonlySet<string> {
   return set;
 }
 
-export async function authenticateApiKey({ db, authorization, now = new Date() }: { db: Db; authorization: string | null; now?: Date }): Promise<ApiPrincipal> {
+/** The hash of the Bearer key in an Authorization header; 401 when there is none or it cannot be a key. */
+function bearerKeyHash(authorization: string | null): string {
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
   if (!m) throw new AppError("unauthorized", "Send an API key: Authorization: Bearer csk_…");
   const key = m[1]!;
   if (!KEY_RE.test(key)) throw new AppError("unauthorized", "The API key is not valid.");
-  // a prepared statement: the hot path of every API call (lib/db/hot-queries.ts)
-  const row = await hotQueries(db).apiKeyByHash(hashApiKey(key));
+  return hashApiKey(key);
+}
+
+function principalOf(db: Db, row: ApiKeyRow | undefined, now: Date): ApiPrincipal {
   if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw new AppError("unauthorized", "The API key is not valid (unknown, expired or revoked).");
   // last-used is informative: written at most once a minute per key, off the request's critical path.
   const last = lastUsedWritten.get(row.id) ?? 0;
@@ -46,6 +49,21 @@ export async function authenticateApiKey({ db, authorization, now = new Date() }
     void db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => lastUsedWritten.delete(row.id));
   }
   return { keyId: row.id, organizationId: row.organizationId, scopes: scopeSet(row.scopes), prefix: row.prefix };
+}
+
+export async function authenticateApiKey({ db, authorization, now = new Date() }: { db: Db; authorization: string | null; now?: Date }): Promise<ApiPrincipal> {
+  // a prepared statement: the hot path of every API call (lib/db/hot-queries.ts)
+  return principalOf(db, await hotQueries(db).apiKeyByHash(bearerKeyHash(authorization)), now);
+}
+
+/**
+ * The same authentication, and in the same statement connection `connectionId` of the key's
+ * organization with its token set (null when the organization has no such connection): the token
+ * endpoint's one database read.
+ */
+export async function authenticateApiKeyWithConnection({ db, authorization, connectionId, now = new Date() }: { db: Db; authorization: string | null; connectionId: string; now?: Date }): Promise<{ principal: ApiPrincipal; connection: ConnectionTokenRow | null }> {
+  const r = await hotQueries(db).apiKeyWithConnection(bearerKeyHash(authorization), connectionId);
+  return { principal: principalOf(db, r?.key, now), connection: r?.connection ?? null };
 }
 
 export function requireScope(p: ApiPrincipal, scope: TApiScope) {

@@ -4,7 +4,8 @@
 import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError, fieldErrors, toProblem } from "@/lib/errors";
-import { authenticateApiKey, refuseKeyInQuery, requireScope, type ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
+import { authenticateApiKey, authenticateApiKeyWithConnection, refuseKeyInQuery, requireScope, type ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
+import type { ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { takeToken } from "@/lib/http/rate-limit";
 import { bufferAuditValues } from "@/lib/audit/audit-buffer";
 import { truncateDetail } from "@/lib/audit/record-audit-event";
@@ -73,7 +74,10 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     if ("allow" in match) throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
     const { route, params } = match;
     routeId = route.id;
-    principal = await authenticateApiKey({ db, authorization: req.headers.get("authorization") });
+    const authorization = req.headers.get("authorization");
+    let connection: ConnectionTokenRow | null | undefined;
+    if (route.readsConnection && params.id !== undefined) ({ principal, connection } = await authenticateApiKeyWithConnection({ db, authorization, connectionId: params.id }));
+    else principal = await authenticateApiKey({ db, authorization });
     requireScope(principal, route.scope);
     const e = env();
     rateLimit(`api:key:${principal.keyId}`, e.apiRatePerKey, "API key");
@@ -104,7 +108,7 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
         body = b.data;
       }
     }
-    const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body, requestId });
+    const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body, requestId, connection: (parsedParams.data as { id?: string }).id === params.id ? connection : undefined });
     const headers = Object.assign({ "content-type": JSON_TYPE, "x-request-id": requestId }, route.noStore ? NO_STORE : PRIVATE, out.headers);
     res = { status: out.status, headers, body: JSON.stringify(out.body) };
   } catch (err) {

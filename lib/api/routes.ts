@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import type { ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
+import type { ConnectionTokenRow } from "@/lib/db/hot-queries";
 import type { TApiScope } from "@/lib/api-keys/create-api-key";
 import {
   ZConnectionList, ZConnectionOut, ZConsentLinkOut, ZCreateConnectionBody, ZCreatedConnection, ZIdParams, ZListConnectionsQuery, ZProviderList, ZTestOut, ZTokenOut, ZTokenRequest,
@@ -19,7 +20,11 @@ import { disconnectConnection } from "@/lib/connections/disconnect-connection";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { getAppOnlyToken } from "@/lib/tokens/get-app-only-token";
 
-export type ApiContext = { db: Db; principal: ApiPrincipal; params: Record<string, string>; query: unknown; body: unknown; requestId: string };
+export type ApiContext = {
+  db: Db; principal: ApiPrincipal; params: Record<string, string>; query: unknown; body: unknown; requestId: string;
+  /** routes with `readsConnection`: connection {id} of the key's organization with its token set, read with the key (null: none such) */
+  connection?: ConnectionTokenRow | null;
+};
 export type ApiResult = { status: number; body: unknown; headers?: Record<string, string> };
 
 export type ApiRoute = {
@@ -38,6 +43,8 @@ export type ApiRoute = {
   response: { status: number; schema: z.ZodType; description: string };
   errors: number[];
   noStore?: boolean;
+  /** the handler starts from connection {id} and its token set: read in the same statement as the API key */
+  readsConnection?: boolean;
   handler: (ctx: ApiContext) => Promise<ApiResult>;
 };
 
@@ -170,10 +177,11 @@ export const API_ROUTES: ApiRoute[] = [
     response: { status: 200, schema: ZTokenOut, description: "The access token" },
     errors: [401, 403, 404, 409, 422, 429, 502],
     noStore: true,
+    readsConnection: true,
     handler: async (ctx) => {
       const { id } = ctx.params as { id: string };
       const { min_validity } = ctx.body as z.infer<typeof ZTokenRequest>;
-      const t = await getFreshToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id, minValidity: min_validity, requestId: ctx.requestId });
+      const t = await getFreshToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id, minValidity: min_validity, requestId: ctx.requestId, read: ctx.connection });
       return { status: 200, body: { access_token: t.accessToken, token_type: t.tokenType, expires_at: t.expiresAt.toISOString(), scopes: t.scopes, tenant_id: t.tenantId } };
     },
   },

@@ -1,5 +1,5 @@
-// The REST API's three hot statements, on the database driver itself and prepared once: the API-key
-// lookup, the connection + token-set read, and the audit batch. Prisma 6's JS engine compiles every
+// The REST API's hot statements, on the database driver itself and prepared once: the API-key
+// lookup, the connection + token-set read, both in one (the token endpoint), and the audit batch. Prisma 6's JS engine compiles every
 // query anew (~0.4 ms of CPU even for raw SQL, more than the rest of a token request); a prepared
 // statement costs microseconds. Everything else goes through Prisma.
 //
@@ -29,17 +29,24 @@ export type AuditValues = [
 export type AuditInsertRow = [id: string, ...values: AuditValues, createdAtMs: number];
 const CREATED_AT = AUDIT_COLUMNS.indexOf("createdAt");
 
+export type ApiKeyWithConnection = { key: ApiKeyRow; connection: ConnectionTokenRow | undefined };
+
 export interface HotQueries {
   apiKeyByHash(hash: string): Promise<ApiKeyRow | undefined>;
   connectionWithTokens(connectionId: string, organizationId: string): Promise<ConnectionTokenRow | undefined>;
+  /** the key and, in the same statement, connection `connectionId` of the key's organization (undefined when it has none such) */
+  apiKeyWithConnection(hash: string, connectionId: string): Promise<ApiKeyWithConnection | undefined>;
   /** resolves once the rows are committed */
   insertAudit(rows: AuditInsertRow[]): Promise<void>;
   close(): Promise<void>;
 }
 
 const API_KEY_SQL = `SELECT "id", "organizationId", "scopes", "prefix", "expiresAt", "revokedAt" FROM "ApiKey" WHERE "hash" = $1`;
-const CONNECTION_SQL = `SELECT c."id", c."providerId", c."status", c."expiresAt", c."scopes", c."externalTenantId", c."lastErrorCode", c."leaseUntil", t."accessTokenEnc", t."tokenType", t."version"
-  FROM "Connection" c LEFT JOIN "TokenSet" t ON t."connectionId" = c."id" WHERE c."id" = $1 AND c."organizationId" = $2`;
+const CONNECTION_COLUMNS = `c."id", c."providerId", c."status", c."expiresAt", c."scopes", c."externalTenantId", c."lastErrorCode", c."leaseUntil", t."accessTokenEnc", t."tokenType", t."version"`;
+const CONNECTION_SQL = `SELECT ${CONNECTION_COLUMNS} FROM "Connection" c LEFT JOIN "TokenSet" t ON t."connectionId" = c."id" WHERE c."id" = $1 AND c."organizationId" = $2`;
+// The organization scoping is in the join: another organization's connection reads as none.
+const KEY_WITH_CONNECTION_SQL = `SELECT k."id" AS "keyId", k."organizationId" AS "keyOrganizationId", k."scopes" AS "keyScopes", k."prefix" AS "keyPrefix", k."expiresAt" AS "keyExpiresAt", k."revokedAt" AS "keyRevokedAt", ${CONNECTION_COLUMNS}
+  FROM (SELECT * FROM "ApiKey" WHERE "hash" = $1) k LEFT JOIN "Connection" c ON c."id" = $2 AND c."organizationId" = k."organizationId" LEFT JOIN "TokenSet" t ON t."connectionId" = c."id"`;
 const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(", ");
 
 type Row = Record<string, unknown>;
@@ -54,6 +61,12 @@ function connectionRow(r: Row | undefined, date: (v: unknown) => Date | null): C
     externalTenantId: (r.externalTenantId as string | null) ?? null, lastErrorCode: (r.lastErrorCode as string | null) ?? null, leaseUntil: date(r.leaseUntil),
     accessTokenEnc: (r.accessTokenEnc as string | null) ?? null, tokenType: (r.tokenType as string | null) ?? null, version: r.version === null || r.version === undefined ? null : Number(r.version),
   };
+}
+
+function keyWithConnectionRow(r: Row | undefined, date: (v: unknown) => Date | null): ApiKeyWithConnection | undefined {
+  if (!r) return undefined;
+  const key: ApiKeyRow = { id: r.keyId as string, organizationId: r.keyOrganizationId as string, scopes: r.keyScopes as string, prefix: r.keyPrefix as string, expiresAt: date(r.keyExpiresAt), revokedAt: date(r.keyRevokedAt) };
+  return { key, connection: r.id === null || r.id === undefined ? undefined : connectionRow(r, date) };
 }
 
 // ---- SQLite -------------------------------------------------------------------------------------
@@ -130,12 +143,17 @@ function sqliteAuditWriter(file: string) {
 
 function sqliteHotQueries(url: string): HotQueries {
   const file = sqliteFilePath(url);
-  let reads: { apiKey: Database.Statement; connection: Database.Statement; handle: Database.Database } | null = null;
+  let reads: { apiKey: Database.Statement; connection: Database.Statement; keyWithConnection: Database.Statement; handle: Database.Database } | null = null;
   const open = () => {
     const handle = new Database(file, { readonly: true, fileMustExist: true });
     handle.pragma("busy_timeout = 5000");
-    const sqlite = (sql: string) => handle.prepare(sql.replace(/\$\d+/g, "?"));
-    return { handle, apiKey: sqlite(API_KEY_SQL), connection: sqlite(CONNECTION_SQL) };
+    // better-sqlite3 binds `?` in order of appearance: the $n must appear as $1, $2, … for that to hold
+    const sqlite = (sql: string) => {
+      const order = [...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1]));
+      if (order.some((n, i) => n !== i + 1)) throw new Error(`hot query parameters out of order: ${order.join(", ")}`);
+      return handle.prepare(sql.replace(/\$\d+/g, "?"));
+    };
+    return { handle, apiKey: sqlite(API_KEY_SQL), connection: sqlite(CONNECTION_SQL), keyWithConnection: sqlite(KEY_WITH_CONNECTION_SQL) };
   };
   const audit = sqliteAuditWriter(file);
   return {
@@ -146,6 +164,10 @@ function sqliteHotQueries(url: string): HotQueries {
     async connectionWithTokens(connectionId, organizationId) {
       reads ??= open();
       return connectionRow(reads.connection.get(connectionId, organizationId) as Row | undefined, sqliteDate);
+    },
+    async apiKeyWithConnection(hash, connectionId) {
+      reads ??= open();
+      return keyWithConnectionRow(reads.keyWithConnection.get(hash, connectionId) as Row | undefined, sqliteDate);
     },
     insertAudit: (rows) => audit.insert(rows),
     async close() {
@@ -178,6 +200,9 @@ function pgHotQueries(url: string): HotQueries {
     },
     async connectionWithTokens(connectionId, organizationId) {
       return connectionRow((await rows("consentry_connection_with_tokens", CONNECTION_SQL, [connectionId, organizationId]))[0], pgDate);
+    },
+    async apiKeyWithConnection(hash, connectionId) {
+      return keyWithConnectionRow((await rows("consentry_api_key_with_connection", KEY_WITH_CONNECTION_SQL, [hash, connectionId]))[0], pgDate);
     },
     async insertAudit(batch) {
       if (batch.length === 0) return;

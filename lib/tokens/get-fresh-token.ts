@@ -4,7 +4,7 @@
 // refresh attempt fails.
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { hotQueries } from "@/lib/db/hot-queries";
+import { hotQueries, type ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { refreshConnection, type RefreshOutcome } from "@/lib/tokens/refresh-connection";
@@ -23,27 +23,34 @@ function singleFlight(db: Db, connectionId: string, ifVersion: number, requestId
   return p;
 }
 
-/** The connection and its token set in one prepared statement: the token endpoint's hot path (lib/db/hot-queries.ts). */
-async function read(db: Db, organizationId: string, connectionId: string) {
-  const r = await hotQueries(db).connectionWithTokens(connectionId, organizationId);
+function withTokenSet(r: ConnectionTokenRow | null | undefined) {
   if (!r) return null;
   const { accessTokenEnc, tokenType, version, ...c } = r;
   return { ...c, tokenSet: accessTokenEnc !== null && tokenType !== null ? { accessTokenEnc, tokenType, version: Number(version) } : null };
 }
 
+/** The connection and its token set in one prepared statement: the token endpoint's hot path (lib/db/hot-queries.ts). */
+async function read(db: Db, organizationId: string, connectionId: string) {
+  return withTokenSet(await hotQueries(db).connectionWithTokens(connectionId, organizationId));
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function getFreshToken({ db, organizationId, connectionId, minValidity = 300, waitMs = 20_000, requestId }: {
+export async function getFreshToken({ db, organizationId, connectionId, minValidity = 300, waitMs = 20_000, requestId, read: alreadyRead }: {
   db: Db; organizationId: string; connectionId: string; minValidity?: number; waitMs?: number;
   /** the API request asking: stored with the audit event of a refresh it causes */
   requestId?: string;
+  /** the connection as the caller has just read it in this organization (null: none such), instead of a first read */
+  read?: ConnectionTokenRow | null;
 }): Promise<FreshToken> {
   const deadline = Date.now() + waitMs;
   let lastOutcome: RefreshOutcome | null = null;
   /** the token-set version this call found too old; a newer one written meanwhile (by any process) is the answer */
   let staleVersion: number | undefined;
+  let first = alreadyRead;
   for (;;) {
-    const c = await read(db, organizationId, connectionId);
+    const c = first !== undefined ? withTokenSet(first) : await read(db, organizationId, connectionId);
+    first = undefined;
     if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
     if (c.status === "needs_reconsent" || c.status === "revoked" || c.status === "pending_consent" || !c.tokenSet) {
       throw new AppError("needs-reconsent", c.status === "pending_consent" ? "The connection has not been consented yet: send a consent link." : "The connection needs consent again: send a new consent link (POST /api/v1/connections/{id}/consent-link).", {

@@ -1,7 +1,7 @@
 // The floor for `npm run bench:api`: a bare Node `http` server doing only the token endpoint's
 // essential work on the same database, with the fastest means this stack has — the API-key hash
-// lookup and the connection (and token set) read as the driver's prepared statements
-// (lib/db/hot-queries.ts), AES-GCM decryption — and nothing else (no request id, rate limits, zod,
+// lookup and the connection (and token set) read in one prepared statement of the driver, the one
+// the token endpoint uses (lib/db/hot-queries.ts), AES-GCM decryption — and nothing else (no request id, rate limits, zod,
 // audit, freshness logic). Run as a child process by tests/bench/api.ts with the server's
 // configuration in the environment (DATABASE_URL or CONSENTRY_DATA_DIR, keys); prints
 // `{"listening":<port>}` on stdout when ready, on BENCH_FLOOR_PORT (default 0: a free port).
@@ -28,10 +28,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   if (req.method !== "POST" || !m) return send(res, 404, { error: "not found" });
   const k = KEY_RE.exec(req.headers.authorization ?? "");
   if (!k) return send(res, 401, { error: "unauthorized" });
-  const key = await hotQueries(db()).apiKeyByHash(hashApiKey(k[1]!));
-  if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date()) || !key.scopes.split(" ").includes("tokens:read")) return send(res, 401, { error: "unauthorized" });
   const connectionId = decodeURIComponent(m[1]!);
-  const c = await hotQueries(db()).connectionWithTokens(connectionId, key.organizationId);
+  const row = await hotQueries(db()).apiKeyWithConnection(hashApiKey(k[1]!), connectionId);
+  const key = row?.key;
+  if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date()) || !key.scopes.split(" ").includes("tokens:read")) return send(res, 401, { error: "unauthorized" });
+  const c = row.connection;
   if (!c?.accessTokenEnc) return send(res, 404, { error: "not found" });
   const accessToken = openToken({ organizationId: key.organizationId, connectionId }, "accessTokenEnc", c.accessTokenEnc);
   send(res, 200, { access_token: accessToken, token_type: c.tokenType, expires_at: c.expiresAt?.toISOString() ?? null, scopes: c.scopes.split(" ").filter(Boolean), tenant_id: c.externalTenantId });
