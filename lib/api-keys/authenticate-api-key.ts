@@ -13,6 +13,7 @@ const LAST_USED_EVERY_MS = 60_000;
 const lastUsedWritten = new Map<string, number>();
 
 export function refuseKeyInQuery(url: URL) {
+  if (!url.search) return; // no query: nothing to look at (and no URLSearchParams to build)
   for (const [k, v] of url.searchParams) {
     if (QUERY_KEY_NAMES.has(k.toLowerCase()) || v.startsWith("csk_")) {
       throw new AppError("bad-request", "API keys go in the Authorization header (Authorization: Bearer csk_…), never in the URL. Revoke this key: it may have been logged.");

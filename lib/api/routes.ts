@@ -247,6 +247,7 @@ const COMPILED = API_ROUTES.map((route) => {
 /** Matches a method and path against the table. */
 /** decodeURIComponent, or null for a malformed escape (instead of throwing). */
 export function safeDecode(s: string): string | null {
+  if (!s.includes("%")) return s; // nothing to decode (the usual id)
   try {
     return decodeURIComponent(s);
   } catch {

@@ -13,7 +13,14 @@ import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
 import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
 import { startPortal } from "@/lib/server/portal";
 
-const nodeHeader = (v: string | string[] | undefined) => (v === undefined ? null : Array.isArray(v) ? v.join(", ") : v);
+/** Node has already lower-cased and joined the headers; a Web Headers copy would cost more than the work. */
+class NodeHeaders implements HeaderReader {
+  constructor(private readonly headers: http.IncomingHttpHeaders) {}
+  get(name: string): string | null {
+    const v = this.headers[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+  }
+}
 
 /**
  * The request body as text. At most just over MAX_BODY is kept (handleApiRequest refuses anything
@@ -35,9 +42,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
   try {
     const body = req.method === "GET" || req.method === "DELETE" || req.method === "HEAD" ? null : await readBody(req);
-    // Node has already lower-cased and joined the headers; a Web Headers copy would cost more than the work
-    const headers: HeaderReader = { get: (name) => nodeHeader(req.headers[name]) };
-    const out = await handleApiRequest(db(), { method: req.method ?? "GET", url: new URL(req.url ?? "/", "http://internal"), headers, body, ip: req.socket.remoteAddress ?? null });
+    const out = await handleApiRequest(db(), { method: req.method ?? "GET", url: new URL(req.url ?? "/", "http://internal"), headers: new NodeHeaders(req.headers), body, ip: req.socket.remoteAddress ?? null });
     // a known length (no chunked encoding) and a string body, which Node sends in the same write as the headers
     out.headers["content-length"] = String(Buffer.byteLength(out.body));
     res.writeHead(out.status, out.headers);

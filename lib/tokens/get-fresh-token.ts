@@ -25,8 +25,7 @@ function singleFlight(db: Db, connectionId: string, ifVersion: number, requestId
 
 function withTokenSet(r: ConnectionTokenRow | null | undefined) {
   if (!r) return null;
-  const { accessTokenEnc, tokenType, version, ...c } = r;
-  return { ...c, tokenSet: accessTokenEnc !== null && tokenType !== null ? { accessTokenEnc, tokenType, version: Number(version) } : null };
+  return { ...r, tokenSet: r.accessTokenEnc !== null && r.tokenType !== null ? { accessTokenEnc: r.accessTokenEnc, tokenType: r.tokenType, version: Number(r.version) } : null };
 }
 
 /** The connection and its token set in one prepared statement: the token endpoint's hot path (lib/db/hot-queries.ts). */
