@@ -58,9 +58,9 @@ async function main() {
 
     const floor = async () => {
       const id = nextId();
-      const k = await hotQueries(db()).apiKeyByHash(hashApiKey(key));
-      const c = await hotQueries(db()).connectionWithTokens(id, k!.organizationId);
-      return JSON.stringify({ access_token: openToken({ organizationId: k!.organizationId, connectionId: id }, "accessTokenEnc", c!.accessTokenEnc!) });
+      // the one statement the token endpoint and the HTTP floor use (key + connection + token set)
+      const r = await hotQueries(db()).apiKeyWithConnection(hashApiKey(key), id);
+      return JSON.stringify({ access_token: openToken({ organizationId: r!.key.organizationId, connectionId: id }, "accessTokenEnc", r!.connection!.accessTokenEnc!) });
     };
     const stages: Array<[string, () => Promise<unknown>]> = [
       ["floor: key lookup + connection read + decrypt", floor],
