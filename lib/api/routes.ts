@@ -244,7 +244,6 @@ const COMPILED = API_ROUTES.map((route) => {
   return { route, re, names };
 });
 
-/** Matches a method and path against the table. */
 /** decodeURIComponent, or null for a malformed escape (instead of throwing). */
 export function safeDecode(s: string): string | null {
   if (!s.includes("%")) return s; // nothing to decode (the usual id)
@@ -255,6 +254,7 @@ export function safeDecode(s: string): string | null {
   }
 }
 
+/** Matches a method and path against the table. */
 export function matchRoute(method: string, pathname: string): { route: ApiRoute; params: Record<string, string> } | { allow: string[] } | null {
   const allow: string[] = [];
   for (const { route, re, names } of COMPILED) {

@@ -1,7 +1,7 @@
 // The REST API's hot statements, on the database driver itself and prepared once: the API-key
-// lookup, the connection + token-set read, both in one (the token endpoint), and the audit batch. Prisma 6's JS engine compiles every
-// query anew (~0.4 ms of CPU even for raw SQL, more than the rest of a token request); a prepared
-// statement costs microseconds. Everything else goes through Prisma.
+// lookup, the connection + token-set read, both in one (the token endpoint), and the audit batch.
+// Prisma 6's JS engine compiles every query anew (~0.4 ms of CPU even for raw SQL, more than the
+// rest of a token request); a prepared statement costs microseconds. Everything else goes through Prisma.
 //
 // SQLite: a read-only better-sqlite3 handle on the same file (WAL: it sees every committed write),
 // and audit inserts in a worker thread, so their commits (fsync, WAL checkpoints) never stall the
