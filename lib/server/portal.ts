@@ -12,6 +12,8 @@ import { logger } from "@/lib/logger";
 /** connection-level headers: they describe one hop, not the message (RFC 9110 §7.6.1) */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 const RESTART_DELAY_MS = 1000;
+/** a portal that keeps failing to start is tried again at most this often */
+const MAX_RESTART_DELAY_MS = 30_000;
 const UNAVAILABLE = "The portal is restarting. Retry in a few seconds.";
 
 export type Portal = {
@@ -33,6 +35,20 @@ export async function startPortal({ startTimeoutMs = 120_000 }: { startTimeoutMs
   let child: ChildProcess | null = null;
   let ready = false;
   let stopping = false;
+  let restartDelay = RESTART_DELAY_MS;
+
+  const restartLater = () =>
+    setTimeout(() => {
+      if (stopping) return;
+      spawnChild().then(
+        () => void (restartDelay = RESTART_DELAY_MS),
+        (err: Error) => {
+          restartDelay = Math.min(restartDelay * 2, MAX_RESTART_DELAY_MS);
+          logger.error({ err: { message: err.message }, retryInMs: restartDelay }, "the portal could not restart");
+          restartLater();
+        },
+      );
+    }, restartDelay).unref();
 
   const spawnChild = () =>
     new Promise<void>((resolve, reject) => {
@@ -40,7 +56,10 @@ export async function startPortal({ startTimeoutMs = 120_000 }: { startTimeoutMs
       // the same Node flags (tsx's loader under `npm start`) and environment as this process
       const c = fork(path.join(__dirname, "portal-child.ts"), [], { env: { ...process.env, CONSENTRY_PORTAL_SOCKET: socketPath }, stdio: "inherit" });
       child = c;
-      const timer = setTimeout(() => reject(new Error(`the portal (Next.js) did not start within ${startTimeoutMs / 1000} s`)), startTimeoutMs);
+      const timer = setTimeout(() => {
+        c.kill("SIGKILL");
+        reject(new Error(`the portal (Next.js) did not start within ${startTimeoutMs / 1000} s`));
+      }, startTimeoutMs);
       c.on("message", (m: { ready?: boolean }) => {
         if (!m?.ready) return;
         clearTimeout(timer);
@@ -55,7 +74,7 @@ export async function startPortal({ startTimeoutMs = 120_000 }: { startTimeoutMs
         if (stopping) return;
         if (!wasReady) return reject(new Error(`the portal (Next.js) exited while starting (${signal ?? `exit code ${code}`})`));
         logger.error({ code, signal }, "the portal process exited; restarting it");
-        setTimeout(() => void spawnChild().catch((err: Error) => logger.error({ err: { message: err.message } }, "the portal could not restart")), RESTART_DELAY_MS).unref();
+        restartLater();
       });
     });
 
