@@ -23,14 +23,23 @@ function singleFlight(db: Db, connectionId: string, ifVersion: number, requestId
   return p;
 }
 
-function withTokenSet(r: ConnectionTokenRow | null | undefined) {
-  if (!r) return null;
-  return { ...r, tokenSet: r.accessTokenEnc !== null && r.tokenType !== null ? { accessTokenEnc: r.accessTokenEnc, tokenType: r.tokenType, version: Number(r.version) } : null };
-}
+type WithTokens = ConnectionTokenRow & { accessTokenEnc: string; tokenType: string; version: number };
+const hasTokens = (r: ConnectionTokenRow): r is WithTokens => r.accessTokenEnc !== null && r.tokenType !== null && r.version !== null;
 
 /** The connection and its token set in one prepared statement: the token endpoint's hot path (lib/db/hot-queries.ts). */
-async function read(db: Db, organizationId: string, connectionId: string) {
-  return withTokenSet(await hotQueries(db).connectionWithTokens(connectionId, organizationId));
+async function read(db: Db, organizationId: string, connectionId: string): Promise<ConnectionTokenRow | null> {
+  return (await hotQueries(db).connectionWithTokens(connectionId, organizationId)) ?? null;
+}
+
+function answer(organizationId: string, c: WithTokens): FreshToken {
+  return {
+    accessToken: openToken({ organizationId, connectionId: c.id }, "accessTokenEnc", c.accessTokenEnc),
+    tokenType: c.tokenType,
+    expiresAt: c.expiresAt ?? new Date("9999-12-31T00:00:00Z"),
+    scopes: c.scopes.split(" ").filter(Boolean),
+    tenantId: c.externalTenantId,
+    connectionId: c.id,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,10 +57,10 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
   let staleVersion: number | undefined;
   let first = alreadyRead;
   for (;;) {
-    const c = first !== undefined ? withTokenSet(first) : await read(db, organizationId, connectionId);
+    const c = first !== undefined ? first : await read(db, organizationId, connectionId);
     first = undefined;
     if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
-    if (c.status === "needs_reconsent" || c.status === "revoked" || c.status === "pending_consent" || !c.tokenSet) {
+    if (c.status === "needs_reconsent" || c.status === "revoked" || c.status === "pending_consent" || !hasTokens(c)) {
       throw new AppError("needs-reconsent", c.status === "pending_consent" ? "The connection has not been consented yet: send a consent link." : "The connection needs consent again: send a new consent link (POST /api/v1/connections/{id}/consent-link).", {
         extra: { reason: c.status === "revoked" ? "revoked" : c.status === "pending_consent" ? "pending_consent" : (c.lastErrorCode ?? "needs_reconsent"), connection_id: c.id },
       });
@@ -59,17 +68,10 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
     const now = Date.now();
     const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
     const provider = PROVIDERS.get(c.providerId);
-    const refreshedMeanwhile = staleVersion !== undefined && c.tokenSet.version !== staleVersion && validFor > 0;
+    const refreshedMeanwhile = staleVersion !== undefined && c.version !== staleVersion && validFor > 0;
     const fresh = validFor >= minValidity || provider?.authKind === "api_key" || refreshedMeanwhile;
     if (fresh || (lastOutcome && lastOutcome.result === "failed" && validFor > 0) || (lastOutcome?.result === "skipped" && validFor > 0)) {
-      return {
-        accessToken: openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc),
-        tokenType: c.tokenSet.tokenType,
-        expiresAt: c.expiresAt ?? new Date("9999-12-31T00:00:00Z"),
-        scopes: c.scopes.split(" ").filter(Boolean),
-        tenantId: c.externalTenantId,
-        connectionId: c.id,
-      };
+      return answer(organizationId, c);
     }
     if (lastOutcome?.result === "failed") {
       throw new AppError("refresh-failed", "The provider did not issue a fresh token; the previous one has expired. Retry later.", {
@@ -79,7 +81,7 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
     }
     if (lastOutcome?.result === "skipped") throw new AppError("refresh-failed", "This connection's token cannot be refreshed; consent again.", { retryAfter: 60, extra: { reason: lastOutcome.why } });
     if (Date.now() > deadline) throw new AppError("refresh-failed", "Another worker is still refreshing this connection. Retry shortly.", { retryAfter: 2, extra: { reason: "busy" } });
-    staleVersion ??= c.tokenSet.version;
+    staleVersion ??= c.version;
     const outcome = await singleFlight(db, connectionId, staleVersion, requestId);
     if (outcome.result === "busy") {
       await sleep(150);
@@ -89,16 +91,7 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
     if (outcome.result === "refreshed" || outcome.result === "already_fresh") {
       // Re-read: if still not fresh enough (a provider issuing short tokens), return what we have.
       const again = await read(db, organizationId, connectionId);
-      if (again?.tokenSet && again.expiresAt && again.expiresAt.getTime() > Date.now()) {
-        return {
-          accessToken: openToken({ organizationId, connectionId }, "accessTokenEnc", again.tokenSet.accessTokenEnc),
-          tokenType: again.tokenSet.tokenType,
-          expiresAt: again.expiresAt,
-          scopes: again.scopes.split(" ").filter(Boolean),
-          tenantId: again.externalTenantId,
-          connectionId: again.id,
-        };
-      }
+      if (again && hasTokens(again) && again.expiresAt && again.expiresAt.getTime() > Date.now()) return answer(organizationId, again);
     }
   }
 }
