@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { env } from "@/lib/env";
+import { redactTokenShapes } from "@/lib/oauth/redact";
 
 const SECRET_KEYS = [
   "password", "passwordHash", "secret", "client_secret", "clientSecret", "access_token", "accessToken",
@@ -20,12 +21,26 @@ export function requestIdFrom(header: string | null | undefined): string {
   return header && SAFE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
+/**
+ * `err` as logged: an error's text may quote what a provider or a database driver said, so token- and
+ * JWT-shaped runs are cut out of it (and out of the message, which pino takes from a logged error).
+ * Runs only for lines that are written, and the token endpoint writes none when it succeeds.
+ */
+function serializeErr(value: unknown): unknown {
+  const e = value instanceof Error ? pino.stdSerializers.err(value) : value;
+  if (!e || typeof e !== "object") return typeof e === "string" ? redactTokenShapes(e) : e;
+  const out: Record<string, unknown> = { ...(e as Record<string, unknown>) };
+  for (const k of ["message", "stack"]) if (typeof out[k] === "string") out[k] = redactTokenShapes(out[k] as string);
+  return out;
+}
+
 export function createLogger(destination?: pino.DestinationStream) {
   return pino(
     {
       level: env().logLevel,
       base: { service: "consentry" },
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      serializers: { err: serializeErr, msg: redactTokenShapes },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

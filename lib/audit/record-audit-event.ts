@@ -1,7 +1,9 @@
-// Appends one audit event. Details are scrubbed of secret-bearing keys before they are stored.
+// Appends one audit event. Details are scrubbed before they are stored: values under secret-bearing
+// keys are dropped, and token- or JWT-shaped text is cut out of every other string.
 import type { Db, Tx } from "@/lib/db/client";
 import { db as defaultDb } from "@/lib/db/client";
 import { logger } from "@/lib/logger";
+import { redactTokenShapes } from "@/lib/oauth/redact";
 import type { AuditValues } from "@/lib/db/hot-queries";
 
 /** Who did it; `requestId`: the request it was done in (the REST API's X-Request-Id), stored with the event. */
@@ -22,7 +24,10 @@ export type AuditInput = {
 };
 
 const SECRET_KEY = /(secret|token|password|code|assertion|verifier|private|key|cookie|authorization|state)/i;
-const KEPT_KEY = /^(error_?code|errorCode|status_?code)$/i;
+// "code" above is OAuth's authorization code; these names only look alike. Their values are checked
+// at the source (readOAuthErrorCode: no echoed request passes as an error code; Microsoft's error_codes
+// are numbers) and, as every string here, scrubbed of token shapes.
+const KEPT_KEY = /^(error_?codes?|status_?code)$/i;
 // the verdict per key name (there are few distinct names; every API call is audited)
 const secretKeyVerdicts = new Map<string, boolean>();
 function isSecretKey(k: string) {
@@ -42,7 +47,8 @@ export function scrubDetails(value: unknown, depth = 0): unknown {
     for (const k of Object.keys(value)) out[k] = isSecretKey(k) ? "[redacted]" : scrubDetails((value as Record<string, unknown>)[k], depth + 1);
     return out;
   }
-  if (typeof value === "string") return truncateDetail(value);
+  // scrubbed before it is cut: a cut token would no longer look like one
+  if (typeof value === "string") return truncateDetail(redactTokenShapes(value));
   return value;
 }
 

@@ -1,10 +1,12 @@
 // Performs the provider's test request with the stored token and returns the status and a short,
-// redacted summary (only the catalogue's summary fields; never tokens or the raw body).
+// redacted summary (only the catalogue's summary fields; never tokens or the raw body). The answer
+// is read with a redactor of the token the request carried: a provider may echo it in any field.
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { renderTemplate, applyHostOverrides } from "@/lib/providers/resolve-url";
 import { EgressError, egressFetch } from "@/lib/oauth/egress";
+import { createRedactor } from "@/lib/oauth/redact";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 
@@ -34,6 +36,9 @@ export async function testConnection({ db, organizationId, connectionId, actor }
     if (v) url.searchParams.set(k, v);
   }
 
+  // Only the token itself: these APIs' own ids are token-shaped (Webex's base64 person and org ids).
+  const redact = createRedactor([token], { tokenShapes: false });
+  const shown = (v: unknown) => redact(String(v)).slice(0, 200);
   const started = Date.now();
   let result: TestResult;
   try {
@@ -47,7 +52,7 @@ export async function testConnection({ db, organizationId, connectionId, actor }
     const summary: Record<string, string> = {};
     for (const f of provider.test.summaryFields) {
       const v = pick(body, f);
-      if (v !== undefined && v !== null && typeof v !== "object") summary[f] = String(v).slice(0, 200);
+      if (v !== undefined && v !== null && typeof v !== "object") summary[f] = shown(v);
     }
     const ok = res.status >= 200 && res.status < 300;
     result = { ok, status: res.status, summary, message: ok ? "The provider accepted the token." : `The provider answered HTTP ${res.status}.`, durationMs: Date.now() - started };
@@ -58,7 +63,11 @@ export async function testConnection({ db, organizationId, connectionId, actor }
       if (name || email || id) {
         await db.connection.updateMany({
           where: { id: connectionId, organizationId },
-          data: { ...(typeof name === "string" ? { accountName: name.slice(0, 200) } : {}), ...(typeof email === "string" ? { accountEmail: email.slice(0, 200) } : {}), ...(id !== undefined && typeof id !== "object" ? { accountId: String(id).slice(0, 200) } : {}) },
+          data: {
+            ...(typeof name === "string" ? { accountName: shown(name) } : {}),
+            ...(typeof email === "string" ? { accountEmail: shown(email) } : {}),
+            ...(id !== undefined && typeof id !== "object" ? { accountId: shown(id) } : {}),
+          },
         });
       }
     }

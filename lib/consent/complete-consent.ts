@@ -12,7 +12,8 @@ import { sha256 } from "@/lib/oauth/pkce";
 import { requestToken } from "@/lib/oauth/token-request";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
 import { readTenantClaims } from "@/lib/oauth/read-token-claims";
-import { TokenEndpointError } from "@/lib/oauth/token-errors";
+import { TokenEndpointError, readOAuthErrorCode } from "@/lib/oauth/token-errors";
+import { createRedactor } from "@/lib/oauth/redact";
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
 import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 import { saveTokenSet } from "@/lib/tokens/save-token-set";
@@ -122,10 +123,16 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
   if (!row.stateExpiresAt || row.stateExpiresAt <= new Date()) return failAndRecord("state_expired");
   if (row.revokedAt || row.usedAt || row.expiresAt <= new Date() || row.connection.status === "revoked") return failAndRecord("link_closed");
 
-  // The provider's error wins over everything else, including Azure's admin_consent=True.
+  // The provider's error wins over everything else, including Azure's admin_consent=True. Both texts
+  // are the provider's: an `error` that is no plain code is not shown, and the state (or a code) it
+  // echoes is scrubbed before anything is stored, logged or put on the tenant admin's result page.
   const error = params.get("error");
   if (error) {
-    return failAndRecord("provider_error", { error: error.slice(0, 100) }, { providerError: error.slice(0, 100), providerDescription: params.get("error_description")?.slice(0, 500) });
+    const redact = createRedactor([params.get("state"), params.get(provider.callbackCodeParam)]);
+    const code = readOAuthErrorCode(error, redact) ?? "invalid_response";
+    const description = params.get("error_description");
+    const providerDescription = description ? redact(description).slice(0, 500) : undefined;
+    return failAndRecord("provider_error", { error: code }, { providerError: code, providerDescription });
   }
   const settings = JSON.parse(row.connection.settings) as Record<string, unknown>;
   const expectedIssuer = typeof settings.issuer === "string" ? settings.issuer : null;
@@ -173,9 +180,11 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
     }
   } catch (e) {
     if (e instanceof TokenEndpointError) {
-      logger.warn({ provider: provider.id, errorCode: e.errorCode, failureClass: e.failureClass, status: e.details.status }, "consent token request failed");
+      // checked where the answer is parsed; checked again because from here it reaches the log and the result page
+      const code = readOAuthErrorCode(e.errorCode) ?? "invalid_response";
+      logger.warn({ provider: provider.id, errorCode: code, failureClass: e.failureClass, status: e.details.status }, "consent token request failed");
       const reason = e.failureClass === "invalid_response" ? "invalid_response" : e.failureClass === "app_misconfigured" ? "app_misconfigured" : "exchange_failed";
-      return failAndRecord(reason, { errorCode: e.errorCode, errorCodes: e.details.errorCodes }, { providerError: e.errorCode });
+      return failAndRecord(reason, { errorCode: code, errorCodes: e.details.errorCodes }, { providerError: code });
     }
     throw e;
   }

@@ -1,9 +1,11 @@
 // Strict parsing of token-endpoint responses. Anything doubtful is refused, so nothing half-valid
 // is ever stored: HTML, non-JSON, a 200 carrying `error` (Zoho), no access_token, no token_type,
-// a garbage expires_in. `"expires_in":"3599"` (Azure v1) is fine.
+// a garbage expires_in. `"expires_in":"3599"` (Azure v1) is fine. Text from the provider (error code,
+// description, scope) is redacted of the request's secrets before it goes anywhere (lib/oauth/redact.ts).
 import { z } from "zod";
 import type { TProvider } from "@/lib/providers/schema";
-import { TokenEndpointError, classifyOAuthError } from "@/lib/oauth/token-errors";
+import { redactTokenShapes, type Redact } from "@/lib/oauth/redact";
+import { TokenEndpointError, classifyErrorCodes, classifyHttpStatus, classifyOAuthError, readOAuthErrorCode } from "@/lib/oauth/token-errors";
 
 const MAX_LIFETIME_SECONDS = 24 * 3600;
 
@@ -35,29 +37,36 @@ function retryAfterSeconds(headers: Headers | undefined): number | undefined {
 
 const ZErrorBody = z
   .object({
-    error: z.string().min(1).max(200),
-    error_description: z.string().optional(),
+    // any length: an overlong `error` is still an error (an unreadable one), never a success
+    error: z.string().min(1),
+    // not a string: still an error, only without a description
+    error_description: z.unknown().optional(),
     // Azure sends numbers; accept numeric strings too rather than lose the classification.
     error_codes: z.array(z.union([z.number().int(), z.string().regex(/^\d{1,10}$/).transform(Number)])).optional(),
   })
   .loose();
 
-/** Throws TokenEndpointError for any error response, classified. */
-function throwIfError(status: number, body: unknown, headers?: Headers): void {
+/**
+ * Throws TokenEndpointError for any error response, classified. An `error` that is not a plain code
+ * (an echo of the request, a secret, a token) is reported as `invalid_response` and classified as if
+ * it were absent: by `error_codes`, then by the HTTP status.
+ */
+function throwIfError(status: number, body: unknown, headers: Headers | undefined, redact: Redact): void {
   const err = ZErrorBody.safeParse(body);
   if (err.success) {
     const codes = err.data.error_codes ?? [];
-    const cls = classifyOAuthError(err.data.error, codes, status);
-    throw new TokenEndpointError(cls, err.data.error, `The provider refused the request (${err.data.error}${codes.length ? `, AADSTS${codes.join("/")}` : ""}).`, {
-      status,
-      errorCodes: codes,
-      retryAfterSeconds: retryAfterSeconds(headers),
-      description: err.data.error_description?.slice(0, 500),
-    });
+    const code = readOAuthErrorCode(err.data.error, redact);
+    const cls = code ? classifyOAuthError(code, codes, status) : (classifyErrorCodes(codes) ?? classifyHttpStatus(status));
+    const aadsts = codes.length ? `AADSTS${codes.join("/")}` : "";
+    const message = code
+      ? `The provider refused the request (${code}${aadsts ? `, ${aadsts}` : ""}).`
+      : `The provider refused the request with an unreadable error code${aadsts ? ` (${aadsts})` : ""}.`;
+    const description = typeof err.data.error_description === "string" ? redact(err.data.error_description).slice(0, 500) : undefined;
+    throw new TokenEndpointError(cls, code ?? "invalid_response", message, { status, errorCodes: codes, retryAfterSeconds: retryAfterSeconds(headers), description });
   }
   if (status < 200 || status >= 300) {
-    const cls = status === 429 || status >= 500 || status === 408 ? "retryable" : "invalid_response";
-    throw new TokenEndpointError(cls, `http_${status}`, `The provider answered HTTP ${status}.`, { status, retryAfterSeconds: retryAfterSeconds(headers) });
+    const details = { status, retryAfterSeconds: retryAfterSeconds(headers) };
+    throw new TokenEndpointError(classifyHttpStatus(status), `http_${status}`, `The provider answered HTTP ${status}.`, details);
   }
 }
 
@@ -67,6 +76,7 @@ export function parseTokenResponse({
   headers,
   text,
   requestedAt,
+  redact = redactTokenShapes,
 }: {
   provider: TProvider;
   status: number;
@@ -74,19 +84,21 @@ export function parseTokenResponse({
   text: string;
   /** when the request was sent: lifetimes count from here, so clock time spent in transit is not trusted */
   requestedAt: Date;
+  /** scrubs the secrets of the request this answers (lib/oauth/token-request.ts builds it) */
+  redact?: Redact;
 }): TokenSetData {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throwIfError(status, undefined, headers);
+    throwIfError(status, undefined, headers, redact);
     throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response is not JSON.", { status });
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) {
-    throwIfError(status, undefined, headers);
+    throwIfError(status, undefined, headers, redact);
     throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response is not a JSON object.", { status });
   }
-  throwIfError(status, normalizeError(provider, body as Record<string, unknown>), headers);
+  throwIfError(status, normalizeError(provider, body as Record<string, unknown>), headers, redact);
   const o = body as Record<string, unknown>;
   if (typeof o.access_token !== "string" || o.access_token.length === 0 || o.access_token.length > 16384) {
     throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response has no access token.", { status });
@@ -119,7 +131,8 @@ export function parseTokenResponse({
     if (typeof v === "string" && new RegExp(m.allow).test(v)) metadata[m.field] = v;
     else if (v !== undefined) throw new TokenEndpointError("invalid_response", "invalid_response", `The provider sent an unexpected ${m.field}.`, { status });
   }
-  const scope = typeof o.scope === "string" ? o.scope.split(/[\s,]+/).filter(Boolean) : null;
+  // stored and returned by the API: an echoing provider could put the request here too
+  const scope = typeof o.scope === "string" ? redact(o.scope).split(/[\s,]+/).filter(Boolean) : null;
   return {
     accessToken: o.access_token,
     refreshToken,
@@ -134,11 +147,13 @@ export function parseTokenResponse({
 
 /** Provider-specific error shapes → RFC 6749 `error` (catalogue: errorField, errorAliases). */
 function normalizeError(provider: TProvider, o: Record<string, unknown>): Record<string, unknown> {
-  if (typeof o.error === "string") return provider.errorAliases[o.error] ? { ...o, error: provider.errorAliases[o.error] } : o;
+  // own keys only: an `error` of "constructor" must not find Object.prototype's
+  const alias = (v: string) => (Object.hasOwn(provider.errorAliases, v) ? provider.errorAliases[v] : undefined);
+  if (typeof o.error === "string") return alias(o.error) ? { ...o, error: alias(o.error) } : o;
   if (!provider.errorField) return o;
   const v = o[provider.errorField];
   if (typeof v !== "string") return o;
-  return { ...o, error: provider.errorAliases[v] ?? v.toLowerCase(), error_description: typeof o.message === "string" ? o.message : undefined };
+  return { ...o, error: alias(v) ?? v.toLowerCase(), error_description: typeof o.message === "string" ? o.message : undefined };
 }
 
 function parseSecondsUnclamped(value: unknown, field: string): number | undefined {

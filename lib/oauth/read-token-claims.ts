@@ -4,6 +4,7 @@
 import { decodeJwt } from "jose";
 import type { TProvider } from "@/lib/providers/schema";
 import { TokenEndpointError } from "@/lib/oauth/token-errors";
+import { redactTokenShapes } from "@/lib/oauth/redact";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -18,6 +19,7 @@ export function readTenantClaims(provider: TProvider, accessToken: string) {
   }
   const tid = claims[spec.tenantClaim];
   if (typeof tid !== "string" || !GUID.test(tid)) throw new TokenEndpointError("invalid_response", "invalid_response", "The access token carries no tenant id.");
-  const str = (k?: string) => (k && typeof claims[k] === "string" ? (claims[k] as string) : null);
+  // names the provider chose, stored and shown: no token-shaped text from them
+  const str = (k?: string) => (k && typeof claims[k] === "string" ? redactTokenShapes(claims[k] as string) : null);
   return { tenantId: tid.toLowerCase(), accountName: str(spec.nameClaim), accountEmail: str(spec.emailClaim), accountId: str(spec.idClaim) };
 }

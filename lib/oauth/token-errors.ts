@@ -1,5 +1,6 @@
 // What went wrong at a token endpoint, classified from `error` and Microsoft's `error_codes` —
 // never from description text, which is shown to nobody but operators, escaped.
+import { redactTokenShapes, type Redact } from "@/lib/oauth/redact";
 
 export type TokenFailureClass =
   /** the grant is dead: the data owner must consent again */
@@ -33,7 +34,8 @@ const CONSENT_MISSING = new Set([65001, 90094, 700016, 500011, 65004]);
 const APP_MISCONFIGURED = new Set([7000215, 7000222, 700027, 7000218, 700023, 50012]);
 const RETRY = new Set([50196, 90033]);
 
-export function classifyOAuthError(error: string, errorCodes: number[], status: number): TokenFailureClass {
+/** The class a Microsoft `error_codes` entry decides, whatever `error` says; null when none is known. */
+export function classifyErrorCodes(errorCodes: number[]): TokenFailureClass | null {
   for (const c of errorCodes) {
     if (RECONSENT.has(c)) return "needs_reconsent";
     if (CONSENT_MISSING.has(c)) return "consent_missing";
@@ -41,6 +43,17 @@ export function classifyOAuthError(error: string, errorCodes: number[], status: 
     if (c === 700024) return "clock_skew";
     if (RETRY.has(c)) return "retryable";
   }
+  return null;
+}
+
+/** A failure known only by its HTTP status (no readable `error`): 408, 429 and 5xx are worth retrying; anything else is no usable answer. */
+export function classifyHttpStatus(status: number): TokenFailureClass {
+  return status === 408 || status === 429 || status >= 500 ? "retryable" : "invalid_response";
+}
+
+export function classifyOAuthError(error: string, errorCodes: number[], status: number): TokenFailureClass {
+  const byCode = classifyErrorCodes(errorCodes);
+  if (byCode) return byCode;
   if (status === 429 || status >= 500) return "retryable";
   switch (error) {
     case "invalid_grant":
@@ -62,4 +75,17 @@ export function classifyOAuthError(error: string, errorCodes: number[], status: 
       // Unknown codes are retried a bounded number of times, then alerted (lib/tokens decides).
       return "retryable";
   }
+}
+
+/**
+ * RFC 6749 §5.2 allows printable ASCII but for `"` and `\`. A stricter set (the characters of the RFC's
+ * own codes) keeps an echoed request, with its "=", "&", spaces and line breaks, from passing as a code;
+ * a provider with codes outside it gets a catalogue alias (Zoho's "Access Denied").
+ */
+const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** A provider's `error` as a code Consentry may store and show, or null: wrong characters, too long, or holding a secret or a token. */
+export function readOAuthErrorCode(value: unknown, redact: Redact = redactTokenShapes): string | null {
+  if (typeof value !== "string" || !ERROR_CODE.test(value)) return null;
+  return redact(value) === value ? value : null;
 }

@@ -1,8 +1,10 @@
 // The token endpoint client: one POST, the provider's client-authentication method, strict parsing.
-// Every grant goes through here (code exchange, refresh, client credentials).
+// Every grant goes through here (code exchange, refresh, client credentials), so every answer is read
+// with a redactor of the secrets its request carried.
 import type { TProvider } from "@/lib/providers/schema";
 import { EgressError, egressFetch } from "@/lib/oauth/egress";
 import { parseTokenResponse, type TokenSetData } from "@/lib/oauth/parse-token-response";
+import { createRedactor } from "@/lib/oauth/redact";
 import { TokenEndpointError } from "@/lib/oauth/token-errors";
 
 export type ClientCredentials = {
@@ -37,6 +39,17 @@ export function tokenRequestBody(params: Record<string, string>, client: ClientC
   return { body, headers };
 }
 
+/** Parameters whose values are secrets (grant_type, redirect_uri, resource and scope are not). */
+const SECRET_PARAMS = ["code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "assertion", "password", "device_code"];
+
+/** Every secret value a token request carries, for redacting its answer. */
+export function tokenRequestSecrets(body: URLSearchParams, headers: Record<string, string>): string[] {
+  const secrets = SECRET_PARAMS.flatMap((k) => body.getAll(k));
+  // the Basic credentials as sent (base64 of the form-encoded id:secret); the secret alone is in the body or in client
+  if (headers.authorization) secrets.push(headers.authorization.replace(/^Basic\s+/i, ""));
+  return secrets;
+}
+
 export async function requestToken({
   provider,
   url,
@@ -65,5 +78,6 @@ export async function requestToken({
   if (res.status >= 300 && res.status < 400) {
     throw new TokenEndpointError("invalid_response", "redirect", "The token endpoint answered with a redirect, which Consentry does not follow.", { status: res.status });
   }
-  return parseTokenResponse({ provider, status: res.status, headers: res.headers, text: res.text, requestedAt });
+  const redact = createRedactor([...tokenRequestSecrets(body, headers), client.clientSecret, client.clientAssertion]);
+  return parseTokenResponse({ provider, status: res.status, headers: res.headers, text: res.text, requestedAt, redact });
 }

@@ -111,8 +111,9 @@ const ENTRIES: TProviderInput[] = [
     scopeSeparator: ",",
     defaultScopes: ["ZohoInventory.FullAccess.all"],
     clientAuth: "client_secret_post",
-    // Zoho answers a dead refresh token with HTTP 200 {"error":"invalid_code"}.
-    errorAliases: { invalid_code: "invalid_grant" },
+    // Zoho answers a dead refresh token with HTTP 200 {"error":"invalid_code"}, and its token rate limit
+    // with HTTP 400 {"error":"Access Denied"} (a space: not a code Consentry accepts as it is).
+    errorAliases: { invalid_code: "invalid_grant", "Access Denied": "slow_down" },
     callbackHostParam: { param: "accounts-server", host: "accounts", allow: `^https://accounts\\.zoho\\.(${ZOHO_DC_RE})$` },
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
     apiAuth: { header: "Authorization", prefix: "Zoho-oauthtoken " },

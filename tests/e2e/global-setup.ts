@@ -2,7 +2,7 @@
 // Playwright's main process, then one production server per database on an empty data folder
 // pointed at them; reads the administrator's one-time password from its console (as a first-time
 // user would), and stops everything afterwards. Specs reach the emulators through the state file and
-// a small control endpoint (they run in worker processes).
+// a small control endpoint (they run in worker processes): sign-ins, echo faults, echoed requests.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -10,9 +10,10 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Client } from "pg";
 import { createAzureAdEmulator, type AzureAdEmulator } from "../fixtures/azure-ad-emulator";
+import { faults, type BaseEmulator, type RecordedRequest, type TokenFault } from "../fixtures/http-emulator";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
-import { PG_DATABASE, ROOT, SERVERS, STATE_FILE, TMP, callbackUrlOf, type EmulatorState } from "./servers";
+import { PG_DATABASE, ROOT, SERVERS, STATE_FILE, TMP, callbackUrlOf, type EchoedRequest, type EmulatorState, type FaultRequest } from "./servers";
 
 const CONTOSO = { tid: "41463f53-8812-40f4-890f-865bf6e35190", name: "Contoso", adminUpn: "admin@contoso.onmicrosoft.com", adminName: "Adele Vance", domains: ["contoso.onmicrosoft.com"] };
 const AZURE_APP = { clientId: "8f2c6a1e-6d3b-4a57-9c1e-2b7d9e0f4a11", clientSecret: "e2e~azure.secret_0123456789" };
@@ -25,6 +26,21 @@ interface Emulators {
   control: http.Server;
   state: EmulatorState;
 }
+
+/** A fault a spec asks for (POST /fault): an echo of the request, or one cut to 200 characters in `error`. */
+function faultFrom(f: FaultRequest): TokenFault {
+  const cut = (req: RecordedRequest) => ({
+    error: `${req.headers.authorization ?? ""} ${req.rawBody}`.trim().slice(0, 200),
+    ...(f.errorCodes ? { error_codes: f.errorCodes } : {}),
+  });
+  const fault: TokenFault = f.echo === "error-cut" ? { status: f.status ?? 400, body: cut } : faults.echo(f.echo, f.status);
+  return f.path ? { ...fault, path: f.path } : fault;
+}
+
+const echoedOf = (emu: BaseEmulator): EchoedRequest[] =>
+  emu.requests
+    .filter((r) => r.fault)
+    .map((r) => ({ url: r.url, authorization: typeof r.headers.authorization === "string" ? r.headers.authorization : null, form: r.form, query: r.query }));
 
 async function startEmulators(): Promise<Emulators> {
   const callbacks = (providerId: string) => SERVERS.map((s) => callbackUrlOf(s.url, providerId));
@@ -50,16 +66,23 @@ async function startEmulators(): Promise<Emulators> {
     // Workers cannot call the emulators' methods: they POST here instead. Azure's sign-in is set as
     // the default (it sticks until changed), not queued: a spec that fails before consuming a queued
     // sign-in would otherwise hand it to the next spec.
+    const byName: Record<FaultRequest["emulator"], BaseEmulator> = { azure, oidc, webex };
     const control = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         try {
+          const echoed = /^\/echoed\?emulator=(azure|oidc|webex)$/.exec(req.url ?? "");
+          if (req.method === "GET" && echoed) {
+            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(echoedOf(byName[echoed[1] as FaultRequest["emulator"]])));
+            return;
+          }
           const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {};
           if (req.method !== "POST") throw new Error("POST only");
           if (req.url === "/azure/sign-in") azure.setDefaultSignIn(body);
           else if (req.url === "/webex/next-sign-in") webex.setNextSignIn(body);
           else if (req.url === "/oidc/next-interaction") oidc.setNextInteraction(body);
+          else if (req.url === "/fault") byName[(body as FaultRequest).emulator].failNext(faultFrom(body as FaultRequest));
           else {
             res.writeHead(404).end();
             return;

@@ -40,9 +40,31 @@ export const PG_DATABASE = PG_DB;
 /** Consentry's one callback, as registered at every emulator for both servers. */
 export const callbackUrlOf = (serverUrl: string, providerId: string) => `${serverUrl}/api/oauth/callback/${providerId}`;
 
+/** A provider that echoes the next request it gets (at its token endpoint, or at `path`): POST /fault. */
+export interface FaultRequest {
+  emulator: "azure" | "oidc" | "webex";
+  /** where the echo goes (tests/fixtures/http-emulator.ts faults.echo), or "error-cut": `error` holds the credentials and body, cut to 200 characters */
+  echo: "error" | "error_description" | "json" | "html" | "error-cut";
+  status?: number;
+  /** Microsoft's error_codes beside an "error-cut" echo, e.g. [7000215] for an operator alert */
+  errorCodes?: number[];
+  path?: string;
+}
+
+/** A request an emulator answered with a fault, as GET /echoed?emulator=… returns it: the values a spec checks pages for. */
+export interface EchoedRequest {
+  url: string;
+  authorization: string | null;
+  form: Record<string, string>;
+  query: Record<string, string>;
+}
+
 /** The provider emulators started by global setup (in Playwright's main process), as the specs see them. */
 export interface EmulatorState {
-  /** the main process's control endpoint: POST /azure/sign-in (sticks), /webex/next-sign-in, /oidc/next-interaction (one-shot) */
+  /**
+   * the main process's control endpoint: POST /azure/sign-in (sticks), /webex/next-sign-in,
+   * /oidc/next-interaction (one-shot), /fault (one-shot); GET /echoed?emulator=…
+   */
   control: string;
   azure: { url: string; clientId: string; clientSecret: string; tenant: { tid: string; name: string; adminName: string; adminUpn: string } };
   oidc: { url: string; authorizationUrl: string; tokenUrl: string; userinfoUrl: string; clientId: string; clientSecret: string };
@@ -67,9 +89,16 @@ export function emulatorState(): EmulatorState {
  * Tells an emulator (living in the main process) how sign-ins go: `/azure/sign-in` sets the Azure AD
  * emulator's default sign-in ({ tid, decision }) until changed; the others queue one sign-in.
  */
-export async function controlEmulator(path: "/azure/sign-in" | "/webex/next-sign-in" | "/oidc/next-interaction", body: unknown): Promise<void> {
+export async function controlEmulator(path: "/azure/sign-in" | "/webex/next-sign-in" | "/oidc/next-interaction" | "/fault", body: unknown): Promise<void> {
   const res = await fetch(`${emulatorState().control}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`emulator control ${path}: HTTP ${res.status} ${await res.text()}`);
+}
+
+/** Every request an emulator has answered with a fault so far (both servers' projects share the emulators). */
+export async function echoedRequests(emulator: FaultRequest["emulator"]): Promise<EchoedRequest[]> {
+  const res = await fetch(`${emulatorState().control}/echoed?emulator=${emulator}`);
+  if (!res.ok) throw new Error(`emulator control /echoed: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as EchoedRequest[];
 }
 
 export function serverFor(projectName: string) {

@@ -55,3 +55,33 @@ describe("scrubDetails with hostile key names", () => {
     expect(Object.keys(out)).toEqual(["__proto__", "constructor"]); // own keys, not a prototype swap
   });
 });
+
+describe("scrubDetails: token shapes in every string (defence in depth, SECURITY #44)", () => {
+  const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl";
+  const TOKEN = "Q1xg7Kd0aZmP3vRt8sWq2NcYbE5uHiJo";
+
+  it("cuts JWTs and token-shaped runs out of any value, also under kept keys, before truncating", () => {
+    const out = scrubDetails({
+      errorCode: `x ${TOKEN}`,
+      note: `got ${JWT} back`,
+      nested: { list: [`refresh_token=${TOKEN}`] },
+      long: `${"y".repeat(495)} ${TOKEN}`,
+    }) as Record<string, unknown>;
+    const long = `${`${"y".repeat(495)} [redacted]`.slice(0, 500)}…`;
+    expect(out).toEqual({ errorCode: "x [redacted]", note: "got [redacted] back", nested: { list: ["[redacted]"] }, long });
+    expect(JSON.stringify(out)).not.toMatch(/Q1xg7|eyJ/);
+  });
+
+  it("keeps what operators read: codes, AADSTS numbers, status, UUIDs, paths, cuids", () => {
+    const details = {
+      errorCode: "invalid_grant",
+      errorCodes: [70008, 700082],
+      status_code: 400,
+      failureClass: "needs_reconsent",
+      tenantId: "41463f53-8812-40f4-890f-865bf6e35190",
+      path: "/api/v1/connections/cmi8x7q2h0000u4l8c9b0d2e1/token",
+      consentRequestId: "cmi8x7q2h0000u4l8c9b0d2e1",
+    };
+    expect(scrubDetails(details)).toEqual(details);
+  });
+});

@@ -28,3 +28,21 @@ describe("logger", () => {
     expect(new Set(replaced).size).toBe(replaced.length);
   });
 });
+
+describe("logger: error text", () => {
+  it("cuts token- and JWT-shaped runs out of a logged error's message and stack, Error or plain object", () => {
+    const { log, lines } = memoryLogger();
+    const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl";
+    log.error({ err: { message: `provider said refresh_token=Q1xg7Kd0aZmP3vRt8sWq2NcYbE5uHiJo`, kind: "x" } }, "refresh failed");
+    log.error({ err: new Error(`bad assertion ${jwt}`) }, "token request failed");
+    log.error(new Error(`bare ${jwt}`));
+    const text = lines.join("");
+    expect(text).not.toContain("Q1xg7Kd0aZ");
+    expect(text).not.toContain("eyJhbGci");
+    const [first, second, third] = lines.map((l) => JSON.parse(l) as { err: { message: string; stack?: string; type?: string } });
+    expect(first!.err).toEqual({ message: "provider said [redacted]", kind: "x" });
+    expect(second!.err).toMatchObject({ type: "Error", message: "bad assertion [redacted]" });
+    expect(second!.err.stack).toContain("bad assertion [redacted]");
+    expect(third!.err.message).toBe("bare [redacted]");
+  });
+});

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { parseTokenResponse, type TokenSetData } from "@/lib/oauth/parse-token-response";
 import { TokenEndpointError } from "@/lib/oauth/token-errors";
+import { createRedactor } from "@/lib/oauth/redact";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import type { TProvider } from "@/lib/providers/schema";
 
@@ -427,5 +428,85 @@ describe("error responses (classified from error and error_codes)", () => {
     const e = refusal(() => parse(GENERIC, { error, error_description: "whatever" }, { status: 400 }));
     expect(e.failureClass).toBe(cls);
     expect(e.errorCode).toBe(error);
+  });
+});
+
+describe("an error that is not a code (SECURITY.md #44)", () => {
+  const ECHO = "POST /token\ncontent-type: application/x-www-form-urlencoded\n\ngrant_type=refresh_token&refresh_token=0.AXoAq8&client_secret=x";
+  const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl";
+
+  it.each([
+    ["an echoed request", ECHO],
+    ["a space (Zoho-like, without an alias)", "Access Denied"],
+    ["a form fragment", "refresh_token=abc"],
+    ["65 characters", "a".repeat(65)],
+    ["a JWT", JWT],
+    ["a token-shaped run", "Q1xg7Kd0aZmP3vRt8sWq2NcYbE5uHiJo"],
+    ["a line break", "invalid_grant\nrefresh_token"],
+    ["an overlong echo (more than 200 characters)", `${ECHO}${"&x=y".repeat(100)}`],
+  ])("%s → invalid_response, classified by the status (400: invalid_response)", (_, error) => {
+    const e = refusal(() => parse(GENERIC, { error, error_description: "d" }, { status: 400 }));
+    expect(e).toMatchObject({ errorCode: "invalid_response", failureClass: "invalid_response" });
+    expect(e.message).toBe("The provider refused the request with an unreadable error code.");
+    expect(e.message).not.toContain(error);
+  });
+
+  it.each([
+    [429, "retryable"],
+    [500, "retryable"],
+    [503, "retryable"],
+    [401, "invalid_response"],
+    [200, "invalid_response"],
+  ] as const)("HTTP %i with an echoed error → %s", (status, cls) => {
+    const e = refusal(() => parse(GENERIC, { error: ECHO, access_token: "at", token_type: "Bearer" }, { status }));
+    expect(e).toMatchObject({ errorCode: "invalid_response", failureClass: cls });
+  });
+
+  it("Microsoft's error_codes still decide beside an unreadable error, and are named in the message", () => {
+    const e = refusal(() => parse(AZURE, { error: ECHO, error_codes: [70008] }, { status: 400 }));
+    expect(e).toMatchObject({ errorCode: "invalid_response", failureClass: "needs_reconsent" });
+    expect(e.message).toBe("The provider refused the request with an unreadable error code (AADSTS70008).");
+  });
+
+  /** parseTokenResponse with a redactor of the request's secrets, as requestToken calls it */
+  const parseWith = (secret: string, body: unknown, status: number) =>
+    parseTokenResponse({ provider: GENERIC, status, text: JSON.stringify(body), requestedAt: AT, redact: createRedactor([secret]) });
+
+  it("a code that holds one of the request's secrets is not a code", () => {
+    expect(refusal(() => parseWith("my-refresh-token-value", { error: "my-refresh-token-value" }, 400)).errorCode).toBe("invalid_response");
+  });
+
+  it("the description is scrubbed of the request's secrets and of token shapes before it is cut to 500", () => {
+    const secret = "s3cr3t-value-0123456789";
+    // cut first, the first 9 characters of the secret would stay: too short to be told from text
+    const description = `${"x".repeat(490)} ${secret} ${JWT}`;
+    const e = refusal(() => parseWith(secret, { error: "invalid_request", error_description: description }, 400));
+    expect(e.details.description).toBe(`${"x".repeat(490)} [redacted`);
+  });
+
+  it("a HubSpot status that is no code (echoed into status and message) → invalid_response, message scrubbed", () => {
+    const e = refusal(() => parse(provider("hubspot"), { status: ECHO, message: `bad ${JWT}` }, { status: 400 }));
+    expect(e).toMatchObject({ errorCode: "invalid_response", details: { description: "bad [redacted]" } });
+  });
+
+  it("a non-string description does not turn an error into a success", () => {
+    const e = refusal(() => parse(GENERIC, { error: "invalid_grant", error_description: { nested: true }, access_token: "at", token_type: "Bearer" }));
+    expect(e).toMatchObject({ errorCode: "invalid_grant", failureClass: "needs_reconsent", details: { description: undefined } });
+  });
+
+  it("an error named like an Object.prototype member is not an alias lookup", () => {
+    const e = refusal(() => parse(ZOHO, { error: "constructor", access_token: "at", token_type: "Bearer" }));
+    expect(e.errorCode).toBe("constructor");
+  });
+
+  it("Zoho's rate limit (\"Access Denied\", HTTP 400) keeps its meaning through the catalogue alias: retry later", () => {
+    const body = { error: "Access Denied", error_description: "You have made too many requests continuously.", status: "failure" };
+    const e = refusal(() => parse(ZOHO, body, { status: 400 }));
+    expect(e).toMatchObject({ errorCode: "slow_down", failureClass: "retryable" });
+  });
+
+  it("scope is scrubbed of the request's secrets before it is kept", () => {
+    const d = parseWith("my-refresh-token-value", { access_token: "at", token_type: "Bearer", scope: "openid my-refresh-token-value" }, 200);
+    expect(d.scopes).toEqual(["openid", "[redacted]"]);
   });
 });

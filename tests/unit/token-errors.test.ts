@@ -1,7 +1,8 @@
 // lib/oauth/token-errors.ts: the classification table of SECURITY.md "Azure" #15. Errors are mapped
 // from `error` and Microsoft's `error_codes`, never from description text.
 import { describe, expect, it } from "vitest";
-import { TokenEndpointError, classifyOAuthError } from "@/lib/oauth/token-errors";
+import { TokenEndpointError, classifyErrorCodes, classifyHttpStatus, classifyOAuthError, readOAuthErrorCode } from "@/lib/oauth/token-errors";
+import { createRedactor } from "@/lib/oauth/redact";
 
 describe("classifyOAuthError: Microsoft error_codes (SECURITY #15)", () => {
   it.each([70008, 700082, 70043, 54005])("AADSTS%i → needs_reconsent", (code) => {
@@ -94,5 +95,50 @@ describe("TokenEndpointError", () => {
     expect(e.errorCode).toBe("http_503");
     expect(e.details).toEqual({ status: 503, retryAfterSeconds: 30 });
     expect(new TokenEndpointError("invalid_response", "x", "m").details).toEqual({});
+  });
+});
+
+describe("readOAuthErrorCode: only plain codes are kept (SECURITY #44)", () => {
+  const CODES = ["invalid_grant", "temporarily_unavailable", "unauthorized_client", "urn:ietf:params:oauth:error:x", "AADSTS70008", "v1.error-code", "a".repeat(64)];
+  it.each(CODES)("keeps %s", (code) => {
+    expect(readOAuthErrorCode(code)).toBe(code);
+  });
+
+  it.each([
+    ["an echoed form body", "grant_type=refresh_token&refresh_token=abc"],
+    ["a space", "Access Denied"],
+    ["a line break", "invalid_grant\n"],
+    ["65 characters", "a".repeat(65)],
+    ["empty", ""],
+    ["a JWT", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"],
+    ["a token-shaped run", "Q1xg7Kd0aZmP3vRt8sWq2NcYbE5uHiJo"],
+    ["not a string", 42],
+  ])("refuses %s", (_, value) => {
+    expect(readOAuthErrorCode(value)).toBeNull();
+  });
+
+  it("refuses a code that holds one of the request's secrets", () => {
+    expect(readOAuthErrorCode("secret-value_1", createRedactor(["secret-value_1"]))).toBeNull();
+    expect(readOAuthErrorCode("invalid_grant", createRedactor(["secret-value_1"]))).toBe("invalid_grant");
+  });
+});
+
+describe("classification without a readable error", () => {
+  it("error_codes alone: the known ones decide, unknown ones do not", () => {
+    expect(classifyErrorCodes([12345, 70008])).toBe("needs_reconsent");
+    expect(classifyErrorCodes([12345])).toBeNull();
+    expect(classifyErrorCodes([])).toBeNull();
+  });
+
+  it.each([
+    [408, "retryable"],
+    [429, "retryable"],
+    [500, "retryable"],
+    [503, "retryable"],
+    [200, "invalid_response"],
+    [400, "invalid_response"],
+    [401, "invalid_response"],
+  ] as const)("HTTP %i alone → %s", (status, cls) => {
+    expect(classifyHttpStatus(status)).toBe(cls);
   });
 });

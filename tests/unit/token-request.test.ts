@@ -361,3 +361,95 @@ describe("requestToken (loopback test server)", () => {
     expect(seen).toHaveLength(0);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// An authorization server that echoes the request (SECURITY.md #44): whichever field the echo is
+// in, and whatever grant and client authentication, nothing of the request's secrets is kept.
+// ---------------------------------------------------------------------------------------------
+
+describe("requestToken: an echoing token endpoint", () => {
+  const canary = (label: string) => `canary-${label}-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  const echoOf = (s: Seen) => [`${s.method} ${s.url}`, ...Object.entries(s.headers).map(([k, v]) => `${k}: ${String(v)}`), "", s.body].join("\n");
+  /** where the echo goes, the status, the body, and whether the echo stands where the error code belongs */
+  const answers: Array<[string, number, (echo: string) => unknown, boolean]> = [
+    ["in error (HTTP 400)", 400, (echo) => ({ error: echo, error_description: "The request was not understood." }), true],
+    ["in error, cut to 200 characters of the body (HTTP 400)", 400, (echo) => ({ error: echo.slice(echo.lastIndexOf("\n") + 1).slice(0, 200) }), true],
+    ["in error (HTTP 200)", 200, (echo) => ({ error: echo, access_token: "at", token_type: "Bearer" }), true],
+    ["in error_description", 400, (echo) => ({ error: "invalid_request", error_description: `Bad request: ${echo}` }), false],
+    ["in a HubSpot-style status and message", 400, (echo) => ({ status: echo, message: echo }), true],
+    ["in a JSON body without OAuth fields", 400, (echo) => ({ message: `Request rejected: ${echo}` }), false],
+    ["in an HTML page", 400, (echo) => `<!DOCTYPE html><html><body><pre>${echo}</pre></body></html>`, false],
+    ["in scope, next to a valid token", 200, (echo) => ({ access_token: "at", token_type: "Bearer", expires_in: 3600, scope: `openid ${echo}` }), false],
+  ];
+  type Grant = { name: string; params: Record<string, string>; client: Parameters<TokenRequestModule["requestToken"]>[0]["client"] };
+  const grants = (secret: string): Grant[] => [
+    {
+      name: "code exchange with PKCE, client_secret_post",
+      params: { grant_type: "authorization_code", code: canary("code"), code_verifier: canary("verifier"), redirect_uri: "https://c.example/cb" },
+      client: { clientId: "cid", clientSecret: secret, method: "client_secret_post" },
+    },
+    {
+      name: "refresh, client_secret_basic",
+      params: { grant_type: "refresh_token", refresh_token: canary("refresh") },
+      client: { clientId: "cid", clientSecret: secret, method: "client_secret_basic" },
+    },
+    {
+      name: "client credentials with an assertion",
+      params: { grant_type: "client_credentials" },
+      client: { clientId: "cid", clientAssertion: `eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJjaWQifQ.${canary("assertion")}`, method: "client_secret_post" },
+    },
+  ];
+
+  for (const [where, status, body, inCode] of answers) {
+    for (const g of grants(`${canary("secret")} +/&=%`)) {
+      it(`${where}; ${g.name}`, async () => {
+        handler = (_req, res) => {
+          const b = body(echoOf(seen[seen.length - 1]!));
+          res.writeHead(status, { "content-type": typeof b === "string" ? "text/html" : "application/json" });
+          res.end(typeof b === "string" ? b : JSON.stringify(b));
+        };
+        let kept: string;
+        try {
+          const provider = PROVIDERS.get(where.includes("HubSpot") ? "hubspot" : "generic-oauth2")!;
+          const data = await loopback.mod.requestToken({ provider, url: `${base}/token`, params: g.params, client: g.client });
+          kept = JSON.stringify(data.scopes);
+          expect(data.scopes).toContain("openid");
+        } catch (e) {
+          expect(e).toBeInstanceOf(loopback.errors.TokenEndpointError);
+          const err = e as InstanceType<TokenErrorsModule["TokenEndpointError"]>;
+          kept = JSON.stringify({ code: err.errorCode, message: err.message, details: err.details });
+          // not a code: reported as invalid_response, classified by the status alone
+          if (inCode) expect(err).toMatchObject({ errorCode: "invalid_response", failureClass: "invalid_response" });
+          if (where === "in error_description") expect(err.errorCode).toBe("invalid_request");
+        }
+        const sent = seen[seen.length - 1]!;
+        const secrets = [...Object.values(g.params), g.client.clientSecret, g.client.clientAssertion, sent.headers.authorization?.slice(6)].filter(
+          (s): s is string => Boolean(s) && !["authorization_code", "refresh_token", "client_credentials", "https://c.example/cb"].includes(s!),
+        );
+        expect(secrets.length).toBeGreaterThanOrEqual(g.client.clientAssertion ? 1 : 3);
+        for (const s of secrets) {
+          for (const spelled of [s, encodeURIComponent(s), new URLSearchParams({ v: s }).toString().slice(2), s.slice(0, 12), s.slice(-12)]) {
+            expect(kept, `${spelled} kept`).not.toContain(spelled);
+          }
+        }
+      });
+    }
+  }
+
+  it("a 503 whose error is an echo stays retryable; a readable code keeps its meaning", async () => {
+    handler = (_req, res) => {
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "7" });
+      res.end(JSON.stringify({ error: echoOf(seen[seen.length - 1]!) }));
+    };
+    const params = { grant_type: "refresh_token", refresh_token: canary("refresh") };
+    const client = { clientId: "id", clientSecret: "s3cret-value", method: "client_secret_post" as const };
+    const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params, client }));
+    expect(e).toMatchObject({ errorCode: "invalid_response", failureClass: "retryable", details: { status: 503, retryAfterSeconds: 7 } });
+    handler = (_req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "invalid_grant", error_description: `refresh token ${params.refresh_token} expired` }));
+    };
+    const dead = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params, client }));
+    expect(dead).toMatchObject({ errorCode: "invalid_grant", failureClass: "needs_reconsent", details: { description: "refresh token [redacted] expired" } });
+  });
+});
