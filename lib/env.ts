@@ -41,6 +41,9 @@ const ZEnv = z.object({
   CONSENTRY_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   CONSENTRY_API_RATE_PER_KEY: z.coerce.number().int().min(1).default(1200),
   CONSENTRY_API_RATE_PER_ORG: z.coerce.number().int().min(1).default(6000),
+  CONSENTRY_API_AUTH_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
+  CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: bool,
@@ -94,6 +97,11 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     /** REST API requests a minute */
     apiRatePerKey: e.CONSENTRY_API_RATE_PER_KEY,
     apiRatePerOrg: e.CONSENTRY_API_RATE_PER_ORG,
+    /** failed REST API authentications (401) one client address may make per window before every request from it gets 429 */
+    apiAuthFailuresPerIp: e.CONSENTRY_API_AUTH_FAILURES_PER_IP,
+    apiAuthFailureWindowSeconds: e.CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS,
+    /** failed authentications are audited as one row per client address per this many seconds */
+    apiAuthFailureAuditSeconds: e.CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS,
     egress: {
       /**
        * TEST-ONLY: lets lib/oauth/egress.ts reach loopback (127.0.0.0/8, ::1) over http:// or https://,

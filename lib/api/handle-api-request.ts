@@ -1,12 +1,15 @@
 // One function serves every REST API request, whoever received it (a Next route handler or the
 // production server's fast path): request id, key-in-URL refusal, API-key authentication, scope,
-// rate limits, zod parsing, the handler, problem+json for every error, an audit record per call.
+// rate limits, zod parsing, the handler, problem+json for every error, an audit record per call
+// (failed authentications: a tally per client address, lib/audit/auth-failure-audit.ts).
 import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError, fieldErrors, toProblem } from "@/lib/errors";
 import { authenticateApiKey, authenticateApiKeyWithConnection, refuseKeyInQuery, requireScope, type ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
 import { takeToken } from "@/lib/http/rate-limit";
 import { bufferAuditValues } from "@/lib/audit/audit-buffer";
+import { noteAuthFailure } from "@/lib/audit/auth-failure-audit";
+import { authFailureClient, authLockout, countAuthFailure } from "@/lib/api-keys/auth-failure-limit";
 import { truncateDetail } from "@/lib/audit/record-audit-event";
 import type { AuditValues, ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { englishMessage } from "@/lib/i18n/english";
@@ -62,10 +65,18 @@ export function apiAuditValues(principal: ApiPrincipal | null, routeId: string, 
 export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResponse> {
   // the same id in the response, the audit records and the log lines of this call
   const requestId = requestIdFrom(req.headers.get("x-request-id"));
+  const client = authFailureClient(req.ip);
   let principal: ApiPrincipal | null = null;
   let routeId = "unknown";
   let res: ApiResponse;
+  let lockedOut = false;
   try {
+    // an address that has used up its failed authentications is turned away before anything reads the database
+    const lockout = await authLockout(client);
+    if (lockout) {
+      lockedOut = true;
+      throw lockout;
+    }
     const match = matchRoute(req.method, req.url.pathname);
     if (match && "route" in match) routeId = match.route.id;
     refuseKeyInQuery(req.url);
@@ -114,6 +125,9 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId, requestId }, "API request failed");
     res = problem(err, requestId);
   }
-  bufferAuditValues(db, apiAuditValues(principal, routeId, req, res.status, requestId));
+  // only authentication answers 401 (and then there is no principal)
+  if (lockedOut || (res.status === 401 && !principal)) {
+    noteAuthFailure({ db, client, refused: lockedOut, lockout: !lockedOut && (await countAuthFailure(client)) });
+  } else bufferAuditValues(db, apiAuditValues(principal, routeId, req, res.status, requestId));
   return res;
 }

@@ -14,6 +14,7 @@ import { ZRole } from "@/lib/auth/roles";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 import { AppError } from "@/lib/errors";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
+import { explainMigrationFailure, writableFolders } from "@/lib/setup/check-data-folder";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/create-api-key";
 
 const actor = { type: "system" as const, label: "cli" };
@@ -70,7 +71,11 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case "migrate":
-      await applyMigrations({ databaseUrl: env().databaseUrl, dataDir: env().dataDir });
+      try {
+        await applyMigrations({ databaseUrl: env().databaseUrl, dataDir: env().dataDir });
+      } catch (err) {
+        throw explainMigrationFailure(err, env().embedded ? writableFolders(env()) : []);
+      }
       say("Migrations applied.");
       return 0;
     case "org create": {

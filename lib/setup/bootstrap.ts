@@ -10,6 +10,7 @@ import { generatePassword, hashPassword } from "@/lib/auth/password";
 import { createOrganization } from "@/lib/organizations/create-organization";
 import { logger } from "@/lib/logger";
 import { sqliteFilePath } from "@/lib/db/urls";
+import { checkWritableFolder, explainMigrationFailure, writableFolders } from "@/lib/setup/check-data-folder";
 
 export const ADMIN_EMAIL = "admin@consentry.local";
 
@@ -17,13 +18,19 @@ export type BootstrapResult = { adminPassword?: string; demoOrganization?: strin
 
 export async function bootstrap(): Promise<BootstrapResult> {
   const e = env();
+  // before the first write, so that a read-only or full disk is named as such (creates the data folder)
+  const folders = e.embedded ? writableFolders(e) : [];
+  for (const f of folders) checkWritableFolder(f);
   if (e.embedded) {
-    fs.mkdirSync(e.dataDir, { recursive: true, mode: 0o700 });
     if (ensureKeyFile().created) logger.info({ dataDir: e.dataDir }, "generated an encryption key in the data folder");
   }
   keyring();
   authSecret();
-  await applyMigrations({ databaseUrl: e.databaseUrl, dataDir: e.dataDir });
+  try {
+    await applyMigrations({ databaseUrl: e.databaseUrl, dataDir: e.dataDir });
+  } catch (err) {
+    throw explainMigrationFailure(err, folders);
+  }
   if (e.dbKind === "sqlite") {
     // WAL lets readers (the API) proceed while a writer (refresh) commits; it persists in the file.
     await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");

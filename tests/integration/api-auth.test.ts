@@ -1,10 +1,20 @@
 // REST API authentication, scopes and isolation for EVERY endpoint of the route table (SECURITY 36):
 // no key, malformed, unknown, revoked and expired keys → the same 401; a key lacking the route's
 // scope → 403; another organization's connection → 404 indistinguishable from a missing one; a key
-// in the query string → 400. Every answer is problem+json, and every call is audited without the key.
-import { beforeAll, describe, expect, it } from "vitest";
+// in the query string → 400. Every answer is problem+json, and every call is audited without the key:
+// the 401s in aggregate (one row per address), every other call in a row of its own.
+import { beforeAll, describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  // this suite sends ~100 wrong keys from one address: it is about the answers, not about the lockout
+  // after too many (tests/integration/api-auth-failures.test.ts); nor may a timer end an audit interval midway
+  process.env.CONSENTRY_API_AUTH_FAILURES_PER_IP = "100000";
+  process.env.CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS = "3600";
+});
+
 import { API_ROUTES, type ApiRoute } from "@/lib/api/routes";
 import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
+import { flushAuthFailureAudit } from "@/lib/audit/auth-failure-audit";
 import { describeEachDb } from "../helpers/db";
 import { seedConnection, seedOrg, seedTokenSet } from "../helpers/factories";
 import { ALL_SCOPES, api, auditText, expectAudited, expectNoSecrets, expectProblem, minimalBody, newApiKey, pathOf, unknownKey, type ApiResult, type TestKey } from "../helpers/api";
@@ -40,6 +50,8 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
   let otherGeneric: string;
   let otherMicrosoft: string;
   const audited: Array<{ res: ApiResult; routeId: string; organizationId: string | null }> = [];
+  /** the 401s, audited in aggregate */
+  const failed: ApiResult[] = [];
   const keys: string[] = [];
 
   beforeAll(async () => {
@@ -64,7 +76,8 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
 
   async function call(route: ApiRoute, opts: { key?: string | null; headers?: Record<string, string>; query?: string; id?: string }, expectOrg: string | null) {
     const res = await api(getDb().db, route.method, `${pathOf(route, opts.id)}${opts.query ?? ""}`, { key: opts.key, headers: opts.headers, body: minimalBody(route) });
-    audited.push({ res, routeId: route.id, organizationId: expectOrg });
+    if (res.status === 401) failed.push(res);
+    else audited.push({ res, routeId: route.id, organizationId: expectOrg });
     return res;
   }
 
@@ -163,14 +176,24 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
 
   it("every call above is in the audit trail (action, organization, outcome, status), and no API key is", async () => {
     const { db } = getDb();
-    expect(audited.length).toBeGreaterThan(API_ROUTES.length * 10);
+    expect(audited.length).toBeGreaterThan(API_ROUTES.length * 6);
     const rows = await expectAudited(db, audited);
+    // the 403s: refused after authentication, so on the record of the key's organization
     const denied = rows.filter((r) => r.outcome === "denied");
-    expect(denied.length).toBeGreaterThan(0);
+    expect(denied.length).toBe(API_ROUTES.length);
     for (const r of rows.filter((x) => x.organizationId === null)) expect(r.actorType).toBe("anonymous");
     for (const r of rows.filter((x) => x.organizationId !== null)) expect(r.actorType).toBe("api_key");
-    // the 401s carry the caller's address for abuse investigation
     expect(rows.every((r) => r.ip === "198.51.100.7")).toBe(true);
+
+    // the 401s (8 for missing and malformed keys, 3 for unknown, revoked and expired ones, per route): one row for
+    // the caller's address with their number, for abuse investigation, and none of their own
+    expect(failed).toHaveLength(API_ROUTES.length * 11);
+    await flushAuthFailureAudit();
+    const aggregate = await db.auditEvent.findMany({ where: { action: "api.auth_failed" } });
+    expect(aggregate).toHaveLength(1);
+    expect(aggregate[0]).toMatchObject({ organizationId: null, actorType: "anonymous", outcome: "denied", ip: "198.51.100.7", requestId: null });
+    expect(JSON.parse(aggregate[0]!.details)).toMatchObject({ count: failed.length, refused: 0, lockouts: 0 });
+    expect(await db.auditEvent.count({ where: { requestId: { in: failed.map((r) => r.headers["x-request-id"]!) } } })).toBe(0);
     expectNoSecrets(await auditText(db), [...keys, "canary-b-access", "canary-b-refresh", "canary-b-ms-access"]);
   });
 });

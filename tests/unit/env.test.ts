@@ -66,6 +66,16 @@ describe("loadEnv", () => {
     expect(errorOf({ OIDC_ISSUER: OIDC.OIDC_ISSUER })).toMatch(/OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required/);
   });
 
+  it("limits failed API authentications to 30 per address in 5 minutes, audited every minute, unless configured", () => {
+    expect(loadEnv({})).toMatchObject({ apiAuthFailuresPerIp: 30, apiAuthFailureWindowSeconds: 300, apiAuthFailureAuditSeconds: 60 });
+    const e = loadEnv({
+      CONSENTRY_API_AUTH_FAILURES_PER_IP: "5",
+      CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: "60",
+      CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: "300",
+    });
+    expect(e).toMatchObject({ apiAuthFailuresPerIp: 5, apiAuthFailureWindowSeconds: 60, apiAuthFailureAuditSeconds: 300 });
+  });
+
   it("normalises staff e-mails and the public URL", () => {
     const e = loadEnv({ CONSENTRY_STAFF_EMAILS: " Ops@Example.test, b@example.test ,,", CONSENTRY_URL: "https://portal.example.test//" });
     expect(e.staffEmails).toEqual(["ops@example.test", "b@example.test"]);
@@ -80,6 +90,9 @@ describe("loadEnv", () => {
     ["CONSENTRY_LOCAL_LOGIN", { CONSENTRY_LOCAL_LOGIN: "maybe" }, /CONSENTRY_LOCAL_LOGIN: /],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }, /LOG_LEVEL: /],
     ["CONSENTRY_URL", { CONSENTRY_URL: "not a url" }, /CONSENTRY_URL: /],
+    ["CONSENTRY_API_AUTH_FAILURES_PER_IP", { CONSENTRY_API_AUTH_FAILURES_PER_IP: "0" }, /CONSENTRY_API_AUTH_FAILURES_PER_IP: /],
+    ["CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS", { CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: "1.5" }, /CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: /],
+    ["CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS", { CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: "never" }, /CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: /],
   ])("names the variable when %s is invalid", (_label, source, message) => {
     expect(errorOf(source)).toMatch(message);
   });
