@@ -38,6 +38,12 @@ const ZEnv = z.object({
     }),
   CONSENTRY_CRON_SECRET: z.string().min(32, "CONSENTRY_CRON_SECRET must be at least 32 characters").optional(),
   CONSENTRY_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
+  CONSENTRY_REFRESH_JOURNAL: z.string().min(1).optional(),
+  CONSENTRY_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
+  CONSENTRY_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  CONSENTRY_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  CONSENTRY_REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  CONSENTRY_REFRESH_HOST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   CONSENTRY_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   CONSENTRY_API_RATE_PER_KEY: z.coerce.number().int().min(1).default(1200),
   CONSENTRY_API_RATE_PER_ORG: z.coerce.number().int().min(1).default(6000),
@@ -94,6 +100,26 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     /** in-process refresh timer period; default 60 s on the embedded default, off (0) with PostgreSQL */
     refreshIntervalSeconds: e.CONSENTRY_REFRESH_INTERVAL_SECONDS ?? (embedded ? 60 : 0),
     expiryWarningDays: e.CONSENTRY_EXPIRY_WARNING_DAYS,
+    /**
+     * Folder of the refresh journal (lib/tokens/refresh-journal.ts), or null when it is off: on by
+     * default on the embedded default (the data folder's `journal`), off with PostgreSQL unless set.
+     */
+    refreshJournalDir:
+      e.CONSENTRY_REFRESH_JOURNAL === "off"
+        ? null
+        : e.CONSENTRY_REFRESH_JOURNAL
+          ? path.resolve(e.CONSENTRY_REFRESH_JOURNAL)
+          : embedded
+            ? path.join(dataDir, "journal")
+            : null,
+    /** connections each database pool of a process may open (Prisma's, and the hot statements' on PostgreSQL) */
+    dbPoolSize: e.CONSENTRY_DB_POOL_SIZE,
+    /** the production server closes a connection whose request headers (or whole request) have not arrived within these */
+    headersTimeoutSeconds: e.CONSENTRY_HEADERS_TIMEOUT_SECONDS,
+    requestTimeoutSeconds: Math.max(e.CONSENTRY_REQUEST_TIMEOUT_SECONDS, e.CONSENTRY_HEADERS_TIMEOUT_SECONDS),
+    /** scheduled refreshes in flight per process, and per token-endpoint host (one slow host cannot take them all) */
+    refreshConcurrency: e.CONSENTRY_REFRESH_CONCURRENCY,
+    refreshHostConcurrency: Math.min(e.CONSENTRY_REFRESH_HOST_CONCURRENCY, e.CONSENTRY_REFRESH_CONCURRENCY),
     /** REST API requests a minute */
     apiRatePerKey: e.CONSENTRY_API_RATE_PER_KEY,
     apiRatePerOrg: e.CONSENTRY_API_RATE_PER_ORG,

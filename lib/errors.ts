@@ -1,4 +1,5 @@
 // One error type for the whole app, mapped to RFC 9457 problem+json by one table.
+import { isDatabaseUnavailable } from "@/lib/db/database-errors";
 export const PROBLEM_BASE = "https://consentry.dev/problems";
 
 const TABLE = {
@@ -49,9 +50,22 @@ export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<Property
   return issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
 }
 
+/** Seconds a caller is told to wait (Retry-After) when the database is away. */
+export const DB_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Any thrown value as an AppError: a database that cannot be reached is 503 + Retry-After (the caller
+ * retries later), never a 500; anything else unexpected is a 500 whose cause is never echoed.
+ */
+export function asAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isDatabaseUnavailable(err)) return new AppError("unavailable", "The database is unavailable for a moment. Retry after the time in Retry-After.", { retryAfter: DB_RETRY_AFTER_SECONDS });
+  return new AppError("internal", "Something went wrong on our side. Try again; if it persists, tell the operators the request id.");
+}
+
 /** The problem+json body for any thrown value. Unexpected errors are never echoed. */
 export function toProblem(err: unknown, instance?: string) {
-  const e = err instanceof AppError ? err : new AppError("internal", "Something went wrong on our side. Try again; if it persists, tell the operators the request id.");
+  const e = asAppError(err);
   return {
     type: `${PROBLEM_BASE}/${e.code}`,
     title: TABLE[e.code].title,
@@ -64,9 +78,10 @@ export function toProblem(err: unknown, instance?: string) {
 }
 
 export function problemResponse(err: unknown, opts: { requestId?: string; instance?: string } = {}): Response {
-  const body = toProblem(err, opts.instance);
+  const e = asAppError(err);
+  const body = toProblem(e, opts.instance);
   const headers = new Headers({ "content-type": "application/problem+json", "cache-control": "no-store" });
   if (opts.requestId) headers.set("x-request-id", opts.requestId);
-  if (err instanceof AppError && err.retryAfter !== undefined) headers.set("retry-after", String(Math.ceil(err.retryAfter)));
+  if (e.retryAfter !== undefined) headers.set("retry-after", String(Math.ceil(e.retryAfter)));
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }

@@ -4,7 +4,7 @@
 // (failed authentications: a tally per client address, lib/audit/auth-failure-audit.ts).
 import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
-import { AppError, fieldErrors, toProblem } from "@/lib/errors";
+import { AppError, asAppError, fieldErrors, toProblem } from "@/lib/errors";
 import { authenticateApiKey, authenticateApiKeyWithConnection, refuseKeyInQuery, requireScope, type ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
 import { takeToken } from "@/lib/http/rate-limit";
 import { bufferAuditValues } from "@/lib/audit/audit-buffer";
@@ -41,6 +41,25 @@ function problem(err: unknown, requestId: string): ApiResponse {
   const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store", "x-request-id": requestId };
   if (err instanceof AppError && err.retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(err.retryAfter));
   return { status: body.status, headers, body: JSON.stringify(body) };
+}
+
+/** 503s for a database that is away are logged once per interval with their count, not once per request. */
+const unavailableLog = { at: 0, suppressed: 0 };
+const UNAVAILABLE_LOG_EVERY_MS = 10_000;
+
+/** An unexpected error as the AppError answered (503 when the database is away), logged. */
+function unexpected(err: unknown, routeId: string, requestId: string): AppError {
+  const e = asAppError(err);
+  if (e === err) return e;
+  const log = { err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId, requestId };
+  if (e.code !== "unavailable") logger.error(log, "API request failed");
+  else if (Date.now() - unavailableLog.at < UNAVAILABLE_LOG_EVERY_MS) unavailableLog.suppressed++;
+  else {
+    logger.warn({ ...log, alsoUnavailableSinceLastLine: unavailableLog.suppressed }, "API requests answered 503: the database is unavailable");
+    unavailableLog.at = Date.now();
+    unavailableLog.suppressed = 0;
+  }
+  return e;
 }
 
 const CONNECTION_IN_PATH = /^\/api\/v1\/connections\/([^/]+)/;
@@ -122,8 +141,7 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     const headers = Object.assign({ "content-type": JSON_TYPE, "x-request-id": requestId }, route.noStore ? NO_STORE : PRIVATE, out.headers);
     res = { status: out.status, headers, body: JSON.stringify(out.body) };
   } catch (err) {
-    if (!(err instanceof AppError)) logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId, requestId }, "API request failed");
-    res = problem(err, requestId);
+    res = problem(unexpected(err, routeId, requestId), requestId);
   }
   // only authentication answers 401 (and then there is no principal)
   if (lockedOut || (res.status === 401 && !principal)) {

@@ -3,6 +3,7 @@
 import type { Db, Tx } from "@/lib/db/client";
 import { db as defaultDb } from "@/lib/db/client";
 import { logger } from "@/lib/logger";
+import { bufferAuditValues } from "@/lib/audit/audit-buffer";
 import { redactTokenShapes } from "@/lib/oauth/redact";
 import type { AuditValues } from "@/lib/db/hot-queries";
 
@@ -80,7 +81,11 @@ export async function recordAuditEvent(input: AuditInput, client: Db | Tx = defa
   try {
     await client.auditEvent.create({ data: auditRow(input) });
   } catch (err) {
-    // An audit write failure is logged loudly but never turns a user's success into a failure.
-    logger.error({ err: { message: (err as Error).message }, action: input.action }, "audit event not recorded");
+    // An audit write failure never turns a user's success into a failure. Outside a transaction the
+    // row goes to the audit buffer, which keeps it and retries (lib/audit/audit-buffer.ts).
+    if ("$transaction" in client) {
+      logger.warn({ err: { message: (err as Error).message }, action: input.action }, "audit event not recorded yet: buffered for retry");
+      bufferAuditValues(client, auditValues(input));
+    } else logger.error({ err: { message: (err as Error).message }, action: input.action }, "audit event not recorded");
   }
 }

@@ -11,12 +11,24 @@ import { attachHotQueries } from "@/lib/db/hot-queries";
 export type Db = SqliteClient;
 export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
-/** A new client for a database URL (tests and the CLI use this; the app uses `db()`). */
-export function createDb(url: string): Db {
+/**
+ * A new client for a database URL (tests and the CLI use this; the app uses `db()`). `poolSize`
+ * (PostgreSQL) and `busyTimeoutMs` (SQLite) default to the configuration; fault tests shrink them.
+ */
+export function createDb(url: string, { poolSize = env().dbPoolSize, busyTimeoutMs = 10_000 }: { poolSize?: number; busyTimeoutMs?: number } = {}): Db {
   const client = url.startsWith("file:")
-    ? // busy timeout: concurrent writers (refresh workers, the API) wait instead of failing with SQLITE_BUSY
-      new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(url)}`, timeout: 10_000 }) })
-    : (new PostgresClient({ adapter: new PrismaPg({ ...pgConnectionFields(url), max: 10 }) }) as unknown as Db);
+    ? new SqliteClient({
+        // busy timeout: concurrent writers (refresh workers, the API) wait instead of failing with SQLITE_BUSY
+        adapter: new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(url)}`, timeout: busyTimeoutMs }),
+        // a transaction waits for the mutex of SQLite's one connection, not for a pool: queueing longer
+        // behind other writes is better than failing
+        transactionOptions: { maxWait: 10_000 },
+      })
+    : (new PostgresClient({
+        // connectionTimeoutMillis: a database that cannot be reached (or a pool that stays exhausted)
+        // fails the query after 10 s instead of hanging it; callers answer 503 or retry
+        adapter: new PrismaPg({ ...pgConnectionFields(url), max: poolSize, connectionTimeoutMillis: 10_000 }),
+      }) as unknown as Db);
   attachHotQueries(client, url);
   return client;
 }

@@ -13,6 +13,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { pgConnectionFields, sqliteFilePath } from "@/lib/db/urls";
+import { env } from "@/lib/env";
 
 export type ApiKeyRow = { id: string; organizationId: string; scopes: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null };
 export type ConnectionTokenRow = {
@@ -190,7 +191,8 @@ const pgTypes = { getTypeParser: ((oid: number, format?: "text" | "binary") => (
 const PG_AUDIT_SQL = `INSERT INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) SELECT * FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${c === "createdAt" ? "timestamp(3)" : "text"}[]`).join(", ")})`;
 
 function pgHotQueries(url: string): HotQueries {
-  const pool = new pg.Pool({ ...pgConnectionFields(url), max: 8, idleTimeoutMillis: 30_000, allowExitOnIdle: true, types: pgTypes });
+  // the same size as Prisma's pool (CONSENTRY_DB_POOL_SIZE); an unreachable database fails a query after 10 s
+  const pool = new pg.Pool({ ...pgConnectionFields(url), max: env().dbPoolSize, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, allowExitOnIdle: true, types: pgTypes });
   // An idle client lost (server restart, database dropped) is replaced on the next query.
   pool.on("error", () => undefined);
   const rows = async (name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as Row[];
@@ -234,6 +236,13 @@ export function attachHotQueries(client: { $disconnect: () => Promise<void> }, u
     await hot?.close().catch(() => undefined);
     await disconnect();
   };
+}
+
+/** The database URL a client made by createDb was made for (or that of the client it extends). */
+export function databaseUrlOf(client: object): string {
+  const state = (client as WithHot)[HOT];
+  if (!state) throw new Error("databaseUrlOf: this client was not made by createDb");
+  return state.url;
 }
 
 /** The hot statements for this Prisma client's database (or the database of the client it extends). */

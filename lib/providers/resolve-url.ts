@@ -71,6 +71,12 @@ export function providerUrl(provider: TProvider, template: string | undefined, c
   return applyHostOverrides(rendered);
 }
 
+/** Where a refresh goes: the provider's refresh URL when this connection has one (an optional setting), else its token URL. */
+export function refreshTokenUrl(provider: TProvider, ctx: TemplateContext): string {
+  const refresh = renderTemplate(provider, provider.refreshUrl, ctx);
+  return refresh ? applyHostOverrides(refresh) : providerUrl(provider, provider.tokenUrl, ctx, "token URL");
+}
+
 /** Host replacements a flow decided (e.g. Zoho's accounts-server), kept in connection metadata as "host.<name>". */
 export function hostOverridesFromMetadata(metadata: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(metadata).filter(([k]) => k.startsWith("host.")).map(([k, v]) => [k.slice(5), v]));

@@ -9,9 +9,12 @@ import { logger } from "@/lib/logger";
 import { db } from "@/lib/db/client";
 import { refreshDue } from "@/lib/tokens/refresh-due";
 import { handleApiRequest, MAX_BODY, type HeaderReader } from "@/lib/api/handle-api-request";
-import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
+import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
 import { startPortal } from "@/lib/server/portal";
+import { SHUTDOWN_GRACE_MS, drainProcess } from "@/lib/server/drain-process";
+import { replayRefreshJournals } from "@/lib/tokens/refresh-journal";
+import { runCronRefresh } from "@/lib/tokens/run-cron-refresh";
 
 /** Node has already lower-cased and joined the headers; a Web Headers copy would cost more than the work. */
 class NodeHeaders implements HeaderReader {
@@ -54,6 +57,24 @@ async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
   }
 }
 
+/** POST /api/cron/refresh: answered here, so cron runs share this process's leases, budgets and held commits with the timer. */
+async function serveCron(req: http.IncomingMessage, res: http.ServerResponse) {
+  req.resume(); // the body means nothing here
+  const a = await runCronRefresh({ db: db(), authorization: req.headers.authorization ?? null });
+  a.headers["content-length"] = String(Buffer.byteLength(a.body));
+  res.writeHead(a.status, a.headers);
+  res.end(a.body);
+}
+
+/** Commits what stopped processes (a crash, or the portal child dying) had received from providers but not committed. */
+async function replayJournals() {
+  await replayRefreshJournals({
+    db: db(),
+    onReplayed: (c) =>
+      recordAuditEvent({ organizationId: c.organizationId, actor: { type: "system", label: "refresh journal" }, action: "connection.refreshed", outcome: "success", target: { type: "connection", id: c.connectionId }, details: { reason: "journal_replay" } }),
+  });
+}
+
 /** On the embedded default `npm start` alone keeps tokens alive: the refresh work runs on a timer here. */
 function startRefreshTimer(seconds: number) {
   if (seconds <= 0) return null;
@@ -81,34 +102,44 @@ async function main() {
   const result = await bootstrap();
   const notice = firstStartNotice(result, e.publicUrl);
   if (notice) process.stdout.write(notice + "\n");
-  const portal = await startPortal();
-  const server = http.createServer((req, res) => {
-    // The peer address as seen by this server, for audit and rate limits; never taken from the client.
-    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
-    // The REST API is answered here: the same lib/api code as the route handlers `next dev` serves.
-    if (req.url?.startsWith("/api/v1/") && !req.url.startsWith("/api/v1/openapi.json")) {
-      void serveApi(req, res);
-      return;
-    }
-    portal.proxy(req, res);
-  });
-  server.keepAliveTimeout = 65_000;
+  await replayJournals();
+  const portal = await startPortal({ onUnexpectedExit: () => void replayJournals().catch((err: Error) => logger.error({ err: { message: err.message } }, "refresh journal replay failed")) });
+  const server = http.createServer(
+    {
+      // slow clients (headers at 1 byte/s) are cut off: the whole header block within headersTimeout,
+      // the whole request within requestTimeout, checked every second
+      headersTimeout: e.headersTimeoutSeconds * 1000,
+      requestTimeout: e.requestTimeoutSeconds * 1000,
+      connectionsCheckingInterval: 1000,
+      keepAliveTimeout: 65_000,
+    },
+    (req, res) => {
+      // The peer address as seen by this server, for audit and rate limits; never taken from the client.
+      req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
+      // The REST API is answered here: the same lib/api code as the route handlers `next dev` serves.
+      if (req.url?.startsWith("/api/v1/") && !req.url.startsWith("/api/v1/openapi.json")) {
+        void serveApi(req, res);
+        return;
+      }
+      if (req.method === "POST" && req.url === "/api/cron/refresh") {
+        void serveCron(req, res);
+        return;
+      }
+      portal.proxy(req, res);
+    },
+  );
   server.listen(e.port, () => logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"));
   const timer = startRefreshTimer(e.refreshIntervalSeconds);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down");
+    const started = Date.now();
+    logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, "shutting down");
     if (timer) clearInterval(timer);
-    // requests in progress finish, here and in the portal (it gives them 5 s); then every audited
-    // call is committed before the process ends
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const drained = Promise.allSettled([closed, portal.stop()]);
-    void Promise.race([drained, new Promise((r) => setTimeout(r, 7000).unref())])
-      .then(() => flushAuditBuffer())
-      .finally(() => process.exit(0));
+    // a backstop: whatever happens, the process is gone shortly after the grace period
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS + 3000).unref();
+    void drainProcess({ server, deadline: started + SHUTDOWN_GRACE_MS - 1000, also: [portal.stop(SHUTDOWN_GRACE_MS - 500)] }).finally(() => process.exit(0));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -4,7 +4,7 @@
 // other request here, so that Next's per-request cost and global patches stay out of the API's process.
 import http from "node:http";
 import next from "next";
-import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
+import { SHUTDOWN_GRACE_MS, drainProcess } from "@/lib/server/drain-process";
 import { logger } from "@/lib/logger";
 
 async function main() {
@@ -20,11 +20,10 @@ async function main() {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    // requests in progress finish (at most 5 s), then anything buffered is committed
-    const exit = () => void flushAuditBuffer().finally(() => process.exit(0));
-    server.close(exit);
-    server.closeIdleConnections();
-    setTimeout(exit, 5000).unref();
+    // requests in progress finish, refreshes started here (consent, "Refresh now") commit, buffered
+    // audit rows are written: a little inside the front server's grace, which waits for this process
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    void drainProcess({ server, deadline: Date.now() + SHUTDOWN_GRACE_MS - 2000 }).finally(() => process.exit(0));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", () => undefined); // a terminal's ^C reaches the whole group: the front server decides

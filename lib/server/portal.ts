@@ -18,7 +18,8 @@ const UNAVAILABLE = "The portal is restarting. Retry in a few seconds.";
 
 export type Portal = {
   proxy(req: http.IncomingMessage, res: http.ServerResponse): void;
-  stop(): Promise<void>;
+  /** the portal finishes what it has (requests, refreshes, commits) within `graceMs`, then exits */
+  stop(graceMs: number): Promise<void>;
 };
 
 function unavailable(res: http.ServerResponse) {
@@ -28,7 +29,7 @@ function unavailable(res: http.ServerResponse) {
 }
 
 /** Starts Next.js in a child process and resolves once it answers on its socket. */
-export async function startPortal({ startTimeoutMs = 120_000 }: { startTimeoutMs?: number } = {}): Promise<Portal> {
+export async function startPortal({ startTimeoutMs = 120_000, onUnexpectedExit }: { startTimeoutMs?: number; onUnexpectedExit?: () => void } = {}): Promise<Portal> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consentry-portal-")); // mode 0700
   const socketPath = path.join(dir, "next.sock");
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -74,6 +75,7 @@ export async function startPortal({ startTimeoutMs = 120_000 }: { startTimeoutMs
         if (stopping) return;
         if (!wasReady) return reject(new Error(`the portal (Next.js) exited while starting (${signal ?? `exit code ${code}`})`));
         logger.error({ code, signal }, "the portal process exited; restarting it");
+        onUnexpectedExit?.();
         restartLater();
       });
     });
@@ -99,14 +101,14 @@ export async function startPortal({ startTimeoutMs = 120_000 }: { startTimeoutMs
       });
       req.pipe(upstream);
     },
-    /** the portal finishes the requests it has (it gives them 5 s), then exits */
-    async stop() {
+    async stop(graceMs) {
       stopping = true;
       const c = child;
       if (c && c.exitCode === null) {
         const exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+        // the child drains within the same grace (lib/server/drain-process.ts), then exits
         c.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 6000).unref())]);
+        await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs).unref())]);
         if (c.exitCode === null) c.kill("SIGKILL");
       }
       agent.destroy();

@@ -3,14 +3,14 @@
 import fs from "node:fs";
 import { env } from "@/lib/env";
 import { db } from "@/lib/db/client";
-import { applyMigrations } from "@/lib/db/migrations";
+import { applyMigrations, migrationStatus } from "@/lib/db/migrations";
 import { ensureKeyFile, keyring } from "@/lib/crypto/keyring";
 import { authSecret } from "@/lib/auth/secret";
 import { generatePassword, hashPassword } from "@/lib/auth/password";
 import { createOrganization } from "@/lib/organizations/create-organization";
 import { logger } from "@/lib/logger";
 import { sqliteFilePath } from "@/lib/db/urls";
-import { checkWritableFolder, explainMigrationFailure, writableFolders } from "@/lib/setup/check-data-folder";
+import { checkWritableFolder, explainMigrationFailure, writableFolders, type WritableFolder } from "@/lib/setup/check-data-folder";
 
 export const ADMIN_EMAIL = "admin@consentry.local";
 
@@ -26,11 +26,7 @@ export async function bootstrap(): Promise<BootstrapResult> {
   }
   keyring();
   authSecret();
-  try {
-    await applyMigrations({ databaseUrl: e.databaseUrl, dataDir: e.dataDir });
-  } catch (err) {
-    throw explainMigrationFailure(err, folders);
-  }
+  await migrate(folders);
   if (e.dbKind === "sqlite") {
     // WAL lets readers (the API) proceed while a writer (refresh) commits; it persists in the file.
     await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");
@@ -52,6 +48,26 @@ export async function bootstrap(): Promise<BootstrapResult> {
     result.demoOrganization = org.slug;
   }
   return result;
+}
+
+/**
+ * Applies pending migrations; a database that is current is left alone (every start after the first:
+ * no schema-engine process, and no need for the exclusive access `migrate deploy` wants on SQLite,
+ * which fails while another process, e.g. the CLI, has the file open).
+ */
+async function migrate(folders: WritableFolder[]) {
+  const e = env();
+  const exists = e.dbKind === "postgresql" || fs.existsSync(sqliteFilePath(e.databaseUrl));
+  if (exists) {
+    if ((await migrationStatus({ db: db(), dbKind: e.dbKind })).current) return;
+    // the schema engine wants the SQLite file to itself: our own connection must not stay open
+    await db().$disconnect();
+  }
+  try {
+    await applyMigrations({ databaseUrl: e.databaseUrl, dataDir: e.dataDir });
+  } catch (err) {
+    throw explainMigrationFailure(err, folders);
+  }
 }
 
 /** The once-only console notice with the administrator's password. */

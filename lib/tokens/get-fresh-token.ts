@@ -8,6 +8,8 @@ import { hotQueries, type ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { refreshConnection, type RefreshOutcome } from "@/lib/tokens/refresh-connection";
+import { heldCommit } from "@/lib/tokens/pending-commits";
+import type { RefreshCommit } from "@/lib/tokens/commit-refresh";
 
 export type FreshToken = { accessToken: string; tokenType: string; expiresAt: Date; scopes: string[]; tenantId: string | null; connectionId: string };
 
@@ -29,6 +31,21 @@ const hasTokens = (r: ConnectionTokenRow): r is WithTokens => r.accessTokenEnc !
 /** The connection and its token set in one prepared statement: the token endpoint's hot path (lib/db/hot-queries.ts). */
 async function read(db: Db, organizationId: string, connectionId: string): Promise<ConnectionTokenRow | null> {
   return (await hotQueries(db).connectionWithTokens(connectionId, organizationId)) ?? null;
+}
+
+/**
+ * The token of a refresh that is waiting for its commit (lib/tokens/pending-commits.ts): the newest
+ * token there is, served from memory until the database has it.
+ */
+function answerHeld(organizationId: string, c: ConnectionTokenRow, held: RefreshCommit): FreshToken {
+  return {
+    accessToken: openToken({ organizationId, connectionId: c.id }, "accessTokenEnc", held.tokens.accessTokenEnc),
+    tokenType: held.tokens.tokenType,
+    expiresAt: new Date(held.state.expiresAt),
+    scopes: (held.state.scopes ?? c.scopes).split(" ").filter(Boolean),
+    tenantId: c.externalTenantId,
+    connectionId: c.id,
+  };
 }
 
 function answer(organizationId: string, c: WithTokens): FreshToken {
@@ -66,6 +83,8 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
       });
     }
     const now = Date.now();
+    const held = heldCommit(c.id);
+    if (held && held.organizationId === organizationId && Date.parse(held.state.expiresAt) > now) return answerHeld(organizationId, c, held);
     const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
     const provider = PROVIDERS.get(c.providerId);
     const refreshedMeanwhile = staleVersion !== undefined && c.version !== staleVersion && validFor > 0;
@@ -88,6 +107,8 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
       continue;
     }
     lastOutcome = outcome.result === "refreshed" || outcome.result === "already_fresh" ? null : outcome;
+    // held for its commit: the next round serves it from memory
+    if (outcome.result === "refreshed" && outcome.held) continue;
     if (outcome.result === "refreshed" || outcome.result === "already_fresh") {
       // Re-read: if still not fresh enough (a provider issuing short tokens), return what we have.
       const again = await read(db, organizationId, connectionId);

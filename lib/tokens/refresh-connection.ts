@@ -1,46 +1,46 @@
 // Refreshes one connection under a lease: the refresh-token grant (to the refresh URL if there is
 // one, else the token URL, with the provider's client authentication), or, for Microsoft app-only
-// connections, a new client-credentials token. The new tokens are written in one transaction with a
-// version check. Failures are classified; none of them destroys the stored, still-valid token.
-import crypto from "node:crypto";
+// connections, a new client-credentials token. The provider's answer is committed durably (journal,
+// one atomic write with a version check, held and retried if the database refuses it: see
+// lib/tokens/pending-commits.ts). Failures are classified; none of them destroys the stored,
+// still-valid token.
 import type { Db } from "@/lib/db/client";
 import { PROVIDERS } from "@/lib/providers/catalogue";
-import { clientAuthMethod, hostOverridesFromMetadata, providerUrl } from "@/lib/providers/resolve-url";
+import type { TProvider } from "@/lib/providers/schema";
+import { clientAuthMethod, hostOverridesFromMetadata, refreshTokenUrl } from "@/lib/providers/resolve-url";
 import { requestToken } from "@/lib/oauth/token-request";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
 import { TokenEndpointError, type TokenFailureClass } from "@/lib/oauth/token-errors";
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
 import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
-import { saveTokenSet } from "@/lib/tokens/save-token-set";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { claimLease, releaseLease } from "@/lib/tokens/lease";
 import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
 import { MAX_QUICK_ATTEMPTS, backoffMs } from "@/lib/tokens/backoff";
+import { sealRefreshTokens, type RefreshCommit } from "@/lib/tokens/commit-refresh";
+import { commitDurably, heldCommit } from "@/lib/tokens/pending-commits";
+import { trackRefresh } from "@/lib/tokens/refresh-drain";
+import { PROCESS_ID } from "@/lib/tokens/process-id";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { logger } from "@/lib/logger";
 import { env } from "@/lib/env";
+import { isDatabaseUnavailable } from "@/lib/db/database-errors";
+
+export { PROCESS_ID };
 
 export type RefreshOutcome =
-  | { result: "refreshed" }
+  | { result: "refreshed"; held?: true }
   | { result: "already_fresh" }
   | { result: "busy" }
   | { result: "skipped"; why: string }
   | { result: "failed"; failureClass: TokenFailureClass; errorCode: string; retryAfterSeconds?: number };
 
-/** This process's identity in lease rows. */
-export const PROCESS_ID = `${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+/** Token requests of an on-demand refresh (a caller is waiting) may take this long; the scheduler's, less. */
+export const INTERACTIVE_DEADLINE_MS = 15_000;
+export const SCHEDULED_DEADLINE_MS = 8_000;
 
-export async function refreshConnection({
-  db,
-  connectionId,
-  reason,
-  owner = PROCESS_ID,
-  now = () => new Date(),
-  ifVersion,
-  onlyIfDue = false,
-  requestId,
-}: {
+type Options = {
   db: Db;
   connectionId: string;
   reason: string;
@@ -52,124 +52,153 @@ export async function refreshConnection({
   onlyIfDue?: boolean;
   /** the API request this refresh serves: stored with its audit event */
   requestId?: string;
-}): Promise<RefreshOutcome> {
+  /** the token request's total deadline */
+  deadlineMs?: number;
+};
+
+export async function refreshConnection({ db, connectionId, reason, owner = PROCESS_ID, now = () => new Date(), ifVersion, onlyIfDue = false, requestId, deadlineMs = INTERACTIVE_DEADLINE_MS }: Options): Promise<RefreshOutcome> {
+  // a refresh of this connection is still waiting for its commit: nothing may claim it meanwhile
+  if (heldCommit(connectionId)) return { result: "busy" };
   if (!(await claimLease({ db, connectionId, owner, now: now() }))) return { result: "busy" };
-  try {
-    return await refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue, actor: { type: "system", label: "refresh", requestId } });
-  } finally {
-    await releaseLease({ db, connectionId, owner });
-  }
+  const actor: Actor = { type: "system", label: "refresh", requestId };
+  return trackRefresh(
+    (async () => {
+      let leaseSettled = false;
+      try {
+        const r = await refreshLeased({ db, connectionId, reason, owner, now, ifVersion, onlyIfDue, actor, deadlineMs });
+        leaseSettled = r.leaseSettled;
+        return r.outcome;
+      } finally {
+        // a commit releases the lease in the same write; a held one keeps it until it lands
+        if (!leaseSettled) await releaseLease({ db, connectionId, owner }).catch((err: Error) => logger.warn({ connectionId, err: { message: err.message } }, "lease not released (it runs out by itself)"));
+      }
+    })(),
+  );
 }
 
-async function refreshLeased({ db, connectionId, reason, now, ifVersion, onlyIfDue, actor }: { db: Db; connectionId: string; reason: string; now: () => Date; ifVersion?: number; onlyIfDue: boolean; actor: Actor }): Promise<RefreshOutcome> {
-  const c = await db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } });
-  if (!c || !c.tokenSet) return { result: "skipped", why: "no tokens" };
-  // Checked under the lease, so the decision cannot race: whoever refreshed before us has committed.
-  if (ifVersion !== undefined && c.tokenSet.version !== ifVersion) return { result: "already_fresh" };
-  if (onlyIfDue && (!c.nextRefreshAt || c.nextRefreshAt > now())) return { result: "busy" };
-  if (c.status === "revoked" || c.status === "needs_reconsent" || c.status === "pending_consent") return { result: "skipped", why: c.status };
-  const provider = PROVIDERS.get(c.providerId);
-  if (!provider || provider.authKind !== "oauth2" || !c.oauthAppId) {
-    await db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: null } });
-    return { result: "skipped", why: "not refreshable" };
-  }
-  const organizationId = c.organizationId;
-  const owner = { organizationId, connectionId };
-  const readVersion = c.tokenSet.version;
-  const settings = JSON.parse(c.settings) as Record<string, unknown>;
-  const metadata = JSON.parse(c.metadata) as Record<string, string>;
-  const hostOverrides = hostOverridesFromMetadata(metadata);
-  const hadRefreshToken = Boolean(c.tokenSet.refreshTokenEnc);
-  const started = now();
+type Leased = { outcome: RefreshOutcome; leaseSettled: boolean };
+const done = (outcome: RefreshOutcome): Leased => ({ outcome, leaseSettled: false });
 
+async function refreshLeased(o: Required<Pick<Options, "db" | "connectionId" | "reason" | "owner" | "now" | "onlyIfDue" | "deadlineMs">> & { ifVersion?: number; actor: Actor }): Promise<Leased> {
+  const { db, connectionId, now } = o;
+  const c = await db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } });
+  if (!c || !c.tokenSet) return done({ result: "skipped", why: "no tokens" });
+  // Checked under the lease, so the decision cannot race: whoever refreshed before us has committed.
+  if (o.ifVersion !== undefined && c.tokenSet.version !== o.ifVersion) return done({ result: "already_fresh" });
+  if (o.onlyIfDue && (!c.nextRefreshAt || c.nextRefreshAt > now())) return done({ result: "busy" });
+  if (c.status === "revoked" || c.status === "needs_reconsent" || c.status === "pending_consent") return done({ result: "skipped", why: c.status });
+  const provider = PROVIDERS.get(c.providerId);
+  const refreshable = provider && provider.authKind === "oauth2" && c.oauthAppId;
+  if (!refreshable || (!c.tokenSet.refreshTokenEnc && !(provider.appOnly && c.externalTenantId))) {
+    // nothing to refresh with: stop scheduling; the token lives until it expires
+    await db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: null } });
+    return done({ result: "skipped", why: refreshable ? "no refresh token" : "not refreshable" });
+  }
+  const started = now();
   let data: TokenSetData;
   try {
-    const app = await getAppCredentials({ db, appId: c.oauthAppId, organizationId });
-    if (c.tokenSet.refreshTokenEnc) {
-      const refreshToken = openToken(owner, "refreshTokenEnc", c.tokenSet.refreshTokenEnc);
-      const url = providerUrl(provider, provider.refreshUrl && settings.refresh_url ? provider.refreshUrl : provider.tokenUrl, { settings, hostOverrides, metadata }, "token URL");
-      const method = clientAuthMethod(provider, settings);
-      data = await requestToken({
-        provider,
-        url,
-        // Seed 001's refresh body: grant_type, client_id, client_secret, refresh_token (+ Azure's resource).
-        params: { grant_type: "refresh_token", refresh_token: refreshToken, ...provider.tokenParams },
-        client: { clientId: app.clientId, clientSecret: app.clientSecret, method },
-      });
-    } else if (provider.appOnly && c.externalTenantId) {
-      data = await requestAppOnlyToken({ provider, app, tenantId: c.externalTenantId });
-    } else {
-      // Nothing to refresh with: stop scheduling; the token lives until it expires.
-      await db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: null } });
-      return { result: "skipped", why: "no refresh token" };
-    }
+    data = await requestNewTokens({ db, provider, c: { ...c, oauthAppId: c.oauthAppId!, tokenSet: c.tokenSet }, deadlineMs: o.deadlineMs });
   } catch (e) {
-    if (!(e instanceof TokenEndpointError)) {
-      // A local fault (decryption, expired certificate…): treat as retryable app trouble, never lose the token.
-      logger.error({ connectionId, requestId: actor.requestId, err: { message: (e as Error).message } }, "refresh failed before reaching the provider");
-      return recordFailure({ db, c, reason, actor, failureClass: "app_misconfigured", errorCode: "local_error", message: (e as Error).message.slice(0, 300), now });
-    }
-    if (e.failureClass === "needs_reconsent" || e.failureClass === "consent_missing") {
-      // Another process may have rotated the token while we held a stale copy: that is success.
-      const current = await db.tokenSet.findUnique({ where: { connectionId }, select: { version: true } });
-      if (current && current.version !== readVersion) return { result: "already_fresh" };
-    }
-    return recordFailure({ db, c, reason, actor, failureClass: e.failureClass, errorCode: e.errorCode, message: e.message, retryAfterSeconds: e.details.retryAfterSeconds, errorCodes: e.details.errorCodes, now });
+    return done(await refreshFailed({ ...o, c, error: e, readVersion: c.tokenSet.version }));
   }
 
   const at = now();
   const refreshTokenExpiresAt = data.refreshToken ? data.refreshTokenExpiresAt : c.refreshTokenExpiresAt;
-  const written = await db.$transaction(async (tx) => {
-    const ok = await saveTokenSet({ tx, organizationId, connectionId, data, expectedVersion: readVersion });
-    if (!ok) return false;
-    await tx.connection.update({
-      where: { id: connectionId },
-      data: {
-        status: "active",
-        expiresAt: data.expiresAt,
-        refreshTokenExpiresAt,
-        lastRefreshedAt: at,
-        nextRefreshAt: nextRefreshAt({ provider, expiresAt: data.expiresAt, refreshTokenExpiresAt, hasRefreshToken: hadRefreshToken || Boolean(data.refreshToken), now: at }),
-        refreshAttempts: 0,
-        lastErrorCode: null,
-        lastErrorMessage: null,
-        lastErrorAt: null,
-        // a refresh token that no longer expires within the warning horizon is announced again when it does
-        ...(refreshTokenExpiresAt && refreshTokenExpiresAt.getTime() > at.getTime() + env().expiryWarningDays * 86400_000 ? { refreshTokenWarnedAt: null } : {}),
-        ...(data.scopes ? { scopes: data.scopes.join(" ") } : {}),
-      },
-    });
-    return true;
-  });
-  if (!written) return { result: "already_fresh" };
-  await recordAuditEvent({ organizationId, actor, action: "connection.refreshed", outcome: "success", target: { type: "connection", id: connectionId }, details: { reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() } }, db);
-  if (c.status === "error") await emitConnectionEvent({ db, organizationId, connectionId, type: "connection.recovered" });
-  return { result: "refreshed" };
+  const hasRefreshToken = Boolean(c.tokenSet.refreshTokenEnc || data.refreshToken);
+  const next = nextRefreshAt({ provider, expiresAt: data.expiresAt, refreshTokenExpiresAt, hasRefreshToken, now: at });
+  const commit: RefreshCommit = {
+    organizationId: c.organizationId,
+    connectionId,
+    readVersion: c.tokenSet.version,
+    owner: o.owner,
+    tokens: sealRefreshTokens({ organizationId: c.organizationId, connectionId }, data),
+    state: {
+      expiresAt: data.expiresAt.toISOString(),
+      refreshTokenExpiresAt: refreshTokenExpiresAt?.toISOString() ?? null,
+      lastRefreshedAt: at.toISOString(),
+      nextRefreshAt: next?.toISOString() ?? null,
+      scopes: data.scopes ? data.scopes.join(" ") : null,
+      // a refresh token that no longer expires within the warning horizon is announced again when it does
+      clearExpiryWarning: Boolean(refreshTokenExpiresAt && refreshTokenExpiresAt.getTime() > at.getTime() + env().expiryWarningDays * 86400_000),
+    },
+  };
+  const onWritten = async () => {
+    await recordAuditEvent({ organizationId: c.organizationId, actor: o.actor, action: "connection.refreshed", outcome: "success", target: { type: "connection", id: connectionId }, details: { reason: o.reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() } }, db);
+    if (c.status === "error") await emitConnectionEvent({ db, organizationId: c.organizationId, connectionId, type: "connection.recovered" });
+  };
+  const r = await commitDurably({ db, commit, onWritten });
+  if (r === "held") return { outcome: { result: "refreshed", held: true }, leaseSettled: true };
+  return { outcome: r === "written" ? { result: "refreshed" } : { result: "already_fresh" }, leaseSettled: true };
 }
 
-type Conn = { id: string; organizationId: string; oauthAppId: string | null; refreshAttempts: number; status: string; expiresAt: Date | null };
+type Row = { organizationId: string; providerId: string; oauthAppId: string; settings: string; metadata: string; externalTenantId: string | null; tokenSet: { refreshTokenEnc: string | null } };
 
-async function recordFailure({ db, c, reason, actor, failureClass, errorCode, message, retryAfterSeconds, errorCodes, now }: { db: Db; c: Conn; reason: string; actor: Actor; failureClass: TokenFailureClass; errorCode: string; message: string; retryAfterSeconds?: number; errorCodes?: number[]; now: () => Date }): Promise<RefreshOutcome> {
+/** The provider's new tokens: a refresh-token grant, or (Microsoft, no refresh token) an app-only token. */
+async function requestNewTokens({ db, provider, c, deadlineMs }: { db: Db; provider: TProvider; c: Row & { id: string }; deadlineMs: number }): Promise<TokenSetData> {
+  const app = await getAppCredentials({ db, appId: c.oauthAppId, organizationId: c.organizationId });
+  if (!c.tokenSet.refreshTokenEnc) return requestAppOnlyToken({ provider, app, tenantId: c.externalTenantId!, timeoutMs: deadlineMs });
+  const settings = JSON.parse(c.settings) as Record<string, unknown>;
+  const metadata = JSON.parse(c.metadata) as Record<string, string>;
+  const refreshToken = openToken({ organizationId: c.organizationId, connectionId: c.id }, "refreshTokenEnc", c.tokenSet.refreshTokenEnc);
+  return requestToken({
+    provider,
+    url: refreshTokenUrl(provider, { settings, hostOverrides: hostOverridesFromMetadata(metadata), metadata }),
+    // Seed 001's refresh body: grant_type, client_id, client_secret, refresh_token (+ Azure's resource).
+    params: { grant_type: "refresh_token", refresh_token: refreshToken, ...provider.tokenParams },
+    client: { clientId: app.clientId, clientSecret: app.clientSecret, method: clientAuthMethod(provider, settings) },
+    timeoutMs: deadlineMs,
+  });
+}
+
+type Conn = { id: string; organizationId: string; oauthAppId: string | null; refreshAttempts: number; status: string };
+type Failure = { failureClass: TokenFailureClass; errorCode: string; message: string; retryAfterSeconds?: number; errorCodes?: number[] };
+
+/** Classifies a failed token request and records it; the stored token is never touched. */
+async function refreshFailed(o: { db: Db; c: Conn; error: unknown; readVersion: number; reason: string; actor: Actor; now: () => Date }): Promise<RefreshOutcome> {
+  const { db, c, error: e } = o;
+  let f: Failure;
+  if (e instanceof TokenEndpointError) {
+    if (e.failureClass === "needs_reconsent" || e.failureClass === "consent_missing") {
+      // Another process may have rotated the token while we held a stale copy: that is success.
+      const current = await db.tokenSet.findUnique({ where: { connectionId: c.id }, select: { version: true } });
+      if (current && current.version !== o.readVersion) return { result: "already_fresh" };
+    }
+    f = { failureClass: e.failureClass, errorCode: e.errorCode, message: e.message, retryAfterSeconds: e.details.retryAfterSeconds, errorCodes: e.details.errorCodes };
+  } else if (isDatabaseUnavailable(e)) {
+    // nothing was sent: try again with backoff once the database answers
+    f = { failureClass: "retryable", errorCode: "database_unavailable", message: "The database could not be reached; the refresh was not attempted." };
+  } else {
+    // A local fault (decryption, expired certificate…): an alert on the app, never lose the token.
+    logger.error({ connectionId: c.id, requestId: o.actor.requestId, err: { message: (e as Error).message } }, "refresh failed before reaching the provider");
+    f = { failureClass: "app_misconfigured", errorCode: "local_error", message: (e as Error).message.slice(0, 300) };
+  }
+  try {
+    await recordFailure({ ...o, f });
+  } catch (err) {
+    logger.error({ connectionId: c.id, err: { message: (err as Error).message } }, "refresh failure not recorded (the stored token is untouched)");
+  }
+  return { result: "failed", failureClass: f.failureClass, errorCode: f.errorCode, retryAfterSeconds: f.retryAfterSeconds };
+}
+
+async function recordFailure({ db, c, reason, actor, f, now }: { db: Db; c: Conn; reason: string; actor: Actor; f: Failure; now: () => Date }) {
   const at = now();
   const organizationId = c.organizationId;
-  const base = { lastErrorCode: failureClass === "consent_missing" ? "consent_missing" : errorCode, lastErrorMessage: message.slice(0, 500), lastErrorAt: at };
-  if (failureClass === "needs_reconsent" || failureClass === "consent_missing") {
+  const base = { lastErrorCode: f.failureClass === "consent_missing" ? "consent_missing" : f.errorCode, lastErrorMessage: f.message.slice(0, 500), lastErrorAt: at };
+  if (f.failureClass === "needs_reconsent" || f.failureClass === "consent_missing") {
     await db.connection.update({ where: { id: c.id }, data: { ...base, status: "needs_reconsent", nextRefreshAt: null } });
-    await emitConnectionEvent({ db, organizationId, connectionId: c.id, type: "connection.needs_reconsent", data: { reason: failureClass, errorCode } });
-  } else if (failureClass === "app_misconfigured" || failureClass === "clock_skew") {
+    await emitConnectionEvent({ db, organizationId, connectionId: c.id, type: "connection.needs_reconsent", data: { reason: f.failureClass, errorCode: f.errorCode } });
+  } else if (f.failureClass === "app_misconfigured" || f.failureClass === "clock_skew") {
     // The app's credentials (or our clock) are wrong, not the connection: alert operators on the app,
     // leave the connection's status alone, look again in an hour.
-    if (c.oauthAppId) await db.oAuthApp.update({ where: { id: c.oauthAppId }, data: { alertCode: errorCodes?.length ? `AADSTS${errorCodes[0]}` : errorCode, alertMessage: message.slice(0, 500), alertAt: at } });
+    if (c.oauthAppId) await db.oAuthApp.update({ where: { id: c.oauthAppId }, data: { alertCode: f.errorCodes?.length ? `AADSTS${f.errorCodes[0]}` : f.errorCode, alertMessage: f.message.slice(0, 500), alertAt: at } });
     await db.connection.update({ where: { id: c.id }, data: { ...base, nextRefreshAt: new Date(at.getTime() + 3600_000) } });
   } else {
     const attempts = c.refreshAttempts + 1;
-    const wait = backoffMs(attempts, retryAfterSeconds);
     await db.connection.update({
       where: { id: c.id },
-      data: { ...base, refreshAttempts: attempts, nextRefreshAt: new Date(at.getTime() + wait), ...(attempts >= MAX_QUICK_ATTEMPTS ? { status: "error" } : {}) },
+      data: { ...base, refreshAttempts: attempts, nextRefreshAt: new Date(at.getTime() + backoffMs(attempts, f.retryAfterSeconds)), ...(attempts >= MAX_QUICK_ATTEMPTS ? { status: "error" } : {}) },
     });
-    if (attempts === MAX_QUICK_ATTEMPTS) await emitConnectionEvent({ db, organizationId, connectionId: c.id, type: "connection.refresh_failed", data: { errorCode, attempts } });
+    if (attempts === MAX_QUICK_ATTEMPTS) await emitConnectionEvent({ db, organizationId, connectionId: c.id, type: "connection.refresh_failed", data: { errorCode: f.errorCode, attempts } });
   }
-  await recordAuditEvent({ organizationId, actor, action: "connection.refresh_failed", outcome: "failure", target: { type: "connection", id: c.id }, details: { reason, failureClass, errorCode, errorCodes } }, db);
-  return { result: "failed", failureClass, errorCode, retryAfterSeconds };
+  await recordAuditEvent({ organizationId, actor, action: "connection.refresh_failed", outcome: "failure", target: { type: "connection", id: c.id }, details: { reason, failureClass: f.failureClass, errorCode: f.errorCode, errorCodes: f.errorCodes } }, db);
 }
