@@ -1,4 +1,4 @@
-// The production server (`tsx lib/cli/start.ts`, i.e. `npm start`) as a child process, and the CLI
+// The production server (`node --import tsx lib/cli/start.ts`, i.e. `npm start`) as a child process, and the CLI
 // beside it: used by the REST API benchmark (tests/bench/api.ts) and the end-to-end API test
 // (tests/integration/api-e2e-server.test.ts). No test framework imports here.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -47,18 +47,24 @@ export type ServerHandle = {
   pid: number;
   /** everything the server wrote (stdout + stderr) */
   output(): string;
+  /** SIGTERM to the server's process group, SIGKILL after 8 s; resolves once it has exited */
   stop(): Promise<void>;
+  /** a signal to the whole process group (the tsx wrapper, the server, the portal child), e.g. SIGKILL */
+  signal(signal: NodeJS.Signals): void;
+  /** resolves when the process group's leader has exited */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 };
 
 /**
- * Starts `tsx lib/cli/start.ts` in its own process group and waits until GET /api/health answers 200.
+ * Starts `node --import tsx lib/cli/start.ts` in its own process group and waits until GET /api/health answers 200.
  * `env` must carry PORT and CONSENTRY_URL (and CONSENTRY_DATA_DIR / DATABASE_URL as needed).
  */
 export async function startProductionServer({ env, readyTimeoutMs = 120_000, nodeArgs }: { env: Record<string, string | undefined>; readyTimeoutMs?: number; nodeArgs?: string[] }): Promise<ServerHandle> {
   const port = Number(env.PORT);
   const url = env.CONSENTRY_URL ?? `http://127.0.0.1:${port}`;
-  // with node flags (e.g. --cpu-prof, which NODE_OPTIONS refuses): `node <flags> --import tsx`, what the tsx CLI runs
-  const [cmd, argv] = nodeArgs?.length ? [process.execPath, [...nodeArgs, "--import", "tsx", "lib/cli/start.ts"]] : [TSX, ["lib/cli/start.ts"]];
+  // `node [flags] --import tsx`, as `npm start` runs it: the server itself leads the process group (no tsx
+  // wrapper in between that would relay signals on its own terms), and node flags such as --cpu-prof work
+  const [cmd, argv] = [process.execPath, [...(nodeArgs ?? []), "--import", "tsx", "lib/cli/start.ts"]];
   const child: ChildProcess = spawn(cmd, argv, {
     cwd: ROOT,
     env: childEnv(env),
@@ -66,10 +72,11 @@ export async function startProductionServer({ env, readyTimeoutMs = 120_000, nod
     detached: true, // its own process group: stop() ends the tsx wrapper and the server it runs, nothing else
   });
   let out = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-5_000_000)));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-5_000_000)));
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exit = new Promise<void>((r) => child.on("exit", (code, signal) => ((exited = { code, signal }), r())));
+  const exitInfo = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r((exited = { code, signal }))));
+  const exit = exitInfo.then(() => undefined);
 
   const stop = async () => {
     if (exited) return;
@@ -104,7 +111,14 @@ export async function startProductionServer({ env, readyTimeoutMs = 120_000, nod
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, pid: child.pid!, output: () => out, stop };
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // gone
+    }
+  };
+  return { url, port, pid: child.pid!, output: () => out, stop, signal, exited: exitInfo };
 }
 
 /** `npm run cli -- …` against the same configuration; returns stdout (stderr is kept apart). */

@@ -4,7 +4,7 @@
 // `--rounds 4` (default): each server's 20 s are measured in 4 slices of 5 s, alternating Consentry and
 // floor, so that drift in a shared machine's speed weighs on both alike; the slices are merged exactly.
 //
-// 1. Starts the production build (`tsx lib/cli/start.ts`) on a fresh embedded database (a temporary
+// 1. Starts the production build (`node --import tsx lib/cli/start.ts`) on a fresh embedded database (a temporary
 //    data folder) — or, when DATABASE_URL is set, on a fresh PostgreSQL database
 //    `consentry_bench_<pid>` created through that (admin) URL and dropped afterwards.
 // 2. Seeds K connections with fresh tokens (valid for hours: no refresh happens) and one API key;

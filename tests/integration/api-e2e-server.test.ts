@@ -1,4 +1,4 @@
-// End to end, as a downstream job would use Consentry: the PRODUCTION server (`tsx lib/cli/start.ts`,
+// End to end, as a downstream job would use Consentry: the PRODUCTION server (`node --import tsx lib/cli/start.ts`,
 // which answers /api/v1 in front of Next) on each engine; the CLI creates an API key (stdout = the
 // key); POST /api/v1/connections (generic provider → a real authorization server, oidc-provider);
 // the tenant admin follows consent_url (landing page, the form's POST, the OP, the callback, with a
