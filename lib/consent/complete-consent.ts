@@ -19,6 +19,7 @@ import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 import { saveTokenSet } from "@/lib/tokens/save-token-set";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 import { logger } from "@/lib/logger";
+import { retryWhileUnavailable } from "@/lib/db/database-errors";
 import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 
@@ -196,7 +197,8 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
   }
 
   const now = new Date();
-  const done = await db.$transaction(async (tx) => {
+  // the code is spent: a database that blinks now is waited for (the tenant admin is), not turned into a failed consent
+  const done = await retryWhileUnavailable(() => db.$transaction(async (tx) => {
     const claimed = await tx.consentRequest.updateMany({ where: { id: row.id, usedAt: null, revokedAt: null }, data: { usedAt: now } });
     if (claimed.count !== 1) return false;
     await saveTokenSet({ tx, organizationId, connectionId: row.connectionId, data });
@@ -224,7 +226,7 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
       },
     });
     return true;
-  });
+  }));
   if (!done) return failAndRecord("link_closed");
   await audit("consent.completed", "success", { tenantId: tenant?.tenantId ?? null });
   await emitConnectionEvent({ db, organizationId, connectionId: row.connectionId, type: "connection.connected" });

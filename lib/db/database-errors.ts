@@ -36,3 +36,20 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Runs `fn` again while the database is unavailable, with backoff, for at most `forMs`: for writes a
+ * person is waiting on (a consent's result), where a blink of the database should cost a second, not
+ * the consent. Any other error, or one past the deadline, is thrown.
+ */
+export async function retryWhileUnavailable<T>(fn: () => Promise<T>, { forMs = 20_000 }: { forMs?: number } = {}): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

@@ -4,7 +4,9 @@
 //   instead of failing (an interactive transaction failed after Prisma's 2 s maxWait, and the
 //   connection was lost);
 // - SQLite locked by another process right then (SQLITE_BUSY): the new set is held, served from
-//   memory, nothing claims the connection, and it lands once the lock is gone.
+//   memory, nothing claims the connection, and it lands once the lock is gone;
+// - a consent whose code has just been exchanged when the pool is exhausted: its write waits for the
+//   pool instead of failing the consent.
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
 
@@ -18,15 +20,24 @@ import { refreshConnection } from "@/lib/tokens/refresh-connection";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { heldCommit, whenCommitted } from "@/lib/tokens/pending-commits";
 import { createRotatingAs, type RotatingAs } from "../fixtures/rotating-as";
+import { callbackUrl } from "@/lib/consent/start-consent";
+import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
+import { seedOrg } from "../helpers/factories";
+import { connectViaConsent } from "../helpers/lifecycle";
 import { describeEachDb } from "../helpers/db";
 import { countLosses, seedRotatingConnections } from "../helpers/rotating-connections";
 import { readConnection, waitFor } from "../helpers/lifecycle";
 
 let as: RotatingAs;
+let op: OidcServer;
 beforeAll(async () => {
   as = await createRotatingAs({ expiresIn: 3600 });
+  op = await createOidcServer({ redirectUris: [callbackUrl("generic-oauth2")], ttl: { AccessToken: 3600, RefreshToken: 3600 } });
 });
-afterAll(() => as?.close());
+afterAll(async () => {
+  await as?.close();
+  await op?.close();
+});
 beforeEach(() => {
   as.answerDelayMs = 0;
   as.clearFaults();
@@ -102,4 +113,38 @@ describeEachDb("refresh commits under database faults (rotating AS)", (getDb) =>
       await db.$disconnect();
     }
   });
+
+  it("the pool is exhausted right after a consent's code was exchanged: the consent's write waits for it and the connection is active", async (ctx) => {
+    const t = getDb();
+    if (t.kind !== "postgresql") return ctx.skip(); // SQLite has no pool to exhaust
+    const db = createDb(t.url, { poolSize: 2 });
+    try {
+      const org = await seedOrg(db);
+      // the OP answers the code exchange a second after receiving it; meanwhile both pooled connections
+      // are taken for 3.5 s (longer than Prisma's 2 s transaction maxWait)
+      op.failNext({ transform: (b) => b, delayMs: 1000 });
+      const exchanges = op.tokenRequests.length;
+      const blockers: Array<Promise<unknown>> = [];
+      void waitFor(() => op.tokenRequests.length > exchanges, { what: "the code exchange" }).then(() => {
+        for (let i = 0; i < 2; i++) blockers.push(db.$executeRawUnsafe("SELECT pg_sleep(3.5)").then((n) => n));
+      });
+      const { connectionId } = await connectViaConsent({
+        db,
+        organizationId: org.id,
+        provider: "generic-oauth2",
+        settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
+        scopes: ["openid", "offline_access"],
+        app: op.clients.post,
+        authorize: (url) => op.authorize(url),
+      });
+      await Promise.all(blockers);
+      expect(blockers).toHaveLength(2);
+      const row = await readConnection(t.db, connectionId);
+      expect(row).toMatchObject({ status: "active", lastErrorCode: null });
+      expect(row.tokenSet).not.toBeNull();
+    } finally {
+      await db.$disconnect();
+    }
+  });
 });
+
