@@ -51,6 +51,8 @@ async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
     res.writeHead(out.status, out.headers);
     res.end(out.body);
   } catch (err) {
+    // a client that went away (or was cut off by requestTimeout) mid-body: nobody is left to answer
+    if (req.destroyed || req.socket.destroyed) return void logger.debug({ err: { message: (err as Error).message } }, "API request body aborted");
     logger.error({ err: { message: (err as Error).message } }, "API fast path failed");
     if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
     res.end(JSON.stringify({ type: "https://consentry.dev/problems/internal", title: "Internal error", status: 500, detail: "Something went wrong on our side." }));
