@@ -11,6 +11,7 @@ import { bufferAuditValues } from "@/lib/audit/audit-buffer";
 import { noteAuthFailure } from "@/lib/audit/auth-failure-audit";
 import { authFailureClient, authLockout, countAuthFailure } from "@/lib/api-keys/auth-failure-limit";
 import { truncateDetail } from "@/lib/audit/record-audit-event";
+import { redactTokenShapes } from "@/lib/oauth/redact";
 import type { AuditValues, ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { englishMessage } from "@/lib/i18n/english";
 import { logger, requestIdFrom } from "@/lib/logger";
@@ -71,7 +72,8 @@ const CONNECTION_IN_PATH = /^\/api\/v1\/connections\/([^/]+)/;
  * secret: the method, the path (never the query string) and the status.
  */
 export function apiAuditValues(principal: ApiPrincipal | null, routeId: string, req: Pick<ApiRequest, "method" | "url" | "ip">, status: number, requestId: string): AuditValues {
-  const pathname = req.url.pathname;
+  // a caller may have put a key or token in the path by mistake: never stored as sent
+  const pathname = redactTokenShapes(req.url.pathname);
   const m = CONNECTION_IN_PATH.exec(pathname);
   const connectionId = m ? safeDecode(m[1]!)?.slice(0, 200) || null : null;
   return [

@@ -26,6 +26,7 @@ import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { logger } from "@/lib/logger";
 import { env } from "@/lib/env";
 import { isDatabaseUnavailable } from "@/lib/db/database-errors";
+import { redactTokenShapes } from "@/lib/oauth/redact";
 
 export { PROCESS_ID };
 
@@ -170,7 +171,7 @@ async function refreshFailed(o: { db: Db; c: Conn; error: unknown; readVersion: 
   } else {
     // A local fault (decryption, expired certificate…): an alert on the app, never lose the token.
     logger.error({ connectionId: c.id, requestId: o.actor.requestId, err: { message: (e as Error).message } }, "refresh failed before reaching the provider");
-    f = { failureClass: "app_misconfigured", errorCode: "local_error", message: (e as Error).message.slice(0, 300) };
+    f = { failureClass: "app_misconfigured", errorCode: "local_error", message: redactTokenShapes((e as Error).message).slice(0, 300) };
   }
   try {
     await recordFailure({ ...o, f });

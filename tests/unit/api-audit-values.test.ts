@@ -52,4 +52,14 @@ describe("apiAuditValues", () => {
     expect(details.path.endsWith("…")).toBe(true);
     expect(values[6]).toHaveLength(200); // the target id, cut at 200 characters
   });
+
+  it("an API key a caller put in the path is not stored, neither in the details nor as the target", () => {
+    const key = `csk_${"Ab1".repeat(14)}x`;
+    const values = apiAuditValues(principal, "connections.get", { method: "GET", ip: null, url: new URL(`http://internal/api/v1/connections/${key}`) }, 404, "r");
+    expect(JSON.stringify(values)).not.toContain(key.slice(4, 20));
+    // (slashes are base64 characters: the whole token-shaped run goes; the action still names the route)
+    expect(JSON.parse(values[10])).toMatchObject({ path: "[redacted]" });
+    expect(values[4]).toBe("api.connections.get");
+  });
 });
+
