@@ -60,6 +60,9 @@ type AuditBuffer = {
   droppedLoggedAt: number;
   failuresUnlogged: number;
   failureLoggedAt: number;
+  flushing: Promise<void> | null;
+  /** rows of the flush under way */
+  inFlight: number;
 };
 // on globalThis: the production server's fast path and Next's bundle of lib/ share one buffer
 const g = globalThis as unknown as { __consentryAuditBuffer?: AuditBuffer };
@@ -73,26 +76,32 @@ const buf = (g.__consentryAuditBuffer ??= {
   droppedLoggedAt: 0,
   failuresUnlogged: 0,
   failureLoggedAt: 0,
+  flushing: null,
+  inFlight: 0,
 });
 
-/** Audit rows dropped by this process since it started (memory full and no spill file, or the spill failed). */
+/** Audit rows dropped by this process since it started (no room in memory and no spill file, or the spill failed). */
 export function auditRowsDropped(): number {
   return buf.dropped;
 }
 
-/** Rows waiting in memory for their database. */
+/** Rows waiting in memory for their database (a flush under way included). */
 export function auditRowsBuffered(): number {
+  return queuedRows() + buf.inFlight;
+}
+
+function queuedRows(): number {
   let n = 0;
   for (const rows of buf.rows.values()) n += rows.length;
   return n;
 }
 
-/** The spill file of a database on the embedded default (one per database), or null. */
+/** The spill file of a SQLite database (the embedded default: the data folder is local), one per database; null on PostgreSQL. */
 function spillFile(db: Db): string | null {
-  const e = env();
-  if (!e.embedded) return null;
-  const key = createHash("sha256").update(databaseUrlOf(db)).digest("hex").slice(0, 16);
-  return path.join(e.dataDir, "audit-spill", `${key}.jsonl`);
+  const url = databaseUrlOf(db);
+  if (!url.startsWith("file:")) return null;
+  const key = createHash("sha256").update(url).digest("hex").slice(0, 16);
+  return path.join(env().dataDir, "audit-spill", `${key}.jsonl`);
 }
 
 function drop(n: number) {
@@ -125,7 +134,7 @@ function keep(db: Db, rows: AuditInsertRow[]) {
   const over = all.length - MAX_BUFFERED_ROWS;
   if (over > 0) spill(db, all.splice(0, over));
   buf.rows.set(db, all);
-  buf.count = auditRowsBuffered();
+  buf.count = queuedRows();
 }
 
 function schedule(delay: number) {
@@ -174,18 +183,25 @@ async function unspill(db: Db) {
  * refused batch is back in the buffer for the next try. `final` (shutdown): what is still refused
  * goes to the spill file (or is counted as dropped), because memory is about to go.
  */
-export async function flushAuditBuffer({ final = false }: { final?: boolean } = {}) {
+export async function flushAuditBuffer({ final = false }: { final?: boolean } = {}): Promise<void> {
+  // one flush at a time: a database that takes long to refuse a batch must not collect a pile of them
+  while (buf.flushing) await buf.flushing;
+  buf.flushing = flushOnce(final).finally(() => (buf.flushing = null));
+  return buf.flushing;
+}
+
+async function flushOnce(final: boolean) {
   if (buf.timer) clearTimeout(buf.timer);
   buf.timer = null;
   const batches = [...buf.rows];
   buf.rows.clear();
   buf.count = 0;
+  buf.inFlight = batches.reduce((n, [, rows]) => n + rows.length, 0);
   let refused = false;
   await Promise.all(
     batches.map(async ([db, rows]) => {
       try {
         await hotQueries(db).insertAudit(rows);
-        await unspill(db);
       } catch (err) {
         refused = true;
         if (final) spill(db, rows);
@@ -196,9 +212,13 @@ export async function flushAuditBuffer({ final = false }: { final?: boolean } = 
           buf.failuresUnlogged = 0;
           buf.failureLoggedAt = Date.now();
         }
+        return;
       }
+      // the database takes rows again: what was spilled goes back too (its own failures are its own)
+      await unspill(db).catch((err: Error) => logger.error({ err: { message: err.message } }, "audit spill file not written back yet"));
     }),
   );
+  buf.inFlight = 0;
   buf.delay = refused ? Math.min(Math.max(buf.delay * 2, 1000), MAX_RETRY_DELAY_MS) : FLUSH_EVERY_MS;
   if (buf.count > 0 && !final) schedule(buf.delay);
 }
@@ -211,7 +231,7 @@ export function bufferAuditValues(db: Db, values: AuditValues) {
   if (!rows) buf.rows.set(db, (rows = []));
   rows.push(row);
   if (rows.length > MAX_BUFFERED_ROWS) spill(db, rows.splice(0, rows.length - MAX_BUFFERED_ROWS));
-  // while the database refuses rows, no early flush: the retry timer's backoff decides
-  if (++buf.count >= FLUSH_AT_ROWS && buf.delay === FLUSH_EVERY_MS) void flushAuditBuffer();
+  // while a flush is under way or the database refuses rows, no early flush: the timer decides
+  if (++buf.count >= FLUSH_AT_ROWS && buf.delay === FLUSH_EVERY_MS && !buf.flushing) void flushAuditBuffer();
   else schedule(buf.delay);
 }

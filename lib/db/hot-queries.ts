@@ -79,58 +79,68 @@ const sqliteDate = (v: unknown) => (v === null || v === undefined ? null : new D
 const AUDIT_WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require("node:module").createRequire(workerData.resolveFrom)("better-sqlite3");
-const handle = new Database(workerData.file, { fileMustExist: true });
-handle.pragma("busy_timeout = 10000");
-const insert = handle.prepare(workerData.sql);
+// busy timeout from the start (the open itself may meet a lock); the statement is prepared on the first
+// batch, inside the try: preparing reads the schema, and a lock held elsewhere must fail that batch
+// (kept and retried by the caller), not kill the thread
+const handle = new Database(workerData.file, { fileMustExist: true, timeout: 10000 });
 const CREATED_AT = workerData.createdAt;
-// createdAt as Prisma stores DateTime on SQLite: ISO text with an explicit offset
-const many = handle.transaction((rows) => { for (const r of rows) { r[CREATED_AT] = new Date(r[CREATED_AT]).toISOString().replace("Z", "+00:00"); insert.run(r); } });
+let many = null;
+const prepare = () => {
+  const insert = handle.prepare(workerData.sql);
+  // createdAt as Prisma stores DateTime on SQLite: ISO text with an explicit offset
+  return handle.transaction((rows) => { for (const r of rows) { r[CREATED_AT] = new Date(r[CREATED_AT]).toISOString().replace("Z", "+00:00"); insert.run(r); } });
+};
 parentPort.on("message", (m) => {
   if (m.close) { handle.close(); parentPort.postMessage({ closed: true }); return; }
-  try { many(JSON.parse(m.json)); parentPort.postMessage({ id: m.id }); }
-  catch (err) { parentPort.postMessage({ id: m.id, error: String(err && err.message || err) }); }
+  try { many ??= prepare(); many(JSON.parse(m.json)); parentPort.postMessage({ id: m.id }); }
+  catch (err) { parentPort.postMessage({ id: m.id, error: String(err && err.message || err), code: err && err.code }); }
 });
 `;
 
+type Pending = Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+
 function sqliteAuditWriter(file: string) {
-  let worker: Worker | null = null;
+  let worker: { thread: Worker; pending: Pending } | null = null;
   let seq = 0;
-  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  const failAll = (e: Error) => {
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
-    worker = null;
-  };
   const start = () => {
-    const w = new Worker(AUDIT_WORKER_SOURCE, {
+    const thread = new Worker(AUDIT_WORKER_SOURCE, {
       eval: true,
-      workerData: { file, resolveFrom: path.join(process.cwd(), "package.json"), createdAt: CREATED_AT, sql: `INSERT INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})` },
+      // OR IGNORE: a batch retried after its commit was in fact made (the thread died just then) is not a conflict
+      workerData: { file, resolveFrom: path.join(process.cwd(), "package.json"), createdAt: CREATED_AT, sql: `INSERT OR IGNORE INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})` },
     });
-    w.unref(); // a pending batch is awaited by whoever flushes; an idle writer never holds the process
-    w.on("message", (m: { id?: number; error?: string }) => {
+    thread.unref(); // a pending batch is awaited by whoever flushes; an idle writer never holds the process
+    const self = { thread, pending: new Map() as Pending };
+    // the batches of this thread only: a thread that dies after a new one has started must not fail the new one's
+    const failAll = (e: unknown) => {
+      const err = e instanceof Error ? e : Object.assign(new Error(String((e as { message?: unknown })?.message ?? e)), { code: (e as { code?: unknown })?.code });
+      for (const p of self.pending.values()) p.reject(err);
+      self.pending.clear();
+      if (worker === self) worker = null;
+    };
+    thread.on("message", (m: { id?: number; error?: string; code?: string }) => {
       if (m.id === undefined) return;
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (m.error) p?.reject(new Error(m.error));
+      const p = self.pending.get(m.id);
+      self.pending.delete(m.id);
+      if (m.error) p?.reject(Object.assign(new Error(m.error), { code: m.code }));
       else p?.resolve();
     });
-    w.on("error", (e) => failAll(e));
-    w.on("exit", () => failAll(new Error("the audit writer thread exited")));
-    return w;
+    thread.on("error", failAll);
+    thread.on("exit", () => failAll(new Error("the audit writer thread exited")));
+    return self;
   };
   return {
     insert(rows: AuditInsertRow[]): Promise<void> {
-      worker ??= start();
+      const w = (worker ??= start());
       const id = ++seq;
       // one flat string: JSON.stringify of a batch costs the event loop less than a structured clone of its rows
       const json = JSON.stringify(rows);
       return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker!.postMessage({ id, json });
+        w.pending.set(id, { resolve, reject });
+        w.thread.postMessage({ id, json });
       });
     },
     async close() {
-      const w = worker;
+      const w = worker?.thread;
       worker = null;
       if (!w) return;
       // batches already posted are committed first (messages are handled in order), then the handle closes
@@ -188,7 +198,8 @@ const pgDate = (v: unknown) => (v === null || v === undefined ? null : (v as Dat
 const pgTypes = { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === TIMESTAMP_OID && format !== "binary" ? pgUtc : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser };
 
 /** All rows of a batch in one statement: one array per column, unnested (a single plan for any size). */
-const PG_AUDIT_SQL = `INSERT INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) SELECT * FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${c === "createdAt" ? "timestamp(3)" : "text"}[]`).join(", ")})`;
+/** ON CONFLICT: a batch retried after its commit was in fact made (the connection died just then) is not a conflict. */
+const PG_AUDIT_SQL = `INSERT INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) SELECT * FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${c === "createdAt" ? "timestamp(3)" : "text"}[]`).join(", ")}) ON CONFLICT ("id") DO NOTHING`;
 
 function pgHotQueries(url: string): HotQueries {
   // the same size as Prisma's pool (CONSENTRY_DB_POOL_SIZE); an unreachable database fails a query after 10 s
