@@ -53,6 +53,7 @@ const ZEnv = z.object({
   CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: bool,
+  CONSENTRY_TEST_PORTAL_HOLD_FILE: z.string().min(1).optional(),
 });
 
 export type TEnv = ReturnType<typeof loadEnv>;
@@ -128,6 +129,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     apiAuthFailureWindowSeconds: e.CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS,
     /** failed authentications are audited as one row per client address per this many seconds */
     apiAuthFailureAuditSeconds: e.CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS,
+    /** TEST-ONLY: a portal process starting while this file exists waits for it to go (tests hold a restart in its starting state) */
+    testPortalHoldFile: e.CONSENTRY_TEST_PORTAL_HOLD_FILE,
     egress: {
       /**
        * TEST-ONLY: lets lib/oauth/egress.ts reach loopback (127.0.0.0/8, ::1) over http:// or https://,

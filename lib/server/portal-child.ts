@@ -2,14 +2,19 @@
 // Unix socket that only the production server can reach. Started by lib/server/portal.ts; never run
 // on its own. The production server in front of it answers the REST API itself and hands every
 // other request here, so that Next's per-request cost and global patches stay out of the API's process.
+import fs from "node:fs";
 import http from "node:http";
 import next from "next";
 import { SHUTDOWN_GRACE_MS, drainProcess } from "@/lib/server/drain-process";
 import { logger } from "@/lib/logger";
+import { env } from "@/lib/env";
 
 async function main() {
   const socketPath = process.env.CONSENTRY_PORTAL_SOCKET;
   if (!socketPath || !process.send) throw new Error("portal-child is started by the production server (lib/server/portal.ts)");
+  // tests only: held in the starting state while the file exists (a restart observed deterministically)
+  const hold = env().testPortalHoldFile;
+  while (hold && fs.existsSync(hold)) await new Promise((r) => setTimeout(r, 50));
   const app = next({ dev: false, dir: process.cwd(), port: Number(process.env.PORT ?? 3000), hostname: "0.0.0.0" });
   await app.prepare();
   const handle = app.getRequestHandler();

@@ -67,12 +67,14 @@ for (const kind of dbKinds()) {
     let env: Record<string, string>;
     let dropDb: (() => Promise<void>) | undefined;
     let dataDir: string;
+    let holdFile: string;
 
     beforeAll(async () => {
       if (buildError) return;
       const port = ports.get(kind)!;
       fs.mkdirSync(TMP_ROOT, { recursive: true });
       dataDir = fs.mkdtempSync(path.join(TMP_ROOT, `e2e-api-${kind}-`));
+      holdFile = path.join(dataDir, "hold-portal");
       env = {
         PORT: String(port),
         CONSENTRY_URL: `http://127.0.0.1:${port}`,
@@ -81,6 +83,7 @@ for (const kind of dbKinds()) {
         CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: "true",
         // no background refresh: the test decides when a token is refreshed
         CONSENTRY_REFRESH_INTERVAL_SECONDS: "0",
+        CONSENTRY_TEST_PORTAL_HOLD_FILE: holdFile,
       };
       if (kind === "postgresql") {
         const scratch = await cloneTemplate("postgresql");
@@ -249,6 +252,8 @@ for (const kind of dbKinds()) {
       // the portal process dies: the REST API, served by the front process, does not notice
       const first = portalPid();
       expect(first, "the portal child process").toBeDefined();
+      // its replacement will wait in the starting state until the hold file is gone
+      fs.writeFileSync(holdFile, "");
       process.kill(first!, "SIGKILL");
       const slug = `restart-${crypto.randomBytes(3).toString("hex")}`;
       expect(runCli(["org", "create", "--name", "Restart", "--slug", slug], env).status).toBe(0);
@@ -262,8 +267,9 @@ for (const kind of dbKinds()) {
         if (!starting) await new Promise((r) => setTimeout(r, 20));
       }
       expect(starting, "a replacement portal process").toBeDefined();
-      expect((await fetch(`${base}/api/health`)).status).toBe(502); // not ready yet
+      expect((await fetch(`${base}/api/health`)).status).toBe(502); // held: not ready yet
       process.kill(starting!, "SIGKILL");
+      fs.rmSync(holdFile);
       // and the portal is back within a minute, as another process
       const deadline = Date.now() + 60_000;
       let health = 0;
