@@ -272,8 +272,8 @@ export async function startReceiver(): Promise<Receiver> {
   };
 }
 
-/** A generic-oauth2 connection consented for real against the OP (so its refresh token is real). */
-export async function connectGenericViaOp(op: OidcServer, t: TestDatabase) {
+/** A generic-oauth2 connection consented for real against the OP (so its refresh token is real), through `t.db`. */
+export async function connectGenericViaOp(op: OidcServer, t: Pick<TestDatabase, "db">) {
   const org = await seedOrg(t.db);
   const { connectionId } = await connectViaConsent({
     db: t.db,

@@ -22,8 +22,7 @@ import { heldCommit, whenCommitted } from "@/lib/tokens/pending-commits";
 import { createRotatingAs, type RotatingAs } from "../fixtures/rotating-as";
 import { callbackUrl } from "@/lib/consent/start-consent";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
-import { seedOrg } from "../helpers/factories";
-import { connectViaConsent } from "../helpers/lifecycle";
+import { connectGenericViaOp } from "../helpers/lifecycle";
 import { describeEachDb } from "../helpers/db";
 import { countLosses, seedRotatingConnections } from "../helpers/rotating-connections";
 import { readConnection, waitFor } from "../helpers/lifecycle";
@@ -119,7 +118,6 @@ describeEachDb("refresh commits under database faults (rotating AS)", (getDb) =>
     if (t.kind !== "postgresql") return ctx.skip(); // SQLite has no pool to exhaust
     const db = createDb(t.url, { poolSize: 2 });
     try {
-      const org = await seedOrg(db);
       // the OP answers the code exchange a second after receiving it; meanwhile both pooled connections
       // are taken for 3.5 s (longer than Prisma's 2 s transaction maxWait)
       op.failNext({ transform: (b) => b, delayMs: 1000 });
@@ -128,15 +126,7 @@ describeEachDb("refresh commits under database faults (rotating AS)", (getDb) =>
       void waitFor(() => op.tokenRequests.length > exchanges, { what: "the code exchange" }).then(() => {
         for (let i = 0; i < 2; i++) blockers.push(db.$executeRawUnsafe("SELECT pg_sleep(3.5)").then((n) => n));
       });
-      const { connectionId } = await connectViaConsent({
-        db,
-        organizationId: org.id,
-        provider: "generic-oauth2",
-        settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
-        scopes: ["openid", "offline_access"],
-        app: op.clients.post,
-        authorize: (url) => op.authorize(url),
-      });
+      const { connectionId } = await connectGenericViaOp(op, { db });
       await Promise.all(blockers);
       expect(blockers).toHaveLength(2);
       const row = await readConnection(t.db, connectionId);
