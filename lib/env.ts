@@ -54,6 +54,8 @@ const ZEnv = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: bool,
   CONSENTRY_TEST_PORTAL_HOLD_FILE: z.string().min(1).optional(),
+  // set by the production server for its portal child (lib/server/portal.ts), never by hand
+  CONSENTRY_PORTAL_SOCKET: z.string().min(1).optional(),
 });
 
 export type TEnv = ReturnType<typeof loadEnv>;
@@ -129,6 +131,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     apiAuthFailureWindowSeconds: e.CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS,
     /** failed authentications are audited as one row per client address per this many seconds */
     apiAuthFailureAuditSeconds: e.CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS,
+    /** the Unix socket the portal child listens on (set by the production server for it) */
+    portalSocket: e.CONSENTRY_PORTAL_SOCKET,
     /** TEST-ONLY: a portal process starting while this file exists waits for it to go (tests hold a restart in its starting state) */
     testPortalHoldFile: e.CONSENTRY_TEST_PORTAL_HOLD_FILE,
     egress: {
@@ -140,6 +144,14 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       allowLoopback: e.CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS ?? false,
     },
   };
+}
+
+/**
+ * The environment a child process of ours starts with (the portal, prisma migrate): this process's own,
+ * plus `extra`. Passed on whole, not read: the child validates what it reads in its own lib/env.ts.
+ */
+export function childProcessEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
 }
 
 let cached: TEnv | undefined;

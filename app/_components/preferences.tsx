@@ -2,7 +2,7 @@
 // Language and theme switchers: both are plain cookies, read on the server for the next render.
 import { useRouter } from "next/navigation";
 import { useLocale, useTranslations } from "next-intl";
-import { useEffect, useState } from "react";
+import { useSyncExternalStore } from "react";
 import { LOCALES, LOCALE_COOKIE } from "@/lib/i18n/config";
 import { THEMES, THEME_COOKIE, type TTheme } from "@/app/_components/theme";
 
@@ -38,16 +38,21 @@ export function LocaleSwitcher() {
   );
 }
 
+// The theme lives in a cookie: read it as an external store (the server renders "system", the client
+// its cookie right after hydration, without an effect that sets state).
+const themeListeners = new Set<() => void>();
+const subscribeTheme = (listener: () => void) => (themeListeners.add(listener), () => void themeListeners.delete(listener));
+function themeFromCookie(): TTheme {
+  const m = document.cookie.match(new RegExp(`(?:^|; )${THEME_COOKIE}=(\\w+)`));
+  return m && (THEMES as readonly string[]).includes(m[1]!) ? (m[1] as TTheme) : "system";
+}
+
 export function ThemeSwitcher() {
   const t = useTranslations("preferences");
-  const [theme, setTheme] = useState<TTheme>("system");
-  useEffect(() => {
-    const m = document.cookie.match(new RegExp(`(?:^|; )${THEME_COOKIE}=(\\w+)`));
-    if (m && (THEMES as readonly string[]).includes(m[1]!)) setTheme(m[1] as TTheme);
-  }, []);
+  const theme = useSyncExternalStore(subscribeTheme, themeFromCookie, () => "system" as TTheme);
   const apply = (next: TTheme) => {
-    setTheme(next);
     setCookie(THEME_COOKIE, next);
+    for (const l of themeListeners) l();
     const dark = next === "dark" || (next === "system" && matchMedia("(prefers-color-scheme: dark)").matches);
     document.documentElement.classList.toggle("dark", dark);
   };

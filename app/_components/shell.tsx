@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useParams, usePathname, useRouter } from "next/navigation";
 import { useTranslations } from "next-intl";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { LocaleSwitcher, ThemeSwitcher } from "@/app/_components/preferences";
 import { signOutAction } from "@/app/_components/sign-out-action";
 
@@ -65,7 +65,12 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
   const params = useParams<{ org?: string }>();
   const pathname = usePathname();
   const [open, setOpen] = useState(false);
-  useEffect(() => setOpen(false), [pathname]);
+  // the mobile menu closes on navigation (adjusted while rendering, not in an effect)
+  const [menuPath, setMenuPath] = useState(pathname);
+  if (pathname !== menuPath) {
+    setMenuPath(pathname);
+    setOpen(false);
+  }
   const org = params.org;
   const base = org ? `/orgs/${org}` : null;
 

@@ -10,4 +10,5 @@ if (!fs.existsSync(buildId) || process.argv.includes("--rebuild")) {
   const r = spawnSync("npm", ["run", "build"], { stdio: "inherit", cwd: root });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-require("@/lib/server/main");
+// the server starts when its module is loaded
+void import("@/lib/server/main");

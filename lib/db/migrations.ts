@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { Db } from "@/lib/db/client";
+import { childProcessEnv } from "@/lib/env";
 
 export function migrationsDir(dbKind: "sqlite" | "postgresql", root = process.cwd()): string {
   return path.join(root, "prisma", dbKind, "migrations");
@@ -23,7 +24,7 @@ export function applyMigrations({ databaseUrl, dataDir, root = process.cwd() }: 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, "migrate", "deploy", "--config", path.join(root, "prisma", "prisma.config.ts")], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl, ...(dataDir ? { CONSENTRY_DATA_DIR: dataDir } : {}), PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" },
+      env: childProcessEnv({ DATABASE_URL: databaseUrl, ...(dataDir ? { CONSENTRY_DATA_DIR: dataDir } : {}), PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

@@ -10,12 +10,12 @@ import { logger } from "@/lib/logger";
 import { env } from "@/lib/env";
 
 async function main() {
-  const socketPath = process.env.CONSENTRY_PORTAL_SOCKET;
+  const socketPath = env().portalSocket;
   if (!socketPath || !process.send) throw new Error("portal-child is started by the production server (lib/server/portal.ts)");
   // tests only: held in the starting state while the file exists (a restart observed deterministically)
   const hold = env().testPortalHoldFile;
   while (hold && fs.existsSync(hold)) await new Promise((r) => setTimeout(r, 50));
-  const app = next({ dev: false, dir: process.cwd(), port: Number(process.env.PORT ?? 3000), hostname: "0.0.0.0" });
+  const app = next({ dev: false, dir: process.cwd(), port: env().port, hostname: "0.0.0.0" });
   await app.prepare();
   const handle = app.getRequestHandler();
   const server = http.createServer((req, res) => void handle(req, res));

@@ -8,6 +8,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { logger } from "@/lib/logger";
+import { childProcessEnv } from "@/lib/env";
 
 /** connection-level headers: they describe one hop, not the message (RFC 9110 §7.6.1) */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
@@ -55,7 +56,7 @@ export async function startPortal({ startTimeoutMs = 120_000, onUnexpectedExit }
     new Promise<void>((resolve, reject) => {
       fs.rmSync(socketPath, { force: true });
       // the same Node flags (tsx's loader under `npm start`) and environment as this process
-      const c = fork(path.join(__dirname, "portal-child.ts"), [], { env: { ...process.env, CONSENTRY_PORTAL_SOCKET: socketPath }, stdio: "inherit" });
+      const c = fork(path.join(__dirname, "portal-child.ts"), [], { env: childProcessEnv({ CONSENTRY_PORTAL_SOCKET: socketPath }), stdio: "inherit" });
       child = c;
       const timer = setTimeout(() => {
         c.kill("SIGKILL");

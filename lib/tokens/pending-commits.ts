@@ -133,10 +133,6 @@ export function heldCommit(connectionId: string): RefreshCommit | undefined {
   return state.held.get(connectionId)?.commit;
 }
 
-export function heldCommitCount(): number {
-  return state.held.size;
-}
-
 /** Retries every held commit until none is left or the deadline passes; returns how many are left. */
 export async function drainHeldCommits(deadline: number): Promise<number> {
   state.delay = FIRST_DELAY_MS;

@@ -311,7 +311,6 @@ async function main() {
     await as.close();
 
     const lat = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
-    const refreshed = results.reduce((s, r) => s + r.totals.refreshed, 0);
     const failed = results.reduce((s, r) => s + Object.values(r.totals.failed).reduce((a, b) => a + b, 0), 0);
     const summary = {
       db: pg ? "postgresql" : "sqlite",

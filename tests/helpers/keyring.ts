@@ -6,6 +6,6 @@ export const K2 = `k2:${Buffer.alloc(32, 0x22).toString("base64")}`;
 export const K3 = `k3:${Buffer.alloc(32, 0x33).toString("base64")}`;
 
 /** Installs a keyring made of these key lines; the first one encrypts. */
-export function useKeyring(...lines: string[]) {
+export function installKeyring(...lines: string[]) {
   setKeyringForTests(parseKeyring(lines.join(","), "test keyring"));
 }

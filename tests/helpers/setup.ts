@@ -1,4 +1,4 @@
 // Runs before every test file (both projects): a known keyring instead of configuration or a key file.
-import { K1, useKeyring } from "./keyring";
+import { K1, installKeyring } from "./keyring";
 
-useKeyring(K1);
+installKeyring(K1);

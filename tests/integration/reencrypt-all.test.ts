@@ -5,7 +5,7 @@ import { SECRET_FIELDS } from "@/lib/crypto/secret-fields";
 import type { Db } from "@/lib/db/client";
 import { describeEachDb } from "../helpers/db";
 import { openSecret, seedAllSecrets, seedOAuthApp, seedOrg, canary } from "../helpers/factories";
-import { K1, K2, useKeyring } from "../helpers/keyring";
+import { K1, K2, installKeyring } from "../helpers/keyring";
 
 type Row = Record<string, unknown> & { id: string; organizationId: string | null };
 
@@ -27,7 +27,7 @@ async function storedSecrets(db: Db) {
 describeEachDb("reencryptAll", (getDb) => {
   it("moves every encrypted value to the new primary key, and values still decrypt", async () => {
     const { db } = getDb();
-    useKeyring(K1);
+    installKeyring(K1);
     const orgA = await seedOrg(db);
     const orgB = await seedOrg(db);
     const a = await seedAllSecrets(db, orgA.id, "a");
@@ -40,7 +40,7 @@ describeEachDb("reencryptAll", (getDb) => {
     expect([...before.values()].every((s) => keyIdOf(s.value) === "k1")).toBe(true);
     expect(await countStaleSecrets({ db })).toBe(0);
 
-    useKeyring(K2, K1);
+    installKeyring(K2, K1);
     expect(await countStaleSecrets({ db })).toBe(plain.size);
 
     // a small batch size walks several pages of every table
@@ -49,7 +49,7 @@ describeEachDb("reencryptAll", (getDb) => {
     expect(await countStaleSecrets({ db })).toBe(0);
 
     // with k1 retired, every value is under k2, decrypts to what was stored, and is a new ciphertext
-    useKeyring(K2);
+    installKeyring(K2);
     const after = await storedSecrets(db);
     expect([...after.keys()].sort()).toEqual([...plain.keys()].sort());
     for (const [key, s] of after) {

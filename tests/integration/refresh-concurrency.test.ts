@@ -15,7 +15,7 @@ import { refreshDue } from "@/lib/tokens/refresh-due";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { faults } from "../fixtures/http-emulator";
 import { describeEachDb, type TestDatabase } from "../helpers/db";
-import { connectGenericViaOp, connectViaConsent, makeDue, readConnection, sleep, spawnRefreshWorker, storedTokens, type WorkerHandle, workerPool } from "../helpers/lifecycle";
+import { connectGenericViaOp, makeDue, readConnection, sleep, storedTokens, workerPool } from "../helpers/lifecycle";
 
 let op: OidcServer;
 const workers = workerPool();

@@ -15,7 +15,7 @@ import { refreshDue } from "@/lib/tokens/refresh-due";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { describeEachDb, type TestDatabase } from "../helpers/db";
-import { connectGenericViaOp, connectViaConsent, makeDue, readConnection, spawnRefreshWorker, storedTokens, type WorkerHandle, waitFor, workerPool } from "../helpers/lifecycle";
+import { connectGenericViaOp, makeDue, readConnection, storedTokens, type WorkerHandle, waitFor, workerPool } from "../helpers/lifecycle";
 
 let op: OidcServer;
 const workers = workerPool();

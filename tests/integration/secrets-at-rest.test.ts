@@ -5,7 +5,7 @@ import { createOrganization } from "@/lib/organizations/create-organization";
 import { addMember } from "@/lib/users/add-member";
 import { describeEachDb, dumpAllRows, sqliteRawBytes } from "../helpers/db";
 import { canary, seedAllSecrets, seedConnection, uniq } from "../helpers/factories";
-import { K1, useKeyring } from "../helpers/keyring";
+import { K1, installKeyring } from "../helpers/keyring";
 
 const actor = { type: "system", label: "test" } as const;
 
@@ -13,7 +13,7 @@ describeEachDb("secrets at rest", (getDb) => {
   it("no plaintext secret appears in any row of any table", async () => {
     const t = getDb();
     const { db } = t;
-    useKeyring(K1);
+    installKeyring(K1);
     const org = await createOrganization({ db, input: { name: "Leak check", slug: `leak-${uniq()}` }, actor });
     const { plain } = await seedAllSecrets(db, org.id, "leak");
     const added = await addMember({ db, organizationId: org.id, input: { email: `new-${uniq()}@example.test`, role: "member" }, actor, localLogin: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DecryptionError, decryptSecret, encryptSecret, keyIdOf, type SecretContext } from "@/lib/crypto/aead";
-import { K1, K2, useKeyring } from "../helpers/keyring";
+import { K1, K2, installKeyring } from "../helpers/keyring";
 
 const ctx: SecretContext = { table: "TokenSet", organizationId: "org_a", rowId: "conn_1", field: "accessTokenEnc" };
 
@@ -17,7 +17,7 @@ function flipBit(value: string, part: "iv" | "ct" | "tag"): string {
 
 describe("encryptSecret / decryptSecret", () => {
   it("round-trips, including empty and non-ASCII values", () => {
-    useKeyring(K1);
+    installKeyring(K1);
     for (const plain of ["eyJhbGciOi.access.token", "", "pässwörd ✓ 🔑", "x".repeat(10_000)]) {
       const sealed = encryptSecret(plain, ctx);
       expect(sealed).toMatch(/^enc1\.k1\.[\w-]{16}\.[\w-]+$/);
@@ -26,7 +26,7 @@ describe("encryptSecret / decryptSecret", () => {
   });
 
   it("never contains the plaintext and uses a fresh IV every time", () => {
-    useKeyring(K1);
+    installKeyring(K1);
     const a = encryptSecret("same-secret", ctx);
     const b = encryptSecret("same-secret", ctx);
     expect(a).not.toBe(b);
@@ -36,13 +36,13 @@ describe("encryptSecret / decryptSecret", () => {
   });
 
   it.each(["iv", "ct", "tag"] as const)("refuses a value with one bit flipped in the %s", (part) => {
-    useKeyring(K1);
+    installKeyring(K1);
     const sealed = encryptSecret("secret-value", ctx);
     expect(() => decryptSecret(flipBit(sealed, part), ctx)).toThrow(DecryptionError);
   });
 
   it("refuses truncated and malformed values", () => {
-    useKeyring(K1);
+    installKeyring(K1);
     const sealed = encryptSecret("secret-value", ctx);
     const [p, kid, iv, data] = sealed.split(".") as [string, string, string, string];
     for (const bad of [
@@ -64,15 +64,15 @@ describe("encryptSecret / decryptSecret", () => {
     ["organizationId", { organizationId: "org_b" }],
     ["organizationId (platform)", { organizationId: null }],
   ] as const)("refuses the same ciphertext bound to another %s", (_label, change) => {
-    useKeyring(K1);
+    installKeyring(K1);
     const sealed = encryptSecret("secret-value", ctx);
     expect(() => decryptSecret(sealed, { ...ctx, ...change })).toThrow(DecryptionError);
   });
 
   it("refuses a value under a key id the keyring does not have, without echoing key material", () => {
-    useKeyring(K1);
+    installKeyring(K1);
     const sealed = encryptSecret("secret-value", ctx);
-    useKeyring(K2);
+    installKeyring(K2);
     expect(() => decryptSecret(sealed, ctx)).toThrow(DecryptionError);
     expect(() => decryptSecret(sealed, ctx)).toThrow(/"k1" is not configured/);
     // relabelling the value with a key id that exists does not help either
@@ -80,7 +80,7 @@ describe("encryptSecret / decryptSecret", () => {
   });
 
   it("rejects contexts that could make associated data ambiguous", () => {
-    useKeyring(K1);
+    installKeyring(K1);
     expect(() => encryptSecret("x", { ...ctx, rowId: "a|b" })).toThrow();
     expect(() => encryptSecret("x", { ...ctx, field: "" })).toThrow();
   });
@@ -88,18 +88,18 @@ describe("encryptSecret / decryptSecret", () => {
 
 describe("key rotation", () => {
   it("keeps old values readable after a new primary key is added, and encrypts new values under it", () => {
-    useKeyring(K1);
+    installKeyring(K1);
     const old = encryptSecret("before-rotation", ctx);
     expect(keyIdOf(old)).toBe("k1");
 
-    useKeyring(K2, K1);
+    installKeyring(K2, K1);
     expect(decryptSecret(old, ctx)).toBe("before-rotation");
     const fresh = encryptSecret("after-rotation", ctx);
     expect(keyIdOf(fresh)).toBe("k2");
     expect(decryptSecret(fresh, ctx)).toBe("after-rotation");
 
     // once k1 is retired, only values re-encrypted under k2 remain readable
-    useKeyring(K2);
+    installKeyring(K2);
     expect(decryptSecret(fresh, ctx)).toBe("after-rotation");
     expect(() => decryptSecret(old, ctx)).toThrow(DecryptionError);
   });

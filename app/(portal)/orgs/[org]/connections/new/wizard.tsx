@@ -1,6 +1,6 @@
 "use client";
 // New connection: provider → app → settings → save. One form; steps only change what is visible.
-import { startTransition, useActionState, useEffect, useMemo, useState } from "react";
+import { startTransition, useActionState, useMemo, useState } from "react";
 import { useTranslations } from "next-intl";
 import { Field, FormMessage, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
@@ -45,11 +45,13 @@ export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: 
   const [appChoice, setAppChoice] = useState<string>("");
   const err = (k: string) => state?.errors?.[k];
   const goTo = (i: number) => setStep(Math.max(0, Math.min(STEPS.length - 1, i)));
-  useEffect(() => {
+  // a refused submit opens the first step with an error (adjusted while rendering, not in an effect)
+  const [answered, setAnswered] = useState(state);
+  if (state !== answered) {
+    setAnswered(state);
     const keys = Object.keys(state?.errors ?? {});
-    if (keys.length === 0) return;
-    setStep(keys.some((k) => k === "provider") ? 0 : keys.some((k) => k.startsWith("oauth_app") || k === "api_key") ? 1 : 2);
-  }, [state]);
+    if (keys.length > 0) setStep(keys.some((k) => k === "provider") ? 0 : keys.some((k) => k.startsWith("oauth_app") || k === "api_key") ? 1 : 2);
+  }
   const stepOk = step === 0 ? Boolean(provider) : step === 1 ? provider?.authKind === "api_key" || Boolean(appChoice) : true;
 
   return (
