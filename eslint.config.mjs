@@ -10,7 +10,16 @@ const APP_CODE = ["lib/**/*.ts", "app/**/*.{ts,tsx}"];
 
 const config = [
   {
-    ignores: [".next/**", "node_modules/**", "lib/generated/**", "tests/.tmp/**", "data/**", "test-results/**", "playwright-report/**", "next-env.d.ts"],
+    ignores: [
+      ".next/**",
+      "node_modules/**",
+      "lib/generated/**",
+      "tests/.tmp/**",
+      "data/**",
+      "test-results/**",
+      "playwright-report/**",
+      "next-env.d.ts",
+    ],
   },
   ...nextVitals,
   ...nextTs,
@@ -26,18 +35,35 @@ const config = [
     files: APP_CODE,
     ignores: ["lib/env.ts"],
     rules: {
-      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through lib/env.ts (env()); it is the only reader of process.env." }],
+      "no-restricted-properties": [
+        "error",
+        {
+          object: "process",
+          property: "env",
+          message: "Read configuration through lib/env.ts (env()); it is the only reader of process.env.",
+        },
+      ],
     },
   },
   {
     files: ["lib/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@/app/*", "**/app/*"], message: "lib/ is the layer below app/: it never imports from it." }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["@/app/*", "**/app/*"], message: "lib/ is the layer below app/: it never imports from it." },
+          ],
+        },
+      ],
     },
   },
   {
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
     },
   },
   {

@@ -10,8 +10,12 @@ const lock = JSON.parse(fs.readFileSync(lockPath, "utf8"));
 const pkgs = lock.packages;
 
 const platformOf = (name) => {
-  const os = ["darwin", "win32", "linux", "android", "freebsd", "openbsd", "sunos", "aix", "wasm32"].find((o) => name.includes(`-${o}`));
-  const cpu = ["arm64", "x64", "ia32", "arm", "ppc64", "s390x", "riscv64", "loong64", "wasi"].find((c) => new RegExp(`-${c}(\\b|-|$)`).test(name.replace(/^.*\//, "").replace(/^[^-]*-/, "-")));
+  const os = ["darwin", "win32", "linux", "android", "freebsd", "openbsd", "sunos", "aix", "wasm32"].find((o) =>
+    name.includes(`-${o}`),
+  );
+  const cpu = ["arm64", "x64", "ia32", "arm", "ppc64", "s390x", "riscv64", "loong64", "wasi"].find((c) =>
+    new RegExp(`-${c}(\\b|-|$)`).test(name.replace(/^.*\//, "").replace(/^[^-]*-/, "-")),
+  );
   if (name.includes("wasm32")) return { cpu: ["wasm32"] };
   return { ...(os ? { os: [os] } : {}), ...(cpu ? { cpu: [cpu] } : {}) };
 };

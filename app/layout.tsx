@@ -7,7 +7,11 @@ import "./globals.css";
 
 export async function generateMetadata(): Promise<Metadata> {
   const t = await getTranslations("common");
-  return { title: { default: "Consentry", template: "%s · Consentry" }, description: t("tagline"), icons: { icon: "/favicon.svg" } };
+  return {
+    title: { default: "Consentry", template: "%s · Consentry" },
+    description: t("tagline"),
+    icons: { icon: "/favicon.svg" },
+  };
 }
 
 export default async function RootLayout({ children }: { children: React.ReactNode }) {

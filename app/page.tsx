@@ -6,6 +6,10 @@ import { db } from "@/lib/db/client";
 export default async function Home() {
   const user = await currentUser();
   if (!user) redirect("/sign-in");
-  const first = await db().membership.findFirst({ where: { userId: user.id }, orderBy: { createdAt: "asc" }, select: { organization: { select: { slug: true } } } });
+  const first = await db().membership.findFirst({
+    where: { userId: user.id },
+    orderBy: { createdAt: "asc" },
+    select: { organization: { select: { slug: true } } },
+  });
   redirect(first ? `/orgs/${first.organization.slug}` : "/orgs");
 }

@@ -31,9 +31,18 @@ const ZEnv = z.object({
     .transform((s, ctx) => {
       try {
         const v = JSON.parse(s);
-        if (v && typeof v === "object" && !Array.isArray(v) && Object.entries(v).every(([k, x]) => URL.canParse(k) && typeof x === "string" && URL.canParse(x))) return v as Record<string, string>;
+        if (
+          v &&
+          typeof v === "object" &&
+          !Array.isArray(v) &&
+          Object.entries(v).every(([k, x]) => URL.canParse(k) && typeof x === "string" && URL.canParse(x))
+        )
+          return v as Record<string, string>;
       } catch {}
-      ctx.addIssue({ code: "custom", message: 'a JSON object of origins, e.g. {"https://login.windows.net":"https://login.partner.example"}' });
+      ctx.addIssue({
+        code: "custom",
+        message: 'a JSON object of origins, e.g. {"https://login.windows.net":"https://login.partner.example"}',
+      });
       return z.NEVER;
     }),
   CONSENTRY_CRON_SECRET: z.string().min(32, "CONSENTRY_CRON_SECRET must be at least 32 characters").optional(),
@@ -50,7 +59,12 @@ const ZEnv = z.object({
   CONSENTRY_API_AUTH_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
   CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-  CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
+  CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(24 * 7),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: bool,
   CONSENTRY_TEST_PORTAL_HOLD_FILE: z.string().min(1).optional(),
@@ -73,7 +87,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   const embedded = dbKind === "sqlite";
   const oidcConfigured = Boolean(e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET);
   if (e.OIDC_ISSUER && !oidcConfigured) {
-    throw new Error("Invalid configuration:\n  OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required too");
+    throw new Error(
+      "Invalid configuration:\n  OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required too",
+    );
   }
   return {
     nodeEnv: e.NODE_ENV,
@@ -91,9 +107,16 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     localLogin: e.CONSENTRY_LOCAL_LOGIN ?? (embedded && !oidcConfigured),
     demoData: e.CONSENTRY_DEMO_DATA ?? embedded,
     oidc: oidcConfigured
-      ? { issuer: e.OIDC_ISSUER!, clientId: e.OIDC_CLIENT_ID!, clientSecret: e.OIDC_CLIENT_SECRET!, displayName: e.OIDC_DISPLAY_NAME }
+      ? {
+          issuer: e.OIDC_ISSUER!,
+          clientId: e.OIDC_CLIENT_ID!,
+          clientSecret: e.OIDC_CLIENT_SECRET!,
+          displayName: e.OIDC_DISPLAY_NAME,
+        }
       : null,
-    staffEmails: e.CONSENTRY_STAFF_EMAILS.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
+    staffEmails: e.CONSENTRY_STAFF_EMAILS.split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL,
     /** real provider origin → origin actually used (tests point them at local emulators) */
     providerHosts: e.CONSENTRY_PROVIDER_HOSTS,

@@ -32,7 +32,13 @@ export class AppError extends Error {
     code: ErrorCode,
     /** Safe to show to the caller: never include secrets or upstream bodies. */
     message: string,
-    opts: { errors?: FieldError[]; retryAfter?: number; extra?: Record<string, unknown>; cause?: unknown; i18n?: { key: string; values?: Record<string, string | number> } } = {},
+    opts: {
+      errors?: FieldError[];
+      retryAfter?: number;
+      extra?: Record<string, unknown>;
+      cause?: unknown;
+      i18n?: { key: string; values?: Record<string, string | number> };
+    } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = "AppError";
@@ -46,7 +52,9 @@ export class AppError extends Error {
 }
 
 /** zod issues → field errors with dotted paths. */
-export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): FieldError[] {
+export function fieldErrors(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): FieldError[] {
   return issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
 }
 
@@ -59,8 +67,16 @@ export const DB_RETRY_AFTER_SECONDS = 5;
  */
 export function asAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isDatabaseUnavailable(err)) return new AppError("unavailable", "The database is unavailable for a moment. Retry after the time in Retry-After.", { retryAfter: DB_RETRY_AFTER_SECONDS });
-  return new AppError("internal", "Something went wrong on our side. Try again; if it persists, tell the operators the request id.");
+  if (isDatabaseUnavailable(err))
+    return new AppError(
+      "unavailable",
+      "The database is unavailable for a moment. Retry after the time in Retry-After.",
+      { retryAfter: DB_RETRY_AFTER_SECONDS },
+    );
+  return new AppError(
+    "internal",
+    "Something went wrong on our side. Try again; if it persists, tell the operators the request id.",
+  );
 }
 
 /** The problem+json body for any thrown value. Unexpected errors are never echoed. */

@@ -7,12 +7,38 @@ import { env } from "@/lib/env";
 import { redactTokenShapes } from "@/lib/oauth/redact";
 
 const SECRET_KEYS = [
-  "password", "passwordHash", "secret", "client_secret", "clientSecret", "access_token", "accessToken",
-  "refresh_token", "refreshToken", "id_token", "idToken", "code", "code_verifier", "codeVerifier", "state",
-  "assertion", "client_assertion", "authorization", "Authorization", "cookie", "apiKey", "api_key", "key",
-  "privateKey", "private_key_pem", "token",
+  "password",
+  "passwordHash",
+  "secret",
+  "client_secret",
+  "clientSecret",
+  "access_token",
+  "accessToken",
+  "refresh_token",
+  "refreshToken",
+  "id_token",
+  "idToken",
+  "code",
+  "code_verifier",
+  "codeVerifier",
+  "state",
+  "assertion",
+  "client_assertion",
+  "authorization",
+  "Authorization",
+  "cookie",
+  "apiKey",
+  "api_key",
+  "key",
+  "privateKey",
+  "private_key_pem",
+  "token",
 ];
-export const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), ...SECRET_KEYS.map((k) => `*.*.${k}`)];
+export const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((k) => `*.${k}`),
+  ...SECRET_KEYS.map((k) => `*.*.${k}`),
+];
 
 const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
 

@@ -39,7 +39,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
     const want = renderSchema(kind);
     const have = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
     if (have === want) continue;
-    if (check) { console.error(`${path.relative(process.cwd(), file)} is out of date: run npm run db:schemas`); stale = true; continue; }
+    if (check) {
+      console.error(`${path.relative(process.cwd(), file)} is out of date: run npm run db:schemas`);
+      stale = true;
+      continue;
+    }
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, want);
     console.error(`wrote ${path.relative(process.cwd(), file)}`);

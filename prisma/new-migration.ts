@@ -15,22 +15,50 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const prisma = path.join(root, "node_modules", "prisma", "build", "index.js");
 const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
-execFileSync(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), "prisma/build-schemas.ts"], { cwd: root, stdio: "inherit" });
+execFileSync(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), "prisma/build-schemas.ts"], {
+  cwd: root,
+  stdio: "inherit",
+});
 
 function diff(kind: "sqlite" | "postgresql", from: string[], env: Record<string, string>) {
-  const args = [prisma, "migrate", "diff", "--config", "prisma/prisma.config.ts", ...from, "--to-schema-datamodel", `prisma/${kind}/schema.prisma`, "--script"];
-  return execFileSync(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const args = [
+    prisma,
+    "migrate",
+    "diff",
+    "--config",
+    "prisma/prisma.config.ts",
+    ...from,
+    "--to-schema-datamodel",
+    `prisma/${kind}/schema.prisma`,
+    "--script",
+  ];
+  return execFileSync(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
 }
 
 const committed = path.join(os.tmpdir(), `consentry-schema-${process.pid}.prisma`);
-fs.writeFileSync(committed, execFileSync("git", ["show", "HEAD:prisma/sqlite/schema.prisma"], { cwd: root, encoding: "utf8" }));
+fs.writeFileSync(
+  committed,
+  execFileSync("git", ["show", "HEAD:prisma/sqlite/schema.prisma"], { cwd: root, encoding: "utf8" }),
+);
 const outputs = {
-  sqlite: diff("sqlite", ["--from-schema-datamodel", committed], { CONSENTRY_DATA_DIR: path.join(os.tmpdir(), "consentry-migration") }),
-  postgresql: diff("postgresql", ["--from-migrations", "prisma/postgresql/migrations"], { DATABASE_URL: process.env.MIGRATION_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres" }),
+  sqlite: diff("sqlite", ["--from-schema-datamodel", committed], {
+    CONSENTRY_DATA_DIR: path.join(os.tmpdir(), "consentry-migration"),
+  }),
+  postgresql: diff("postgresql", ["--from-migrations", "prisma/postgresql/migrations"], {
+    DATABASE_URL: process.env.MIGRATION_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres",
+  }),
 };
 fs.rmSync(committed);
 for (const [kind, sql] of Object.entries(outputs)) {
-  if (!/\S/.test(sql.replace(/^--.*$/gm, ""))) { console.error(`${kind}: no changes`); continue; }
+  if (!/\S/.test(sql.replace(/^--.*$/gm, ""))) {
+    console.error(`${kind}: no changes`);
+    continue;
+  }
   const dir = path.join(root, "prisma", kind, "migrations", `${stamp}_${name}`);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "migration.sql"), sql);

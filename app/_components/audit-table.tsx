@@ -1,7 +1,19 @@
 import { getTranslations } from "next-intl/server";
 import { Badge } from "@/app/_components/ui";
 
-type Row = { id: string; action: string; actorType: string; actorLabel: string | null; outcome: string; targetType: string | null; targetId: string | null; ip: string | null; details: string; when: string; iso: string };
+type Row = {
+  id: string;
+  action: string;
+  actorType: string;
+  actorLabel: string | null;
+  outcome: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details: string;
+  when: string;
+  iso: string;
+};
 
 export async function AuditTable({ events }: { events: Row[] }) {
   const t = await getTranslations("audit");
@@ -31,7 +43,9 @@ export async function AuditTable({ events }: { events: Row[] }) {
               <td>
                 <Badge tone={e.outcome}>{ts(`outcome.${e.outcome}`)}</Badge>
               </td>
-              <td className="max-w-md break-all font-mono text-xs text-zinc-600 dark:text-zinc-400">{e.details === "{}" ? "" : e.details}</td>
+              <td className="max-w-md break-all font-mono text-xs text-zinc-600 dark:text-zinc-400">
+                {e.details === "{}" ? "" : e.details}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -4,7 +4,15 @@ import { useFormStatus } from "react-dom";
 export type { FormState } from "@/lib/http/form-action";
 import type { FormState } from "@/lib/http/form-action";
 
-export function SubmitButton({ children, className = "btn-primary", pendingLabel }: { children: React.ReactNode; className?: string; pendingLabel?: string }) {
+export function SubmitButton({
+  children,
+  className = "btn-primary",
+  pendingLabel,
+}: {
+  children: React.ReactNode;
+  className?: string;
+  pendingLabel?: string;
+}) {
   const { pending } = useFormStatus();
   return (
     <button type="submit" className={className} disabled={pending} aria-busy={pending}>
@@ -13,7 +21,13 @@ export function SubmitButton({ children, className = "btn-primary", pendingLabel
   );
 }
 
-export function Field({ name, label, error, hint, ...props }: { name: string; label: string; error?: string; hint?: string } & React.InputHTMLAttributes<HTMLInputElement>) {
+export function Field({
+  name,
+  label,
+  error,
+  hint,
+  ...props
+}: { name: string; label: string; error?: string; hint?: string } & React.InputHTMLAttributes<HTMLInputElement>) {
   const id = `f-${name}`;
   const describedBy = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(" ") || undefined;
   return (
@@ -21,7 +35,14 @@ export function Field({ name, label, error, hint, ...props }: { name: string; la
       <label htmlFor={id} className="label">
         {label}
       </label>
-      <input id={id} name={name} className="input" aria-invalid={Boolean(error)} aria-describedby={describedBy} {...props} />
+      <input
+        id={id}
+        name={name}
+        className="input"
+        aria-invalid={Boolean(error)}
+        aria-describedby={describedBy}
+        {...props}
+      />
       {hint ? (
         <p id={`${id}-hint`} className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">
           {hint}
@@ -39,7 +60,10 @@ export function Field({ name, label, error, hint, ...props }: { name: string; la
 export function FormMessage({ state }: { state: FormState | undefined }) {
   if (!state?.message) return null;
   return (
-    <p role={state.ok ? "status" : "alert"} className={`rounded-md px-3 py-2 text-sm ${state.ok ? "bg-emerald-50 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200" : "bg-red-50 text-red-800 dark:bg-red-950 dark:text-red-200"}`}>
+    <p
+      role={state.ok ? "status" : "alert"}
+      className={`rounded-md px-3 py-2 text-sm ${state.ok ? "bg-emerald-50 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200" : "bg-red-50 text-red-800 dark:bg-red-950 dark:text-red-200"}`}
+    >
       {state.message}
     </p>
   );

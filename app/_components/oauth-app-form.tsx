@@ -5,9 +5,27 @@ import { useTranslations } from "next-intl";
 import { Field, FormMessage, SubmitButton, type FormState } from "@/app/_components/form";
 
 type ProviderOption = { id: string; name: string; certificates: boolean };
-type Existing = { id: string; providerId: string; name: string; clientId: string; redirectUri: string | null; clientSecretSet: boolean; hasCertificate: boolean };
+type Existing = {
+  id: string;
+  providerId: string;
+  name: string;
+  clientId: string;
+  redirectUri: string | null;
+  clientSecretSet: boolean;
+  hasCertificate: boolean;
+};
 
-export function OAuthAppForm({ action: serverAction, providers, existing, org }: { action: (prev: FormState | undefined, form: FormData) => Promise<FormState>; providers: ProviderOption[]; existing?: Existing; org?: string }) {
+export function OAuthAppForm({
+  action: serverAction,
+  providers,
+  existing,
+  org,
+}: {
+  action: (prev: FormState | undefined, form: FormData) => Promise<FormState>;
+  providers: ProviderOption[];
+  existing?: Existing;
+  org?: string;
+}) {
   const t = useTranslations("appForm");
   const [state, action] = useActionState(serverAction, undefined);
   const [providerId, setProviderId] = useState(existing?.providerId ?? providers[0]?.id ?? "");
@@ -30,7 +48,14 @@ export function OAuthAppForm({ action: serverAction, providers, existing, org }:
         <label htmlFor="f-providerId" className="label">
           {t("provider")}
         </label>
-        <select id="f-providerId" name="providerId" className="input" value={providerId} onChange={(e) => setProviderId(e.target.value)} disabled={Boolean(existing)}>
+        <select
+          id="f-providerId"
+          name="providerId"
+          className="input"
+          value={providerId}
+          onChange={(e) => setProviderId(e.target.value)}
+          disabled={Boolean(existing)}
+        >
           {providers.map((p) => (
             <option key={p.id} value={p.id}>
               {p.name}
@@ -40,7 +65,14 @@ export function OAuthAppForm({ action: serverAction, providers, existing, org }:
         {existing ? <input type="hidden" name="providerId" value={providerId} /> : null}
       </div>
       <Field name="name" label={t("name")} defaultValue={existing?.name} required maxLength={100} error={err("name")} />
-      <Field name="clientId" label={t("clientId")} defaultValue={existing?.clientId} required autoComplete="off" error={err("clientId")} />
+      <Field
+        name="clientId"
+        label={t("clientId")}
+        defaultValue={existing?.clientId}
+        required
+        autoComplete="off"
+        error={err("clientId")}
+      />
       <Field
         name="clientSecret"
         label={t("clientSecret")}
@@ -50,7 +82,14 @@ export function OAuthAppForm({ action: serverAction, providers, existing, org }:
         placeholder={existing?.clientSecretSet ? "••••••••" : undefined}
         error={err("clientSecret")}
       />
-      <Field name="redirectUri" label={t("redirectOverride")} defaultValue={existing?.redirectUri ?? ""} hint={t("redirectOverrideHint")} placeholder="https://127.0.0.1/" error={err("redirectUri")} />
+      <Field
+        name="redirectUri"
+        label={t("redirectOverride")}
+        defaultValue={existing?.redirectUri ?? ""}
+        hint={t("redirectOverrideHint")}
+        placeholder="https://127.0.0.1/"
+        error={err("redirectUri")}
+      />
       {certs ? (
         <fieldset className="space-y-3 rounded-md border border-zinc-200 p-4 dark:border-zinc-800">
           <legend className="px-1 text-sm font-semibold">{t("certificate")}</legend>
@@ -58,7 +97,13 @@ export function OAuthAppForm({ action: serverAction, providers, existing, org }:
           <div className="flex flex-wrap gap-4 text-sm">
             {(["keep", "upload", "generate"] as const).map((m) => (
               <label key={m} className="flex items-center gap-2">
-                <input type="radio" name="certMode" value={m} checked={certMode === m} onChange={() => setCertMode(m)} />
+                <input
+                  type="radio"
+                  name="certMode"
+                  value={m}
+                  checked={certMode === m}
+                  onChange={() => setCertMode(m)}
+                />
                 {t(existing?.hasCertificate || m !== "keep" ? `cert.${m}` : "cert.none")}
               </label>
             ))}
@@ -66,14 +111,39 @@ export function OAuthAppForm({ action: serverAction, providers, existing, org }:
           {certMode === "upload" ? (
             <>
               <div>
-                <label htmlFor="f-certificatePem" className="label">{t("certificatePem")}</label>
-                <textarea id="f-certificatePem" name="certificatePem" rows={5} className="input font-mono text-xs" placeholder="-----BEGIN CERTIFICATE-----" />
-                {err("certificatePem") ? <p role="alert" className="mt-1 text-xs text-red-600">{err("certificatePem")}</p> : null}
+                <label htmlFor="f-certificatePem" className="label">
+                  {t("certificatePem")}
+                </label>
+                <textarea
+                  id="f-certificatePem"
+                  name="certificatePem"
+                  rows={5}
+                  className="input font-mono text-xs"
+                  placeholder="-----BEGIN CERTIFICATE-----"
+                />
+                {err("certificatePem") ? (
+                  <p role="alert" className="mt-1 text-xs text-red-600">
+                    {err("certificatePem")}
+                  </p>
+                ) : null}
               </div>
               <div>
-                <label htmlFor="f-privateKeyPem" className="label">{t("privateKeyPem")}</label>
-                <textarea id="f-privateKeyPem" name="privateKeyPem" rows={5} className="input font-mono text-xs" placeholder="-----BEGIN PRIVATE KEY-----" autoComplete="off" />
-                {err("privateKeyPem") ? <p role="alert" className="mt-1 text-xs text-red-600">{err("privateKeyPem")}</p> : null}
+                <label htmlFor="f-privateKeyPem" className="label">
+                  {t("privateKeyPem")}
+                </label>
+                <textarea
+                  id="f-privateKeyPem"
+                  name="privateKeyPem"
+                  rows={5}
+                  className="input font-mono text-xs"
+                  placeholder="-----BEGIN PRIVATE KEY-----"
+                  autoComplete="off"
+                />
+                {err("privateKeyPem") ? (
+                  <p role="alert" className="mt-1 text-xs text-red-600">
+                    {err("privateKeyPem")}
+                  </p>
+                ) : null}
               </div>
             </>
           ) : null}

@@ -41,7 +41,10 @@ export function LocaleSwitcher() {
 // The theme lives in a cookie: read it as an external store (the server renders "system", the client
 // its cookie right after hydration, without an effect that sets state).
 const themeListeners = new Set<() => void>();
-const subscribeTheme = (listener: () => void) => (themeListeners.add(listener), () => void themeListeners.delete(listener));
+const subscribeTheme = (listener: () => void) => (
+  themeListeners.add(listener),
+  () => void themeListeners.delete(listener)
+);
 function themeFromCookie(): TTheme {
   const m = document.cookie.match(new RegExp(`(?:^|; )${THEME_COOKIE}=(\\w+)`));
   return m && (THEMES as readonly string[]).includes(m[1]!) ? (m[1] as TTheme) : "system";

@@ -39,7 +39,10 @@ function OrgSwitcher({ orgs, current }: { orgs: Org[]; current?: string }) {
   if (orgs.length === 0) return null;
   return (
     <div>
-      <label htmlFor="org-switcher" className="mb-1 block px-1 text-xs font-semibold uppercase tracking-wide text-zinc-500">
+      <label
+        htmlFor="org-switcher"
+        className="mb-1 block px-1 text-xs font-semibold uppercase tracking-wide text-zinc-500"
+      >
         {t("organization")}
       </label>
       <select
@@ -79,7 +82,14 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
       <Link href="/" className="flex items-center gap-2 px-1 text-lg font-semibold tracking-tight">
         <span aria-hidden className="flex h-7 w-7 items-center justify-center rounded-lg bg-indigo-600 text-white">
           <svg viewBox="0 0 32 32" className="h-4 w-4">
-            <path d="M9 17.5l4.5 4.5L23 11" fill="none" stroke="currentColor" strokeWidth="3.5" strokeLinecap="round" strokeLinejoin="round" />
+            <path
+              d="M9 17.5l4.5 4.5L23 11"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="3.5"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            />
           </svg>
         </span>
         Consentry
@@ -152,7 +162,10 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
 
   return (
     <div className="min-h-screen lg:flex">
-      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 dark:focus:bg-zinc-900">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 dark:focus:bg-zinc-900"
+      >
         {t("skipToContent")}
       </a>
       <aside className="hidden w-64 shrink-0 border-r border-zinc-200 bg-white lg:block dark:border-zinc-800 dark:bg-zinc-900">
@@ -160,12 +173,21 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
       </aside>
       <div className="flex items-center justify-between border-b border-zinc-200 bg-white px-4 py-3 lg:hidden dark:border-zinc-800 dark:bg-zinc-900">
         <span className="font-semibold">Consentry</span>
-        <button type="button" className="btn-secondary" aria-expanded={open} aria-controls="mobile-nav" onClick={() => setOpen((v) => !v)}>
+        <button
+          type="button"
+          className="btn-secondary"
+          aria-expanded={open}
+          aria-controls="mobile-nav"
+          onClick={() => setOpen((v) => !v)}
+        >
           {open ? t("closeMenu") : t("menu")}
         </button>
       </div>
       {open ? (
-        <div id="mobile-nav" className="border-b border-zinc-200 bg-white lg:hidden dark:border-zinc-800 dark:bg-zinc-900">
+        <div
+          id="mobile-nav"
+          className="border-b border-zinc-200 bg-white lg:hidden dark:border-zinc-800 dark:bg-zinc-900"
+        >
           {sidebar}
         </div>
       ) : null}

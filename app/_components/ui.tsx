@@ -1,7 +1,15 @@
 // Small presentational pieces shared by the portal pages.
 import Link from "next/link";
 
-export function PageHeader({ title, description, actions }: { title: string; description?: string; actions?: React.ReactNode }) {
+export function PageHeader({
+  title,
+  description,
+  actions,
+}: {
+  title: string;
+  description?: string;
+  actions?: React.ReactNode;
+}) {
   return (
     <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-end sm:justify-between">
       <div>
@@ -13,10 +21,21 @@ export function PageHeader({ title, description, actions }: { title: string; des
   );
 }
 
-export function EmptyState({ title, body, action }: { title: string; body: React.ReactNode; action?: React.ReactNode }) {
+export function EmptyState({
+  title,
+  body,
+  action,
+}: {
+  title: string;
+  body: React.ReactNode;
+  action?: React.ReactNode;
+}) {
   return (
     <div className="card flex flex-col items-center px-6 py-12 text-center">
-      <div aria-hidden className="mb-4 flex h-12 w-12 items-center justify-center rounded-full bg-indigo-50 text-indigo-600 dark:bg-indigo-950 dark:text-indigo-300">
+      <div
+        aria-hidden
+        className="mb-4 flex h-12 w-12 items-center justify-center rounded-full bg-indigo-50 text-indigo-600 dark:bg-indigo-950 dark:text-indigo-300"
+      >
         <svg viewBox="0 0 24 24" className="h-6 w-6" fill="none" stroke="currentColor" strokeWidth={1.8}>
           <path d="M12 5v14M5 12h14" strokeLinecap="round" />
         </svg>
@@ -41,16 +60,28 @@ const STATUS_STYLES: Record<string, string> = {
 
 export function Badge({ tone, children }: { tone: string; children: React.ReactNode }) {
   return (
-    <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${STATUS_STYLES[tone] ?? STATUS_STYLES.revoked}`}>
+    <span
+      className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${STATUS_STYLES[tone] ?? STATUS_STYLES.revoked}`}
+    >
       {children}
     </span>
   );
 }
 
-export function Card({ title, children, footer }: { title?: string; children: React.ReactNode; footer?: React.ReactNode }) {
+export function Card({
+  title,
+  children,
+  footer,
+}: {
+  title?: string;
+  children: React.ReactNode;
+  footer?: React.ReactNode;
+}) {
   return (
     <section className="card">
-      {title ? <h2 className="border-b border-zinc-200 px-5 py-3 text-sm font-semibold dark:border-zinc-800">{title}</h2> : null}
+      {title ? (
+        <h2 className="border-b border-zinc-200 px-5 py-3 text-sm font-semibold dark:border-zinc-800">{title}</h2>
+      ) : null}
       <div className="p-5">{children}</div>
       {footer ? <div className="border-t border-zinc-200 px-5 py-3 dark:border-zinc-800">{footer}</div> : null}
     </section>

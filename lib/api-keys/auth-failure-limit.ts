@@ -16,7 +16,11 @@ let store: RateLimiterAbstract | null = null;
 let storeErrorLoggedAt = 0;
 
 function limiter(): RateLimiterAbstract {
-  return (store ??= new RateLimiterMemory({ keyPrefix: "api-auth-failures", points: env().apiAuthFailuresPerIp, duration: env().apiAuthFailureWindowSeconds }));
+  return (store ??= new RateLimiterMemory({
+    keyPrefix: "api-auth-failures",
+    points: env().apiAuthFailuresPerIp,
+    duration: env().apiAuthFailureWindowSeconds,
+  }));
 }
 
 /** Puts the counters in another store (points = failures allowed, duration = the window); null: a fresh in-memory one from the configuration. */
@@ -28,7 +32,10 @@ export function setAuthFailureStore(s: RateLimiterAbstract | null) {
 function storeFailed(err: unknown) {
   if (Date.now() - storeErrorLoggedAt < 60_000) return;
   storeErrorLoggedAt = Date.now();
-  logger.error({ err: { message: (err as Error)?.message ?? String(err) } }, "the failed-authentication limit's store failed: not limiting meanwhile");
+  logger.error(
+    { err: { message: (err as Error)?.message ?? String(err) } },
+    "the failed-authentication limit's store failed: not limiting meanwhile",
+  );
 }
 
 /**

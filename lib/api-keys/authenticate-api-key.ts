@@ -16,7 +16,10 @@ export function refuseKeyInQuery(url: URL) {
   if (!url.search) return; // no query: nothing to look at (and no URLSearchParams to build)
   for (const [k, v] of url.searchParams) {
     if (QUERY_KEY_NAMES.has(k.toLowerCase()) || v.startsWith("csk_")) {
-      throw new AppError("bad-request", "API keys go in the Authorization header (Authorization: Bearer csk_…), never in the URL. Revoke this key: it may have been logged.");
+      throw new AppError(
+        "bad-request",
+        "API keys go in the Authorization header (Authorization: Bearer csk_…), never in the URL. Revoke this key: it may have been logged.",
+      );
     }
   }
 }
@@ -42,17 +45,28 @@ function bearerKeyHash(authorization: string | null): string {
 }
 
 function principalOf(db: Db, row: ApiKeyRow | undefined, now: Date): ApiPrincipal {
-  if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw new AppError("unauthorized", "The API key is not valid (unknown, expired or revoked).");
+  if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now))
+    throw new AppError("unauthorized", "The API key is not valid (unknown, expired or revoked).");
   // last-used is informative: written at most once a minute per key, off the request's critical path.
   const last = lastUsedWritten.get(row.id) ?? 0;
   if (now.getTime() - last > LAST_USED_EVERY_MS) {
     lastUsedWritten.set(row.id, now.getTime());
-    void db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => lastUsedWritten.delete(row.id));
+    void db.apiKey
+      .update({ where: { id: row.id }, data: { lastUsedAt: now } })
+      .catch(() => lastUsedWritten.delete(row.id));
   }
   return { keyId: row.id, organizationId: row.organizationId, scopes: scopeSet(row.scopes), prefix: row.prefix };
 }
 
-export async function authenticateApiKey({ db, authorization, now = new Date() }: { db: Db; authorization: string | null; now?: Date }): Promise<ApiPrincipal> {
+export async function authenticateApiKey({
+  db,
+  authorization,
+  now = new Date(),
+}: {
+  db: Db;
+  authorization: string | null;
+  now?: Date;
+}): Promise<ApiPrincipal> {
   // a prepared statement: the hot path of every API call (lib/db/hot-queries.ts)
   return principalOf(db, await hotQueries(db).apiKeyByHash(bearerKeyHash(authorization)), now);
 }
@@ -62,11 +76,22 @@ export async function authenticateApiKey({ db, authorization, now = new Date() }
  * organization with its token set (null when the organization has no such connection): the token
  * endpoint's one database read.
  */
-export async function authenticateApiKeyWithConnection({ db, authorization, connectionId, now = new Date() }: { db: Db; authorization: string | null; connectionId: string; now?: Date }): Promise<{ principal: ApiPrincipal; connection: ConnectionTokenRow | null }> {
+export async function authenticateApiKeyWithConnection({
+  db,
+  authorization,
+  connectionId,
+  now = new Date(),
+}: {
+  db: Db;
+  authorization: string | null;
+  connectionId: string;
+  now?: Date;
+}): Promise<{ principal: ApiPrincipal; connection: ConnectionTokenRow | null }> {
   const r = await hotQueries(db).apiKeyWithConnection(bearerKeyHash(authorization), connectionId);
   return { principal: principalOf(db, r?.key, now), connection: r?.connection ?? null };
 }
 
 export function requireScope(p: ApiPrincipal, scope: TApiScope) {
-  if (!p.scopes.has(scope)) throw new AppError("forbidden", `This API key lacks the "${scope}" scope.`, { extra: { required_scope: scope } });
+  if (!p.scopes.has(scope))
+    throw new AppError("forbidden", `This API key lacks the "${scope}" scope.`, { extra: { required_scope: scope } });
 }

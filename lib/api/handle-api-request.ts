@@ -5,7 +5,13 @@
 import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError, asAppError, fieldErrors, toProblem } from "@/lib/errors";
-import { authenticateApiKey, authenticateApiKeyWithConnection, refuseKeyInQuery, requireScope, type ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
+import {
+  authenticateApiKey,
+  authenticateApiKeyWithConnection,
+  refuseKeyInQuery,
+  requireScope,
+  type ApiPrincipal,
+} from "@/lib/api-keys/authenticate-api-key";
 import { takeToken } from "@/lib/http/rate-limit";
 import { bufferAuditValues } from "@/lib/audit/audit-buffer";
 import { noteAuthFailure } from "@/lib/audit/auth-failure-audit";
@@ -31,16 +37,28 @@ const PRIVATE = { "cache-control": "private, no-cache" };
 /** Per API key and per organization, requests a minute (lib/http/rate-limit). */
 function rateLimit(key: string, limit: number, per: string) {
   const t = takeToken(key, { limit, windowMs: 60_000 });
-  if (!t.ok) throw new AppError("rate-limited", `Rate limit reached (${limit} requests a minute per ${per}).`, { retryAfter: t.retryAfterSeconds });
+  if (!t.ok)
+    throw new AppError("rate-limited", `Rate limit reached (${limit} requests a minute per ${per}).`, {
+      retryAfter: t.retryAfterSeconds,
+    });
 }
 
 function problem(err: unknown, requestId: string): ApiResponse {
   if (err instanceof AppError && err.errors) {
-    err = new AppError(err.code, englishMessage(err.message), { errors: err.errors.map((e) => ({ path: e.path, message: englishMessage(e.message) })), retryAfter: err.retryAfter, extra: err.extra });
+    err = new AppError(err.code, englishMessage(err.message), {
+      errors: err.errors.map((e) => ({ path: e.path, message: englishMessage(e.message) })),
+      retryAfter: err.retryAfter,
+      extra: err.extra,
+    });
   }
   const body = toProblem(err, undefined);
-  const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store", "x-request-id": requestId };
-  if (err instanceof AppError && err.retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(err.retryAfter));
+  const headers: Record<string, string> = {
+    "content-type": "application/problem+json",
+    "cache-control": "no-store",
+    "x-request-id": requestId,
+  };
+  if (err instanceof AppError && err.retryAfter !== undefined)
+    headers["retry-after"] = String(Math.ceil(err.retryAfter));
   return { status: body.status, headers, body: JSON.stringify(body) };
 }
 
@@ -56,7 +74,10 @@ function unexpected(err: unknown, routeId: string, requestId: string): AppError 
   if (e.code !== "unavailable") logger.error(log, "API request failed");
   else if (Date.now() - unavailableLog.at < UNAVAILABLE_LOG_EVERY_MS) unavailableLog.suppressed++;
   else {
-    logger.warn({ ...log, alsoUnavailableSinceLastLine: unavailableLog.suppressed }, "API requests answered 503: the database is unavailable");
+    logger.warn(
+      { ...log, alsoUnavailableSinceLastLine: unavailableLog.suppressed },
+      "API requests answered 503: the database is unavailable",
+    );
     unavailableLog.at = Date.now();
     unavailableLog.suppressed = 0;
   }
@@ -71,14 +92,28 @@ const CONNECTION_IN_PATH = /^\/api\/v1\/connections\/([^/]+)/;
  * connection the call was about is recorded even for calls refused before routing. No detail is
  * secret: the method, the path (never the query string) and the status.
  */
-export function apiAuditValues(principal: ApiPrincipal | null, routeId: string, req: Pick<ApiRequest, "method" | "url" | "ip">, status: number, requestId: string): AuditValues {
+export function apiAuditValues(
+  principal: ApiPrincipal | null,
+  routeId: string,
+  req: Pick<ApiRequest, "method" | "url" | "ip">,
+  status: number,
+  requestId: string,
+): AuditValues {
   // a caller may have put a key or token in the path by mistake: never stored as sent
   const pathname = redactTokenShapes(req.url.pathname);
   const m = CONNECTION_IN_PATH.exec(pathname);
   const connectionId = m ? safeDecode(m[1]!)?.slice(0, 200) || null : null;
   return [
-    principal?.organizationId ?? null, principal ? "api_key" : "anonymous", principal?.keyId ?? null, principal?.prefix ?? null, `api.${routeId}`,
-    connectionId ? "connection" : null, connectionId, status < 400 ? "success" : status === 401 || status === 403 ? "denied" : "failure", req.ip ?? null, requestId,
+    principal?.organizationId ?? null,
+    principal ? "api_key" : "anonymous",
+    principal?.keyId ?? null,
+    principal?.prefix ?? null,
+    `api.${routeId}`,
+    connectionId ? "connection" : null,
+    connectionId,
+    status < 400 ? "success" : status === 401 || status === 403 ? "denied" : "failure",
+    req.ip ?? null,
+    requestId,
     JSON.stringify({ method: req.method, path: truncateDetail(pathname), status }),
   ];
 }
@@ -102,12 +137,18 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     if (match && "route" in match) routeId = match.route.id;
     refuseKeyInQuery(req.url);
     if (!match) throw new AppError("not-found", `No API endpoint ${req.method} ${req.url.pathname}.`);
-    if ("allow" in match) throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
+    if ("allow" in match)
+      throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
     const { route, params } = match;
     routeId = route.id;
     const authorization = req.headers.get("authorization");
     let connection: ConnectionTokenRow | null | undefined;
-    if (route.readsConnection && params.id !== undefined) ({ principal, connection } = await authenticateApiKeyWithConnection({ db, authorization, connectionId: params.id }));
+    if (route.readsConnection && params.id !== undefined)
+      ({ principal, connection } = await authenticateApiKeyWithConnection({
+        db,
+        authorization,
+        connectionId: params.id,
+      }));
     else principal = await authenticateApiKey({ db, authorization });
     requireScope(principal, route.scope);
     const e = env();
@@ -118,15 +159,18 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     let query: unknown = {};
     if (route.query) {
       const q = route.query.safeParse(Object.fromEntries(req.url.searchParams));
-      if (!q.success) throw new AppError("validation", "The query is not valid.", { errors: fieldErrors(q.error.issues) });
+      if (!q.success)
+        throw new AppError("validation", "The query is not valid.", { errors: fieldErrors(q.error.issues) });
       query = q.data;
     }
     let body: unknown = undefined;
     if (route.body || route.bodyOptional) {
-      if (req.body && req.body.length > MAX_BODY) throw new AppError("bad-request", "The request body is larger than 64 KiB.");
+      if (req.body && req.body.length > MAX_BODY)
+        throw new AppError("bad-request", "The request body is larger than 64 KiB.");
       let raw: unknown = {};
       if (req.body && req.body.trim()) {
-        if (!(req.headers.get("content-type") ?? "").includes("json")) throw new AppError("bad-request", "Send the body as JSON (Content-Type: application/json).");
+        if (!(req.headers.get("content-type") ?? "").includes("json"))
+          throw new AppError("bad-request", "Send the body as JSON (Content-Type: application/json).");
         try {
           raw = JSON.parse(req.body);
         } catch {
@@ -135,12 +179,25 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
       }
       if (route.body) {
         const b = route.body.safeParse(raw);
-        if (!b.success) throw new AppError("validation", "The request body is not valid.", { errors: fieldErrors(b.error.issues) });
+        if (!b.success)
+          throw new AppError("validation", "The request body is not valid.", { errors: fieldErrors(b.error.issues) });
         body = b.data;
       }
     }
-    const out = await route.handler({ db, principal, params: parsedParams.data as Record<string, string>, query, body, requestId, connection: (parsedParams.data as { id?: string }).id === params.id ? connection : undefined });
-    const headers = Object.assign({ "content-type": JSON_TYPE, "x-request-id": requestId }, route.noStore ? NO_STORE : PRIVATE, out.headers);
+    const out = await route.handler({
+      db,
+      principal,
+      params: parsedParams.data as Record<string, string>,
+      query,
+      body,
+      requestId,
+      connection: (parsedParams.data as { id?: string }).id === params.id ? connection : undefined,
+    });
+    const headers = Object.assign(
+      { "content-type": JSON_TYPE, "x-request-id": requestId },
+      route.noStore ? NO_STORE : PRIVATE,
+      out.headers,
+    );
     res = { status: out.status, headers, body: JSON.stringify(out.body) };
   } catch (err) {
     res = problem(unexpected(err, routeId, requestId), requestId);

@@ -6,6 +6,12 @@ import { handleApiRequest } from "@/lib/api/handle-api-request";
 
 export async function nextApiHandler(request: Request): Promise<Response> {
   const body = request.method === "GET" || request.method === "DELETE" ? null : await request.text();
-  const res = await handleApiRequest(db(), { method: request.method, url: new URL(request.url), headers: request.headers, body, ip: clientIp(request.headers) });
+  const res = await handleApiRequest(db(), {
+    method: request.method,
+    url: new URL(request.url),
+    headers: request.headers,
+    body,
+    ip: clientIp(request.headers),
+  });
   return new Response(res.body, { status: res.status, headers: res.headers });
 }

@@ -11,10 +11,16 @@ const PROBLEMS: Record<number, { type: string; description: string }> = {
   401: { type: "unauthorized", description: "No API key, or an unknown, malformed, expired or revoked one" },
   403: { type: "forbidden", description: "The API key lacks the scope" },
   404: { type: "not-found", description: "Unknown connection — or another organization's, indistinguishably" },
-  409: { type: "needs-reconsent", description: "The connection needs consent (again): send a consent link. `reason` says why" },
+  409: {
+    type: "needs-reconsent",
+    description: "The connection needs consent (again): send a consent link. `reason` says why",
+  },
   422: { type: "validation", description: "Invalid input; `errors` lists `{ path, message }`" },
   429: { type: "rate-limited", description: "Per-key or per-organization rate limit; see `Retry-After`" },
-  502: { type: "refresh-failed", description: "The provider did not issue a fresh token; retryable, see `Retry-After`" },
+  502: {
+    type: "refresh-failed",
+    description: "The provider did not issue a fresh token; retryable, see `Retry-After`",
+  },
 };
 
 const components: Record<string, unknown> = {};
@@ -25,7 +31,8 @@ function schema(s: z.ZodType, io: "input" | "output") {
   delete out.$schema;
   const defs = (out.$defs ?? {}) as Record<string, unknown>;
   delete out.$defs;
-  const rewrite = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replace(/"#\/\$defs\//g, '"#/components/schemas/'));
+  const rewrite = (v: unknown): unknown =>
+    JSON.parse(JSON.stringify(v).replace(/"#\/\$defs\//g, '"#/components/schemas/'));
   for (const [id, def] of Object.entries(defs)) components[id] = rewrite(def);
   const id = (out.id ?? undefined) as string | undefined;
   if (id) {
@@ -38,7 +45,10 @@ function schema(s: z.ZodType, io: "input" | "output") {
 
 function parameters(route: (typeof API_ROUTES)[number]) {
   const list: Array<Record<string, unknown>> = [];
-  for (const [where, obj] of [["path", route.params], ["query", route.query]] as const) {
+  for (const [where, obj] of [
+    ["path", route.params],
+    ["query", route.query],
+  ] as const) {
     if (!obj) continue;
     const js = schema(obj, "input") as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, s] of Object.entries(js.properties ?? {})) {
@@ -74,14 +84,20 @@ export function buildOpenApiDocument() {
             String(code),
             {
               description: `${PROBLEMS[code]!.description} (type ${PROBLEM_BASE}/${PROBLEMS[code]!.type})`,
-              ...(code === 429 || code === 502 ? { headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } } } : {}),
+              ...(code === 429 || code === 502
+                ? { headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } } }
+                : {}),
               content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
             },
           ]),
         ),
       },
     };
-    if (r.body) op.requestBody = { required: !r.bodyOptional, content: { "application/json": { schema: schema(r.body, "input") } } };
+    if (r.body)
+      op.requestBody = {
+        required: !r.bodyOptional,
+        content: { "application/json": { schema: schema(r.body, "input") } },
+      };
     (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
   }
   return {
@@ -89,13 +105,21 @@ export function buildOpenApiDocument() {
     info: {
       title: "Consentry REST API",
       version: "1.0.0",
-      description: "Connections and fresh tokens for downstream jobs. Authenticate with `Authorization: Bearer csk_…` (API keys belong to one organization and carry scopes). Errors are RFC 9457 problem+json.",
+      description:
+        "Connections and fresh tokens for downstream jobs. Authenticate with `Authorization: Bearer csk_…` (API keys belong to one organization and carry scopes). Errors are RFC 9457 problem+json.",
     },
     servers: [{ url: env().publicUrl }],
     tags: [{ name: "Providers" }, { name: "Connections" }],
     paths,
     components: {
-      securitySchemes: { apiKey: { type: "http", scheme: "bearer", bearerFormat: "csk_ API key", description: "An API key created in the portal or with `npm run cli -- api-key create`." } },
+      securitySchemes: {
+        apiKey: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "csk_ API key",
+          description: "An API key created in the portal or with `npm run cli -- api-key create`.",
+        },
+      },
       schemas: { ...components, Problem: problemSchema },
     },
   };

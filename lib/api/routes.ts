@@ -8,7 +8,17 @@ import type { ApiPrincipal } from "@/lib/api-keys/authenticate-api-key";
 import type { ConnectionTokenRow } from "@/lib/db/hot-queries";
 import type { TApiScope } from "@/lib/api-keys/create-api-key";
 import {
-  ZConnectionList, ZConnectionOut, ZConsentLinkOut, ZCreateConnectionBody, ZCreatedConnection, ZIdParams, ZListConnectionsQuery, ZProviderList, ZTestOut, ZTokenOut, ZTokenRequest,
+  ZConnectionList,
+  ZConnectionOut,
+  ZConsentLinkOut,
+  ZCreateConnectionBody,
+  ZCreatedConnection,
+  ZIdParams,
+  ZListConnectionsQuery,
+  ZProviderList,
+  ZTestOut,
+  ZTokenOut,
+  ZTokenRequest,
 } from "@/lib/api/schemas";
 import { CONNECTION_OUT_SELECT, serializeConnection } from "@/lib/api/serialize";
 import { listProviders } from "@/lib/providers/catalogue";
@@ -21,7 +31,12 @@ import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { getAppOnlyToken } from "@/lib/tokens/get-app-only-token";
 
 export type ApiContext = {
-  db: Db; principal: ApiPrincipal; params: Record<string, string>; query: unknown; body: unknown; requestId: string;
+  db: Db;
+  principal: ApiPrincipal;
+  params: Record<string, string>;
+  query: unknown;
+  body: unknown;
+  requestId: string;
   /** routes with `readsConnection`: connection {id} of the key's organization with its token set, read with the key (null: none such) */
   connection?: ConnectionTokenRow | null;
 };
@@ -49,11 +64,19 @@ export type ApiRoute = {
 };
 
 /** the API key as the actor of audit events, with the request they happen in */
-const actor = ({ principal: p, requestId }: ApiContext) => ({ type: "api_key" as const, id: p.keyId, label: p.prefix, requestId });
+const actor = ({ principal: p, requestId }: ApiContext) => ({
+  type: "api_key" as const,
+  id: p.keyId,
+  label: p.prefix,
+  requestId,
+});
 
 async function findConnection(ctx: ApiContext) {
   const { id } = ctx.params as { id: string };
-  const c = await ctx.db.connection.findFirst({ where: { id, organizationId: ctx.principal.organizationId }, select: CONNECTION_OUT_SELECT });
+  const c = await ctx.db.connection.findFirst({
+    where: { id, organizationId: ctx.principal.organizationId },
+    select: CONNECTION_OUT_SELECT,
+  });
   // Another organization's connection is indistinguishable from a missing one.
   if (!c) throw new AppError("not-found", `No connection ${id} in this organization.`);
   return c;
@@ -80,7 +103,14 @@ export const API_ROUTES: ApiRoute[] = [
           default_scopes: p.defaultScopes,
           app_only_tokens: Boolean(p.appOnly),
           redirect_uri: p.authKind === "oauth2" ? callbackUrl(p.id) : null,
-          settings: p.settings.map((s) => ({ key: s.key, type: s.type, required: s.required, options: s.options ?? null, default: s.default ?? null, pattern: s.pattern ?? null })),
+          settings: p.settings.map((s) => ({
+            key: s.key,
+            type: s.type,
+            required: s.required,
+            options: s.options ?? null,
+            default: s.default ?? null,
+            pattern: s.pattern ?? null,
+          })),
         })),
       },
     }),
@@ -98,17 +128,36 @@ export const API_ROUTES: ApiRoute[] = [
     handler: async (ctx) => {
       const q = ctx.query as z.infer<typeof ZListConnectionsQuery>;
       const rows = await ctx.db.connection.findMany({
-        where: { organizationId: ctx.principal.organizationId, ...(q.provider ? { providerId: q.provider } : {}), ...(q.status ? { status: q.status } : {}), ...(q.tenant_id ? { externalTenantId: q.tenant_id.toLowerCase() } : {}) },
+        where: {
+          organizationId: ctx.principal.organizationId,
+          ...(q.provider ? { providerId: q.provider } : {}),
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.tenant_id ? { externalTenantId: q.tenant_id.toLowerCase() } : {}),
+        },
         select: CONNECTION_OUT_SELECT,
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
         take: q.limit + 1,
         ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
       });
-      if (q.cursor && !(await ctx.db.connection.findFirst({ where: { id: q.cursor, organizationId: ctx.principal.organizationId }, select: { id: true } }))) {
-        throw new AppError("validation", "Unknown cursor.", { errors: [{ path: "cursor", message: "Not a cursor from a previous page." }] });
+      if (
+        q.cursor &&
+        !(await ctx.db.connection.findFirst({
+          where: { id: q.cursor, organizationId: ctx.principal.organizationId },
+          select: { id: true },
+        }))
+      ) {
+        throw new AppError("validation", "Unknown cursor.", {
+          errors: [{ path: "cursor", message: "Not a cursor from a previous page." }],
+        });
       }
       const page = rows.slice(0, q.limit);
-      return { status: 200, body: { data: page.map(serializeConnection), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null } };
+      return {
+        status: 200,
+        body: {
+          data: page.map(serializeConnection),
+          next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
+        },
+      };
     },
   },
   {
@@ -117,14 +166,35 @@ export const API_ROUTES: ApiRoute[] = [
     path: "/api/v1/connections",
     scope: "connections:write",
     summary: "Create a connection and its consent link",
-    description: "An inline `oauth_app` creates the organization's own (custom) app. API-key providers take `api_key` and are active at once.",
+    description:
+      "An inline `oauth_app` creates the organization's own (custom) app. API-key providers take `api_key` and are active at once.",
     body: ZCreateConnectionBody,
-    response: { status: 201, schema: ZCreatedConnection, description: "The connection, and the consent link to send to the data owner" },
+    response: {
+      status: 201,
+      schema: ZCreatedConnection,
+      description: "The connection, and the consent link to send to the data owner",
+    },
     errors: [401, 403, 422, 429],
     handler: async (ctx) => {
-      const c = await createConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, input: ctx.body, actor: actor(ctx) });
-      const row = await ctx.db.connection.findFirstOrThrow({ where: { id: c.id, organizationId: ctx.principal.organizationId }, select: { ...CONNECTION_OUT_SELECT, oauthApp: { select: { redirectUri: true } } } });
-      const link = row.status === "pending_consent" ? await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) }) : null;
+      const c = await createConnection({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        input: ctx.body,
+        actor: actor(ctx),
+      });
+      const row = await ctx.db.connection.findFirstOrThrow({
+        where: { id: c.id, organizationId: ctx.principal.organizationId },
+        select: { ...CONNECTION_OUT_SELECT, oauthApp: { select: { redirectUri: true } } },
+      });
+      const link =
+        row.status === "pending_consent"
+          ? await createConsentLink({
+              db: ctx.db,
+              organizationId: ctx.principal.organizationId,
+              connectionId: c.id,
+              actor: actor(ctx),
+            })
+          : null;
       return {
         status: 201,
         body: {
@@ -159,9 +229,24 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [401, 403, 404, 409, 429],
     handler: async (ctx) => {
       const c = await findConnection(ctx);
-      const link = await createConsentLink({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) });
-      const app = await ctx.db.connection.findFirst({ where: { id: c.id }, select: { oauthApp: { select: { redirectUri: true } } } });
-      return { status: 201, body: { consent_url: link.url, consent_expires_at: link.expiresAt.toISOString(), redirect_uri: app?.oauthApp ? (app.oauthApp.redirectUri ?? callbackUrl(c.providerId)) : null } };
+      const link = await createConsentLink({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        connectionId: c.id,
+        actor: actor(ctx),
+      });
+      const app = await ctx.db.connection.findFirst({
+        where: { id: c.id },
+        select: { oauthApp: { select: { redirectUri: true } } },
+      });
+      return {
+        status: 201,
+        body: {
+          consent_url: link.url,
+          consent_expires_at: link.expiresAt.toISOString(),
+          redirect_uri: app?.oauthApp ? (app.oauthApp.redirectUri ?? callbackUrl(c.providerId)) : null,
+        },
+      };
     },
   },
   {
@@ -170,7 +255,8 @@ export const API_ROUTES: ApiRoute[] = [
     path: "/api/v1/connections/{id}/token",
     scope: "tokens:read",
     summary: "A fresh access token",
-    description: "Valid for at least `min_validity` seconds (default 300); refreshed first only when needed. Never returns the refresh token.",
+    description:
+      "Valid for at least `min_validity` seconds (default 300); refreshed first only when needed. Never returns the refresh token.",
     params: ZIdParams,
     body: ZTokenRequest,
     bodyOptional: true,
@@ -181,8 +267,24 @@ export const API_ROUTES: ApiRoute[] = [
     handler: async (ctx) => {
       const { id } = ctx.params as { id: string };
       const { min_validity } = ctx.body as z.infer<typeof ZTokenRequest>;
-      const t = await getFreshToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id, minValidity: min_validity, requestId: ctx.requestId, read: ctx.connection });
-      return { status: 200, body: { access_token: t.accessToken, token_type: t.tokenType, expires_at: t.expiresAt.toISOString(), scopes: t.scopes, tenant_id: t.tenantId } };
+      const t = await getFreshToken({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        connectionId: id,
+        minValidity: min_validity,
+        requestId: ctx.requestId,
+        read: ctx.connection,
+      });
+      return {
+        status: 200,
+        body: {
+          access_token: t.accessToken,
+          token_type: t.tokenType,
+          expires_at: t.expiresAt.toISOString(),
+          scopes: t.scopes,
+          tenant_id: t.tenantId,
+        },
+      };
     },
   },
   {
@@ -191,7 +293,8 @@ export const API_ROUTES: ApiRoute[] = [
     path: "/api/v1/connections/{id}/app-token",
     scope: "tokens:read",
     summary: "Microsoft: an app-only token for the connection's tenant",
-    description: "Client credentials at the tenant's token endpoint with the app's certificate (or secret). Cached until 5 minutes before it expires.",
+    description:
+      "Client credentials at the tenant's token endpoint with the app's certificate (or secret). Cached until 5 minutes before it expires.",
     params: ZIdParams,
     bodyOptional: true,
     response: { status: 200, schema: ZTokenOut, description: "The app-only token" },
@@ -200,7 +303,16 @@ export const API_ROUTES: ApiRoute[] = [
     handler: async (ctx) => {
       const { id } = ctx.params as { id: string };
       const t = await getAppOnlyToken({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: id });
-      return { status: 200, body: { access_token: t.accessToken, token_type: "Bearer", expires_at: t.expiresAt.toISOString(), scopes: [], tenant_id: t.tenantId } };
+      return {
+        status: 200,
+        body: {
+          access_token: t.accessToken,
+          token_type: "Bearer",
+          expires_at: t.expiresAt.toISOString(),
+          scopes: [],
+          tenant_id: t.tenantId,
+        },
+      };
     },
   },
   {
@@ -215,8 +327,16 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [401, 403, 404, 409, 429],
     handler: async (ctx) => {
       const c = await findConnection(ctx);
-      const r = await testConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) });
-      return { status: 200, body: { ok: r.ok, status: r.status, message: r.message, summary: r.summary, duration_ms: r.durationMs } };
+      const r = await testConnection({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        connectionId: c.id,
+        actor: actor(ctx),
+      });
+      return {
+        status: 200,
+        body: { ok: r.ok, status: r.status, message: r.message, summary: r.summary, duration_ms: r.durationMs },
+      };
     },
   },
   {
@@ -231,7 +351,12 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [401, 403, 404, 429],
     handler: async (ctx) => {
       const c = await findConnection(ctx);
-      await disconnectConnection({ db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) });
+      await disconnectConnection({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        connectionId: c.id,
+        actor: actor(ctx),
+      });
       return { status: 200, body: serializeConnection(await findConnection(ctx)) };
     },
   },
@@ -255,7 +380,10 @@ export function safeDecode(s: string): string | null {
 }
 
 /** Matches a method and path against the table. */
-export function matchRoute(method: string, pathname: string): { route: ApiRoute; params: Record<string, string> } | { allow: string[] } | null {
+export function matchRoute(
+  method: string,
+  pathname: string,
+): { route: ApiRoute; params: Record<string, string> } | { allow: string[] } | null {
   const allow: string[] = [];
   for (const { route, re, names } of COMPILED) {
     const m = re.exec(pathname);

@@ -13,7 +13,11 @@ export const ZConnectionOut = z
     provider: z.string(),
     status: z.enum(CONNECTION_STATUSES),
     tenant_id: z.string().nullable(),
-    account: z.object({ id: z.string().nullable().optional(), name: z.string().nullable().optional(), email: z.string().nullable().optional() }),
+    account: z.object({
+      id: z.string().nullable().optional(),
+      name: z.string().nullable().optional(),
+      email: z.string().nullable().optional(),
+    }),
     scopes: z.array(z.string()),
     settings: z.record(z.string(), z.unknown()),
     created_at: z.string(),
@@ -21,7 +25,9 @@ export const ZConnectionOut = z
     expires_at: z.string().nullable(),
     refresh_token_expires_at: z.string().nullable(),
     last_refreshed_at: z.string().nullable(),
-    last_error: z.object({ code: z.string().nullable(), message: z.string().nullable(), at: z.string().nullable() }).nullable(),
+    last_error: z
+      .object({ code: z.string().nullable(), message: z.string().nullable(), at: z.string().nullable() })
+      .nullable(),
   })
   .meta({ id: "Connection" });
 
@@ -33,26 +39,57 @@ export const ZListConnectionsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
-export const ZConnectionList = z.object({ data: z.array(ZConnectionOut), next_cursor: z.string().nullable() }).meta({ id: "ConnectionList" });
+export const ZConnectionList = z
+  .object({ data: z.array(ZConnectionOut), next_cursor: z.string().nullable() })
+  .meta({ id: "ConnectionList" });
 
 export const ZCreateConnectionBody = ZCreateConnection.meta({ id: "CreateConnection" });
 
-export const ZConsentLinkOut = z.object({ consent_url: z.string(), consent_expires_at: z.string(), redirect_uri: z.string().nullable() }).meta({ id: "ConsentLink" });
+export const ZConsentLinkOut = z
+  .object({ consent_url: z.string(), consent_expires_at: z.string(), redirect_uri: z.string().nullable() })
+  .meta({ id: "ConsentLink" });
 
 export const ZCreatedConnection = z
-  .object({ connection: ZConnectionOut, consent_url: z.string().nullable(), consent_expires_at: z.string().nullable(), redirect_uri: z.string().nullable() })
+  .object({
+    connection: ZConnectionOut,
+    consent_url: z.string().nullable(),
+    consent_expires_at: z.string().nullable(),
+    redirect_uri: z.string().nullable(),
+  })
   .meta({ id: "CreatedConnection" });
 
 export const ZTokenRequest = z
-  .object({ min_validity: z.number().int().min(0).max(86_400).default(300).describe("Seconds the returned token must stay valid (default 300).") })
+  .object({
+    min_validity: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(300)
+      .describe("Seconds the returned token must stay valid (default 300)."),
+  })
   .strict()
   .meta({ id: "TokenRequest" });
 
 export const ZTokenOut = z
-  .object({ access_token: z.string(), token_type: z.string(), expires_at: z.string(), scopes: z.array(z.string()), tenant_id: z.string().nullable().optional() })
+  .object({
+    access_token: z.string(),
+    token_type: z.string(),
+    expires_at: z.string(),
+    scopes: z.array(z.string()),
+    tenant_id: z.string().nullable().optional(),
+  })
   .meta({ id: "Token" });
 
-export const ZTestOut = z.object({ ok: z.boolean(), status: z.number().int().nullable(), message: z.string(), summary: z.record(z.string(), z.string()), duration_ms: z.number().int() }).meta({ id: "TestResult" });
+export const ZTestOut = z
+  .object({
+    ok: z.boolean(),
+    status: z.number().int().nullable(),
+    message: z.string(),
+    summary: z.record(z.string(), z.string()),
+    duration_ms: z.number().int(),
+  })
+  .meta({ id: "TestResult" });
 
 export const ZProviderOut = z
   .object({
@@ -63,7 +100,16 @@ export const ZProviderOut = z
     default_scopes: z.array(z.string()),
     app_only_tokens: z.boolean(),
     redirect_uri: z.string().nullable(),
-    settings: z.array(z.object({ key: z.string(), type: z.string(), required: z.boolean(), options: z.array(z.string()).nullable(), default: z.union([z.string(), z.boolean()]).nullable(), pattern: z.string().nullable() })),
+    settings: z.array(
+      z.object({
+        key: z.string(),
+        type: z.string(),
+        required: z.boolean(),
+        options: z.array(z.string()).nullable(),
+        default: z.union([z.string(), z.boolean()]).nullable(),
+        pattern: z.string().nullable(),
+      }),
+    ),
   })
   .meta({ id: "Provider" });
 export const ZProviderList = z.object({ data: z.array(ZProviderOut) }).meta({ id: "ProviderList" });

@@ -2,15 +2,46 @@ import type { z } from "zod";
 import type { ZConnectionOut } from "@/lib/api/schemas";
 
 type Row = {
-  id: string; name: string; providerId: string; status: string; externalTenantId: string | null; accountId: string | null; accountName: string | null; accountEmail: string | null;
-  scopes: string; settings: string; createdAt: Date; connectedAt: Date | null; expiresAt: Date | null; refreshTokenExpiresAt: Date | null; lastRefreshedAt: Date | null;
-  lastErrorCode: string | null; lastErrorMessage: string | null; lastErrorAt: Date | null;
+  id: string;
+  name: string;
+  providerId: string;
+  status: string;
+  externalTenantId: string | null;
+  accountId: string | null;
+  accountName: string | null;
+  accountEmail: string | null;
+  scopes: string;
+  settings: string;
+  createdAt: Date;
+  connectedAt: Date | null;
+  expiresAt: Date | null;
+  refreshTokenExpiresAt: Date | null;
+  lastRefreshedAt: Date | null;
+  lastErrorCode: string | null;
+  lastErrorMessage: string | null;
+  lastErrorAt: Date | null;
 };
 
 /** The columns serializeConnection needs; never a token column. */
 export const CONNECTION_OUT_SELECT = {
-  id: true, name: true, providerId: true, status: true, externalTenantId: true, accountId: true, accountName: true, accountEmail: true, scopes: true, settings: true,
-  createdAt: true, connectedAt: true, expiresAt: true, refreshTokenExpiresAt: true, lastRefreshedAt: true, lastErrorCode: true, lastErrorMessage: true, lastErrorAt: true,
+  id: true,
+  name: true,
+  providerId: true,
+  status: true,
+  externalTenantId: true,
+  accountId: true,
+  accountName: true,
+  accountEmail: true,
+  scopes: true,
+  settings: true,
+  createdAt: true,
+  connectedAt: true,
+  expiresAt: true,
+  refreshTokenExpiresAt: true,
+  lastRefreshedAt: true,
+  lastErrorCode: true,
+  lastErrorMessage: true,
+  lastErrorAt: true,
 } as const;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -108,7 +108,10 @@ function drop(n: number) {
   buf.dropped += n;
   buf.droppedUnlogged += n;
   if (Date.now() - buf.droppedLoggedAt >= DROP_LOG_EVERY_MS) {
-    logger.error({ dropped: buf.droppedUnlogged, droppedSinceStart: buf.dropped }, "audit rows dropped: the database refused them and no room was left to keep them");
+    logger.error(
+      { dropped: buf.droppedUnlogged, droppedSinceStart: buf.dropped },
+      "audit rows dropped: the database refused them and no room was left to keep them",
+    );
     buf.droppedUnlogged = 0;
     buf.droppedLoggedAt = Date.now();
   }
@@ -208,14 +211,19 @@ async function flushOnce(final: boolean) {
         else keep(db, rows);
         buf.failuresUnlogged++;
         if (Date.now() - buf.failureLoggedAt >= DROP_LOG_EVERY_MS) {
-          logger.error({ err: { message: (err as Error).message }, kept: rows.length, failures: buf.failuresUnlogged }, "audit batch not recorded yet: kept and retried");
+          logger.error(
+            { err: { message: (err as Error).message }, kept: rows.length, failures: buf.failuresUnlogged },
+            "audit batch not recorded yet: kept and retried",
+          );
           buf.failuresUnlogged = 0;
           buf.failureLoggedAt = Date.now();
         }
         return;
       }
       // the database takes rows again: what was spilled goes back too (its own failures are its own)
-      await unspill(db).catch((err: Error) => logger.error({ err: { message: err.message } }, "audit spill file not written back yet"));
+      await unspill(db).catch((err: Error) =>
+        logger.error({ err: { message: err.message } }, "audit spill file not written back yet"),
+      );
     }),
   );
   buf.inFlight = 0;

@@ -29,7 +29,13 @@ let timer: NodeJS.Timeout | null = null;
  * a failed authentication, or with `refused` a request turned away by the lockout. `lockout`: this
  * failure is the one that started the lockout.
  */
-export function noteAuthFailure({ db, client, refused = false, lockout = false, now = Date.now() }: NoteAuthFailureInput) {
+export function noteAuthFailure({
+  db,
+  client,
+  refused = false,
+  lockout = false,
+  now = Date.now(),
+}: NoteAuthFailureInput) {
   let p = pending.get(db);
   if (!p) pending.set(db, (p = { clients: new Map(), unattributed: null }));
   let t = p.clients.get(client);
@@ -83,7 +89,8 @@ export async function flushAuthFailureAudit() {
     if (p.unattributed) {
       bufferAuditValues(db, row(null, p.unattributed));
       const unattributed = p.unattributed.count + p.unattributed.refused;
-      const msg = "failed API authentications from more addresses than tracked: the rest are audited without an address";
+      const msg =
+        "failed API authentications from more addresses than tracked: the rest are audited without an address";
       logger.warn({ tracked: MAX_AUTH_FAILURE_CLIENTS, unattributed }, msg);
     }
   }

@@ -45,7 +45,8 @@ export function scrubDetails(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => scrubDetails(v, depth + 1));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = Object.create(null); // "__proto__" stays a plain key
-    for (const k of Object.keys(value)) out[k] = isSecretKey(k) ? "[redacted]" : scrubDetails((value as Record<string, unknown>)[k], depth + 1);
+    for (const k of Object.keys(value))
+      out[k] = isSecretKey(k) ? "[redacted]" : scrubDetails((value as Record<string, unknown>)[k], depth + 1);
     return out;
   }
   // scrubbed before it is cut: a cut token would no longer look like one
@@ -65,16 +66,48 @@ export function truncateDetail(value: string) {
 export function auditValues(input: AuditInput): AuditValues {
   const actor = input.actor;
   return [
-    input.organizationId, actor.type, "id" in actor ? actor.id : null, actor.label ?? null, input.action,
-    input.target?.type ?? null, input.target?.id ?? null, input.outcome, input.ip ?? null, actor.requestId ?? null,
+    input.organizationId,
+    actor.type,
+    "id" in actor ? actor.id : null,
+    actor.label ?? null,
+    input.action,
+    input.target?.type ?? null,
+    input.target?.id ?? null,
+    input.outcome,
+    input.ip ?? null,
+    actor.requestId ?? null,
     JSON.stringify(scrubDetails(input.details ?? {})),
   ];
 }
 
 /** The row stored for an audit input (details scrubbed of secrets). */
 export function auditRow(input: AuditInput) {
-  const [organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, requestId, details] = auditValues(input);
-  return { organizationId, actorType, actorId, actorLabel, action, targetType, targetId, outcome, ip, requestId, details };
+  const [
+    organizationId,
+    actorType,
+    actorId,
+    actorLabel,
+    action,
+    targetType,
+    targetId,
+    outcome,
+    ip,
+    requestId,
+    details,
+  ] = auditValues(input);
+  return {
+    organizationId,
+    actorType,
+    actorId,
+    actorLabel,
+    action,
+    targetType,
+    targetId,
+    outcome,
+    ip,
+    requestId,
+    details,
+  };
 }
 
 export async function recordAuditEvent(input: AuditInput, client: Db | Tx = defaultDb()) {
@@ -84,7 +117,10 @@ export async function recordAuditEvent(input: AuditInput, client: Db | Tx = defa
     // An audit write failure never turns a user's success into a failure. Outside a transaction the
     // row goes to the audit buffer, which keeps it and retries (lib/audit/audit-buffer.ts).
     if ("$transaction" in client) {
-      logger.warn({ err: { message: (err as Error).message }, action: input.action }, "audit event not recorded yet: buffered for retry");
+      logger.warn(
+        { err: { message: (err as Error).message }, action: input.action },
+        "audit event not recorded yet: buffered for retry",
+      );
       bufferAuditValues(client, auditValues(input));
     } else logger.error({ err: { message: (err as Error).message }, action: input.action }, "audit event not recorded");
   }

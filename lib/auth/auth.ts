@@ -11,7 +11,10 @@ import { verifyPassword } from "@/lib/auth/password";
 import { linkOidcUser } from "@/lib/auth/link-oidc-user";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 
-const ZCredentials = z.object({ email: z.email().transform((e) => e.toLowerCase()), password: z.string().min(1).max(500) });
+const ZCredentials = z.object({
+  email: z.email().transform((e) => e.toLowerCase()),
+  password: z.string().min(1).max(500),
+});
 
 declare module "next-auth" {
   interface Session {
@@ -43,11 +46,16 @@ function buildConfig(): NextAuthConfig {
         async authorize(raw) {
           const parsed = ZCredentials.safeParse(raw);
           if (!parsed.success) throw new CredentialsSignin();
-          const user = await db().user.findUnique({ where: { email: parsed.data.email }, select: { id: true, email: true, name: true, passwordHash: true } });
+          const user = await db().user.findUnique({
+            where: { email: parsed.data.email },
+            select: { id: true, email: true, name: true, passwordHash: true },
+          });
           const ok = await verifyPassword(parsed.data.password, user?.passwordHash);
           await recordAuditEvent({
             organizationId: null,
-            actor: user ? { type: "user", id: user.id, label: user.email } : { type: "anonymous", label: parsed.data.email },
+            actor: user
+              ? { type: "user", id: user.id, label: user.email }
+              : { type: "anonymous", label: parsed.data.email },
             action: "auth.sign_in",
             outcome: ok ? "success" : "failure",
             details: { method: "password" },
@@ -74,7 +82,10 @@ function buildConfig(): NextAuthConfig {
       async jwt({ token, user, account, profile }) {
         if (account?.provider === "credentials" && user?.id) token.uid = user.id;
         if (account?.provider === "oidc" && profile?.sub) {
-          const u = await db().user.findUnique({ where: { oidcSubject: `${e.oidc!.issuer}|${profile.sub}` }, select: { id: true } });
+          const u = await db().user.findUnique({
+            where: { oidcSubject: `${e.oidc!.issuer}|${profile.sub}` },
+            select: { id: true },
+          });
           token.uid = u?.id;
         }
         return token;

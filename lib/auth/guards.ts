@@ -13,7 +13,10 @@ export type SessionUser = { id: string; email: string; name: string | null; isSt
 export const currentUser = cache(async (): Promise<SessionUser | null> => {
   const session = await auth();
   if (!session?.userId) return null;
-  return db().user.findUnique({ where: { id: session.userId }, select: { id: true, email: true, name: true, isStaff: true } });
+  return db().user.findUnique({
+    where: { id: session.userId },
+    select: { id: true, email: true, name: true, isStaff: true },
+  });
 });
 
 export async function requireUser(): Promise<SessionUser> {

@@ -8,7 +8,8 @@ type Profile = { sub?: unknown; email?: unknown; preferred_username?: unknown; n
 
 export async function linkOidcUser({ issuer, profile }: { issuer: string; profile: Profile }) {
   const sub = typeof profile.sub === "string" ? profile.sub : null;
-  const emailRaw = [profile.email, profile.preferred_username].find((v) => typeof v === "string" && v.includes("@")) as string | undefined;
+  const emailRaw = [profile.email, profile.preferred_username].find((v) => typeof v === "string" && v.includes("@")) as
+    string | undefined;
   if (!sub || !emailRaw) return null;
   const email = emailRaw.toLowerCase();
   const subject = `${issuer}|${sub}`;
@@ -18,9 +19,22 @@ export async function linkOidcUser({ issuer, profile }: { issuer: string; profil
     const bySubject = await tx.user.findUnique({ where: { oidcSubject: subject } });
     const existing = bySubject ?? (await tx.user.findFirst({ where: { email, oidcSubject: null } }));
     const u = existing
-      ? await tx.user.update({ where: { id: existing.id }, data: { oidcSubject: subject, lastSignInAt: new Date(), ...(name ? { name } : {}) } })
-      : await tx.user.create({ data: { email, name, oidcSubject: subject, isStaff: env().staffEmails.includes(email), lastSignInAt: new Date() } });
-    const invitations = await tx.invitation.findMany({ where: { email, acceptedAt: null, expiresAt: { gt: new Date() } } });
+      ? await tx.user.update({
+          where: { id: existing.id },
+          data: { oidcSubject: subject, lastSignInAt: new Date(), ...(name ? { name } : {}) },
+        })
+      : await tx.user.create({
+          data: {
+            email,
+            name,
+            oidcSubject: subject,
+            isStaff: env().staffEmails.includes(email),
+            lastSignInAt: new Date(),
+          },
+        });
+    const invitations = await tx.invitation.findMany({
+      where: { email, acceptedAt: null, expiresAt: { gt: new Date() } },
+    });
     for (const inv of invitations) {
       await tx.membership.upsert({
         where: { organizationId_userId: { organizationId: inv.organizationId, userId: u.id } },
@@ -31,6 +45,12 @@ export async function linkOidcUser({ issuer, profile }: { issuer: string; profil
     }
     return u;
   });
-  await recordAuditEvent({ organizationId: null, actor: { type: "user", id: user.id, label: user.email }, action: "auth.sign_in", outcome: "success", details: { method: "oidc" } });
+  await recordAuditEvent({
+    organizationId: null,
+    actor: { type: "user", id: user.id, label: user.email },
+    action: "auth.sign_in",
+    outcome: "success",
+    details: { method: "oidc" },
+  });
   return user;
 }

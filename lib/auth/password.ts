@@ -2,8 +2,16 @@
 import crypto from "node:crypto";
 import { promisify } from "node:util";
 
-const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
-const N = 2 ** 15, R = 8, P = 1, LEN = 32;
+const scrypt = promisify(crypto.scrypt) as (
+  pw: string,
+  salt: Buffer,
+  len: number,
+  opts: crypto.ScryptOptions,
+) => Promise<Buffer>;
+const N = 2 ** 15,
+  R = 8,
+  P = 1,
+  LEN = 32;
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.randomBytes(16);
@@ -25,7 +33,12 @@ export async function verifyPassword(password: string, stored: string | null | u
     await hashPassword(password);
     return false;
   }
-  const got = await scrypt(password, Buffer.from(salt, "base64url"), want.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
+  const got = await scrypt(password, Buffer.from(salt, "base64url"), want.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: 64 * 1024 * 1024,
+  });
   return crypto.timingSafeEqual(want, got);
 }
 
@@ -33,5 +46,7 @@ export async function verifyPassword(password: string, stored: string | null | u
 export function generatePassword(): string {
   const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   const bytes = crypto.randomBytes(20);
-  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("").replace(/(.{5})(?=.)/g, "$1-");
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length])
+    .join("")
+    .replace(/(.{5})(?=.)/g, "$1-");
 }

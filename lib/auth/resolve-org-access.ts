@@ -5,7 +5,17 @@ import { ZRole, type TRole } from "@/lib/auth/roles";
  * What a user may do in an organization: their membership role, or "admin" for platform staff
  * (operators manage every organization). null when the organization is unknown or not theirs.
  */
-export async function resolveOrgAccess({ db, userId, isStaff, slug }: { db: Db; userId: string; isStaff: boolean; slug: string }) {
+export async function resolveOrgAccess({
+  db,
+  userId,
+  isStaff,
+  slug,
+}: {
+  db: Db;
+  userId: string;
+  isStaff: boolean;
+  slug: string;
+}) {
   const org = await db.organization.findUnique({
     where: { slug },
     select: { id: true, slug: true, name: true, memberships: { where: { userId }, select: { role: true } } },

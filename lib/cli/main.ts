@@ -45,7 +45,10 @@ const HELP = `Consentry administration
 `;
 
 function opts(args: string[], spec: Record<string, { type: "string" | "boolean" }>) {
-  return parseArgs({ args, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
+  return parseArgs({ args, options: spec, allowPositionals: false, strict: true }).values as Record<
+    string,
+    string | boolean | undefined
+  >;
 }
 
 function need(v: unknown, name: string): string {
@@ -80,47 +83,98 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case "org create": {
       const o = opts(rest, { name: { type: "string" }, slug: { type: "string" }, owner: { type: "string" } });
-      const owner = typeof o.owner === "string" ? await db().user.findUnique({ where: { email: o.owner.toLowerCase() } }) : null;
+      const owner =
+        typeof o.owner === "string" ? await db().user.findUnique({ where: { email: o.owner.toLowerCase() } }) : null;
       if (o.owner && !owner) throw new AppError("not-found", `No user ${o.owner}: create it first with "user create"`);
-      const org = await createOrganization({ db: db(), input: { name: o.name, slug: o.slug }, ownerUserId: owner?.id, actor });
+      const org = await createOrganization({
+        db: db(),
+        input: { name: o.name, slug: o.slug },
+        ownerUserId: owner?.id,
+        actor,
+      });
       out(org.id);
       say(`Created organization ${org.name} (${org.slug}).`);
       return 0;
     }
     case "org list": {
-      for (const org of await db().organization.findMany({ orderBy: { slug: "asc" } })) out(`${org.slug}\t${org.name}\t${org.id}`);
+      for (const org of await db().organization.findMany({ orderBy: { slug: "asc" } }))
+        out(`${org.slug}\t${org.name}\t${org.id}`);
       return 0;
     }
     case "user create": {
-      const o = opts(rest, { email: { type: "string" }, name: { type: "string" }, org: { type: "string" }, role: { type: "string" }, staff: { type: "boolean" } });
+      const o = opts(rest, {
+        email: { type: "string" },
+        name: { type: "string" },
+        org: { type: "string" },
+        role: { type: "string" },
+        staff: { type: "boolean" },
+      });
       const email = need(o.email, "email").toLowerCase();
-      if (await db().user.findUnique({ where: { email } })) throw new AppError("conflict", `User ${email} already exists`);
+      if (await db().user.findUnique({ where: { email } }))
+        throw new AppError("conflict", `User ${email} already exists`);
       const password = generatePassword();
-      const user = await db().user.create({ data: { email, name: (o.name as string) ?? null, isStaff: Boolean(o.staff), passwordHash: await hashPassword(password) } });
+      const user = await db().user.create({
+        data: {
+          email,
+          name: (o.name as string) ?? null,
+          isStaff: Boolean(o.staff),
+          passwordHash: await hashPassword(password),
+        },
+      });
       if (o.org) {
         const org = await findOrg(o.org as string);
-        await db().membership.create({ data: { organizationId: org.id, userId: user.id, role: ZRole.parse(o.role ?? "member") } });
+        await db().membership.create({
+          data: { organizationId: org.id, userId: user.id, role: ZRole.parse(o.role ?? "member") },
+        });
       }
-      await recordAuditEvent({ organizationId: null, actor, action: "user.created", outcome: "success", target: { type: "user", id: user.id }, details: { email, staff: Boolean(o.staff) } });
+      await recordAuditEvent({
+        organizationId: null,
+        actor,
+        action: "user.created",
+        outcome: "success",
+        target: { type: "user", id: user.id },
+        details: { email, staff: Boolean(o.staff) },
+      });
       out(password);
-      say(`Created ${email}${o.staff ? " (staff)" : ""}. ${env().localLogin ? "The password above works on the sign-in page." : "Local sign-in is off: they sign in with " + (env().oidc?.displayName ?? "OpenID Connect") + "."}`);
+      say(
+        `Created ${email}${o.staff ? " (staff)" : ""}. ${env().localLogin ? "The password above works on the sign-in page." : "Local sign-in is off: they sign in with " + (env().oidc?.displayName ?? "OpenID Connect") + "."}`,
+      );
       return 0;
     }
     case "user invite": {
       const o = opts(rest, { email: { type: "string" }, org: { type: "string" }, role: { type: "string" } });
       const org = await findOrg(need(o.org, "org"));
-      const r = await addMember({ db: db(), organizationId: org.id, input: { email: o.email, role: o.role ?? "member" }, actor, localLogin: env().localLogin });
+      const r = await addMember({
+        db: db(),
+        organizationId: org.id,
+        input: { email: o.email, role: o.role ?? "member" },
+        actor,
+        localLogin: env().localLogin,
+      });
       if (r.password) out(r.password);
-      say(r.kind === "member" ? `${r.email} is now ${r.role} of ${org.slug}.` : `Invited ${r.email} to ${org.slug} as ${r.role}; it applies at their first sign-in.`);
+      say(
+        r.kind === "member"
+          ? `${r.email} is now ${r.role} of ${org.slug}.`
+          : `Invited ${r.email} to ${org.slug} as ${r.role}; it applies at their first sign-in.`,
+      );
       return 0;
     }
     case "user set-password": {
       const o = opts(rest, { email: { type: "string" } });
       const email = need(o.email, "email").toLowerCase();
       const password = generatePassword();
-      const { count } = await db().user.updateMany({ where: { email }, data: { passwordHash: await hashPassword(password) } });
+      const { count } = await db().user.updateMany({
+        where: { email },
+        data: { passwordHash: await hashPassword(password) },
+      });
       if (count === 0) throw new AppError("not-found", `No user ${email}`);
-      await recordAuditEvent({ organizationId: null, actor, action: "user.password_set", outcome: "success", details: { email } });
+      await recordAuditEvent({
+        organizationId: null,
+        actor,
+        action: "user.password_set",
+        outcome: "success",
+        details: { email },
+      });
       out(password);
       return 0;
     }
@@ -130,19 +184,38 @@ async function run(argv: string[]): Promise<number> {
       const email = need(o.email, "email").toLowerCase();
       const { count } = await db().user.updateMany({ where: { email }, data: { isStaff: verb === "add" } });
       if (count === 0) throw new AppError("not-found", `No user ${email}`);
-      await recordAuditEvent({ organizationId: null, actor, action: verb === "add" ? "staff.granted" : "staff.revoked", outcome: "success", details: { email } });
+      await recordAuditEvent({
+        organizationId: null,
+        actor,
+        action: verb === "add" ? "staff.granted" : "staff.revoked",
+        outcome: "success",
+        details: { email },
+      });
       say(`${email} is ${verb === "add" ? "now" : "no longer"} staff.`);
       return 0;
     }
     case "api-key create": {
-      const o = opts(rest, { org: { type: "string" }, scopes: { type: "string" }, name: { type: "string" }, "expires-in-days": { type: "string" } });
+      const o = opts(rest, {
+        org: { type: "string" },
+        scopes: { type: "string" },
+        name: { type: "string" },
+        "expires-in-days": { type: "string" },
+      });
       const org = await findOrg(need(o.org, "org"));
       const days = o["expires-in-days"] ? Number(o["expires-in-days"]) : undefined;
-      if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new AppError("validation", "--expires-in-days must be a positive whole number");
+      if (days !== undefined && !(Number.isInteger(days) && days > 0))
+        throw new AppError("validation", "--expires-in-days must be a positive whole number");
       const r = await createApiKey({
         db: db(),
         organizationId: org.id,
-        input: { name: (o.name as string) ?? `cli ${new Date().toISOString().slice(0, 10)}`, scopes: need(o.scopes, "scopes").split(",").map((x) => x.trim()).filter(Boolean), ...(days ? { expiresAt: new Date(Date.now() + days * 86400_000) } : {}) },
+        input: {
+          name: (o.name as string) ?? `cli ${new Date().toISOString().slice(0, 10)}`,
+          scopes: need(o.scopes, "scopes")
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean),
+          ...(days ? { expiresAt: new Date(Date.now() + days * 86400_000) } : {}),
+        },
         actor,
       });
       out(r.key);
@@ -152,15 +225,22 @@ async function run(argv: string[]): Promise<number> {
     case "api-key list": {
       const o = opts(rest, { org: { type: "string" } });
       const org = await findOrg(need(o.org, "org"));
-      for (const k of await db().apiKey.findMany({ where: { organizationId: org.id }, orderBy: { createdAt: "asc" } })) {
-        out(`${k.prefix}\t${k.name}\t${k.scopes}\t${k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt < new Date() ? "expired" : "valid"}`);
+      for (const k of await db().apiKey.findMany({
+        where: { organizationId: org.id },
+        orderBy: { createdAt: "asc" },
+      })) {
+        out(
+          `${k.prefix}\t${k.name}\t${k.scopes}\t${k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt < new Date() ? "expired" : "valid"}`,
+        );
       }
       return 0;
     }
     case "api-key revoke": {
       const o = opts(rest, { org: { type: "string" }, prefix: { type: "string" } });
       const org = await findOrg(need(o.org, "org"));
-      const k = await db().apiKey.findFirst({ where: { organizationId: org.id, prefix: need(o.prefix, "prefix").slice(0, 12), revokedAt: null } });
+      const k = await db().apiKey.findFirst({
+        where: { organizationId: org.id, prefix: need(o.prefix, "prefix").slice(0, 12), revokedAt: null },
+      });
       if (!k) throw new AppError("not-found", "No valid key with that prefix in this organization");
       await revokeApiKey({ db: db(), organizationId: org.id, apiKeyId: k.id, actor });
       say(`Revoked ${k.prefix}….`);
@@ -172,15 +252,27 @@ async function run(argv: string[]): Promise<number> {
     case "keys rotate":
     case "keys reencrypt": {
       if (verb === "rotate") {
-        if (env().encryptionKeys) throw new AppError("bad-request", 'Keys come from CONSENTRY_ENCRYPTION_KEYS: put a new key first in that list (npm run cli -- keys generate), restart, then run "keys reencrypt".');
+        if (env().encryptionKeys)
+          throw new AppError(
+            "bad-request",
+            'Keys come from CONSENTRY_ENCRYPTION_KEYS: put a new key first in that list (npm run cli -- keys generate), restart, then run "keys reencrypt".',
+          );
         const kid = prependKeyToFile();
         say(`New key ${kid} added to the data folder; older keys still decrypt.`);
       }
       reloadKeyring();
       const report = await reencryptAll({ db: db() });
       const stale = await countStaleSecrets({ db: db() });
-      await recordAuditEvent({ organizationId: null, actor, action: "keys.reencrypted", outcome: stale === 0 ? "success" : "failure", details: { ...report.byTable, keyId: keyring().primary, stale } });
-      say(`Re-encrypted ${report.rewritten} values under ${keyring().primary}; ${report.alreadyCurrent} were current; ${stale} remain under older keys.`);
+      await recordAuditEvent({
+        organizationId: null,
+        actor,
+        action: "keys.reencrypted",
+        outcome: stale === 0 ? "success" : "failure",
+        details: { ...report.byTable, keyId: keyring().primary, stale },
+      });
+      say(
+        `Re-encrypted ${report.rewritten} values under ${keyring().primary}; ${report.alreadyCurrent} were current; ${stale} remain under older keys.`,
+      );
       return stale === 0 ? 0 : 1;
     }
     case "keys status": {
@@ -196,10 +288,16 @@ async function run(argv: string[]): Promise<number> {
 }
 
 run(process.argv.slice(2))
-  .then((code) => db().$disconnect().finally(() => process.exit(code)))
+  .then((code) =>
+    db()
+      .$disconnect()
+      .finally(() => process.exit(code)),
+  )
   .catch((err: unknown) => {
     if (err instanceof AppError) {
-      say(`Error: ${err.message}${err.errors ? "\n" + err.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n") : ""}`);
+      say(
+        `Error: ${err.message}${err.errors ? "\n" + err.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n") : ""}`,
+      );
     } else if (err instanceof Error && err.name === "TypeError" && /option|argument/i.test(err.message)) {
       say(`Error: ${err.message}\n\n${HELP}`);
     } else {

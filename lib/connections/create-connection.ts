@@ -12,12 +12,30 @@ import { saveTokenSet } from "@/lib/tokens/save-token-set";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { ZCreateConnection } from "@/lib/connections/schemas";
 
-export async function createConnection({ db, organizationId, input, actor }: { db: Db; organizationId: string; input: unknown; actor: Actor }) {
+export async function createConnection({
+  db,
+  organizationId,
+  input,
+  actor,
+}: {
+  db: Db;
+  organizationId: string;
+  input: unknown;
+  actor: Actor;
+}) {
   const parsed = ZCreateConnection.safeParse(input);
-  if (!parsed.success) throw new AppError("validation", "Check the highlighted fields.", { errors: fieldErrors(parsed.error.issues), i18n: { key: "errors.checkFields" } });
+  if (!parsed.success)
+    throw new AppError("validation", "Check the highlighted fields.", {
+      errors: fieldErrors(parsed.error.issues),
+      i18n: { key: "errors.checkFields" },
+    });
   const v = parsed.data;
   const provider = PROVIDERS.get(v.provider);
-  if (!provider) throw new AppError("validation", `Unknown provider "${v.provider}"`, { errors: [{ path: "provider", message: "validation.provider" }], i18n: { key: "errors.checkFields" } });
+  if (!provider)
+    throw new AppError("validation", `Unknown provider "${v.provider}"`, {
+      errors: [{ path: "provider", message: "validation.provider" }],
+      i18n: { key: "errors.checkFields" },
+    });
   const settings = parseProviderSettings(provider, v.settings);
   for (const { key, url } of customerUrls(provider, settings)) {
     const problem = await assertSafeUrl(url);
@@ -26,10 +44,20 @@ export async function createConnection({ db, organizationId, input, actor }: { d
 
   let oauthAppId: string | null = null;
   if (provider.authKind === "oauth2") {
-    if (v.oauth_app_id && v.oauth_app) throw new AppError("validation", "Give either oauth_app_id or oauth_app, not both", { errors: [{ path: "oauth_app", message: "validation.oneApp" }] });
+    if (v.oauth_app_id && v.oauth_app)
+      throw new AppError("validation", "Give either oauth_app_id or oauth_app, not both", {
+        errors: [{ path: "oauth_app", message: "validation.oneApp" }],
+      });
     if (v.oauth_app_id) {
-      const app = await db.oAuthApp.findFirst({ where: { id: v.oauth_app_id, providerId: provider.id, OR: [{ organizationId }, { organizationId: null }] }, select: { id: true } });
-      if (!app) throw new AppError("validation", "No such OAuth app for this provider", { errors: [{ path: "oauth_app_id", message: "validation.appNotFound" }], i18n: { key: "errors.checkFields" } });
+      const app = await db.oAuthApp.findFirst({
+        where: { id: v.oauth_app_id, providerId: provider.id, OR: [{ organizationId }, { organizationId: null }] },
+        select: { id: true },
+      });
+      if (!app)
+        throw new AppError("validation", "No such OAuth app for this provider", {
+          errors: [{ path: "oauth_app_id", message: "validation.appNotFound" }],
+          i18n: { key: "errors.checkFields" },
+        });
       oauthAppId = app.id;
     } else if (v.oauth_app) {
       const app = await saveOAuthApp({
@@ -48,10 +76,16 @@ export async function createConnection({ db, organizationId, input, actor }: { d
       });
       oauthAppId = app.id;
     } else {
-      throw new AppError("validation", "Choose an OAuth app or enter your app's client id and secret", { errors: [{ path: "oauth_app_id", message: "validation.appRequired" }], i18n: { key: "errors.checkFields" } });
+      throw new AppError("validation", "Choose an OAuth app or enter your app's client id and secret", {
+        errors: [{ path: "oauth_app_id", message: "validation.appRequired" }],
+        i18n: { key: "errors.checkFields" },
+      });
     }
   } else if (!v.api_key) {
-    throw new AppError("validation", "Enter the API key", { errors: [{ path: "api_key", message: "validation.apiKeyRequired" }], i18n: { key: "errors.checkFields" } });
+    throw new AppError("validation", "Enter the API key", {
+      errors: [{ path: "api_key", message: "validation.apiKeyRequired" }],
+      i18n: { key: "errors.checkFields" },
+    });
   }
 
   if (provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value && oauthAppId) {
@@ -59,10 +93,14 @@ export async function createConnection({ db, organizationId, input, actor }: { d
     if (app?.organizationId === null) {
       // The v2 callback carries only a tenant id; with a shared platform app that proves nothing about
       // who consented. It is allowed with the organization's own app registration only.
-      throw new AppError("validation", "Admin consent only (v2) needs your organization's own app registration; with the platform app, use admin consent with sign-in (v1).", {
-        errors: [{ path: "settings.consent_mode", message: "validation.v2NeedsCustomApp" }],
-        i18n: { key: "errors.checkFields" },
-      });
+      throw new AppError(
+        "validation",
+        "Admin consent only (v2) needs your organization's own app registration; with the platform app, use admin consent with sign-in (v1).",
+        {
+          errors: [{ path: "settings.consent_mode", message: "validation.v2NeedsCustomApp" }],
+          i18n: { key: "errors.checkFields" },
+        },
+      );
     }
   }
   const id = crypto.randomUUID();
@@ -83,10 +121,34 @@ export async function createConnection({ db, organizationId, input, actor }: { d
     });
     if (provider.authKind === "api_key") {
       // An API key never expires by itself; it is stored like an access token (encrypted), with a far expiry.
-      await saveTokenSet({ tx, organizationId, connectionId: id, data: { accessToken: v.api_key!, refreshToken: null, idToken: null, tokenType: "ApiKey", expiresAt: new Date("9999-12-31T00:00:00Z"), refreshTokenExpiresAt: null, scopes: null, metadata: {} } });
+      await saveTokenSet({
+        tx,
+        organizationId,
+        connectionId: id,
+        data: {
+          accessToken: v.api_key!,
+          refreshToken: null,
+          idToken: null,
+          tokenType: "ApiKey",
+          expiresAt: new Date("9999-12-31T00:00:00Z"),
+          refreshTokenExpiresAt: null,
+          scopes: null,
+          metadata: {},
+        },
+      });
     }
     return c;
   });
-  await recordAuditEvent({ organizationId, actor, action: "connection.created", outcome: "success", target: { type: "connection", id }, details: { provider: provider.id, name: v.name } }, db);
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: "connection.created",
+      outcome: "success",
+      target: { type: "connection", id },
+      details: { provider: provider.id, name: v.name },
+    },
+    db,
+  );
   return connection;
 }

@@ -10,7 +10,17 @@ import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { logger } from "@/lib/logger";
 
-export async function disconnectConnection({ db, organizationId, connectionId, actor }: { db: Db; organizationId: string; connectionId: string; actor: Actor }) {
+export async function disconnectConnection({
+  db,
+  organizationId,
+  connectionId,
+  actor,
+}: {
+  db: Db;
+  organizationId: string;
+  connectionId: string;
+  actor: Actor;
+}) {
   const c = await db.connection.findFirst({ where: { id: connectionId, organizationId }, include: { tokenSet: true } });
   if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
   const provider = PROVIDERS.get(c.providerId);
@@ -20,10 +30,17 @@ export async function disconnectConnection({ db, organizationId, connectionId, a
     const metadata = JSON.parse(c.metadata) as Record<string, string>;
     const hostOverrides = hostOverridesFromMetadata(metadata);
     const url = renderTemplate(provider, provider.revocationUrl, { settings, metadata, hostOverrides });
-    const token = c.tokenSet.refreshTokenEnc ? openToken({ organizationId, connectionId }, "refreshTokenEnc", c.tokenSet.refreshTokenEnc) : openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
+    const token = c.tokenSet.refreshTokenEnc
+      ? openToken({ organizationId, connectionId }, "refreshTokenEnc", c.tokenSet.refreshTokenEnc)
+      : openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
     if (url) {
       try {
-        const res = await egressFetch(applyHostOverrides(url), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }).toString(), timeoutMs: 10_000 });
+        const res = await egressFetch(applyHostOverrides(url), {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ token }).toString(),
+          timeoutMs: 10_000,
+        });
         revokedAtProvider = res.status >= 200 && res.status < 300;
       } catch (e) {
         logger.warn({ connectionId, err: { message: (e as Error).message } }, "revocation at the provider failed");
@@ -33,10 +50,39 @@ export async function disconnectConnection({ db, organizationId, connectionId, a
   }
   await db.$transaction(async (tx) => {
     await tx.tokenSet.deleteMany({ where: { connectionId, organizationId } });
-    await tx.consentRequest.updateMany({ where: { connectionId, organizationId, usedAt: null, revokedAt: null }, data: { revokedAt: new Date(), stateHash: null } });
-    await tx.connection.update({ where: { id: connectionId }, data: { status: "revoked", nextRefreshAt: null, expiresAt: null, refreshTokenExpiresAt: null, leaseOwner: null, leaseUntil: null } });
+    await tx.consentRequest.updateMany({
+      where: { connectionId, organizationId, usedAt: null, revokedAt: null },
+      data: { revokedAt: new Date(), stateHash: null },
+    });
+    await tx.connection.update({
+      where: { id: connectionId },
+      data: {
+        status: "revoked",
+        nextRefreshAt: null,
+        expiresAt: null,
+        refreshTokenExpiresAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      },
+    });
   });
-  await recordAuditEvent({ organizationId, actor, action: "connection.revoked", outcome: "success", target: { type: "connection", id: connectionId }, details: { revokedAtProvider } }, db);
-  await emitConnectionEvent({ db, organizationId, connectionId, type: "connection.revoked", data: { revoked_at_provider: revokedAtProvider } });
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: "connection.revoked",
+      outcome: "success",
+      target: { type: "connection", id: connectionId },
+      details: { revokedAtProvider },
+    },
+    db,
+  );
+  await emitConnectionEvent({
+    db,
+    organizationId,
+    connectionId,
+    type: "connection.revoked",
+    data: { revoked_at_provider: revokedAtProvider },
+  });
   return { revokedAtProvider };
 }

@@ -10,22 +10,54 @@ import { createRedactor } from "@/lib/oauth/redact";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 
-export type TestResult = { ok: boolean; status: number | null; summary: Record<string, string>; message: string; durationMs: number };
+export type TestResult = {
+  ok: boolean;
+  status: number | null;
+  summary: Record<string, string>;
+  message: string;
+  durationMs: number;
+};
 
 function pick(o: unknown, path: string): unknown {
-  return path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
+  return path
+    .split(".")
+    .reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
 }
 
-export async function testConnection({ db, organizationId, connectionId, actor }: { db: Db; organizationId: string; connectionId: string; actor: Actor }): Promise<TestResult> {
+export async function testConnection({
+  db,
+  organizationId,
+  connectionId,
+  actor,
+}: {
+  db: Db;
+  organizationId: string;
+  connectionId: string;
+  actor: Actor;
+}): Promise<TestResult> {
   const c = await db.connection.findFirst({ where: { id: connectionId, organizationId }, include: { tokenSet: true } });
   if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
   const provider = PROVIDERS.get(c.providerId);
-  if (!provider?.test) throw new AppError("bad-request", "This provider has no test request.", { i18n: { key: "errors.noTestRequest" } });
-  if (!c.tokenSet || c.status === "revoked") throw new AppError("conflict", "The connection has no token yet: complete consent first.", { i18n: { key: "errors.notConnected" } });
-  if (c.expiresAt && c.expiresAt <= new Date()) throw new AppError("conflict", "The access token has expired; refresh the connection first.", { i18n: { key: "errors.tokenExpired" } });
+  if (!provider?.test)
+    throw new AppError("bad-request", "This provider has no test request.", { i18n: { key: "errors.noTestRequest" } });
+  if (!c.tokenSet || c.status === "revoked")
+    throw new AppError("conflict", "The connection has no token yet: complete consent first.", {
+      i18n: { key: "errors.notConnected" },
+    });
+  if (c.expiresAt && c.expiresAt <= new Date())
+    throw new AppError("conflict", "The access token has expired; refresh the connection first.", {
+      i18n: { key: "errors.tokenExpired" },
+    });
   const settings = JSON.parse(c.settings) as Record<string, unknown>;
-  const rendered = renderTemplate(provider, provider.test.url, { settings, tenant: c.externalTenantId, metadata: JSON.parse(c.metadata) as Record<string, unknown> });
-  if (!rendered) throw new AppError("bad-request", "No test URL is configured for this connection.", { i18n: { key: "errors.noTestRequest" } });
+  const rendered = renderTemplate(provider, provider.test.url, {
+    settings,
+    tenant: c.externalTenantId,
+    metadata: JSON.parse(c.metadata) as Record<string, unknown>,
+  });
+  if (!rendered)
+    throw new AppError("bad-request", "No test URL is configured for this connection.", {
+      i18n: { key: "errors.noTestRequest" },
+    });
   const token = openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
   const url = new URL(applyHostOverrides(rendered));
   const headers: Record<string, string> = { accept: "application/json" };
@@ -42,7 +74,12 @@ export async function testConnection({ db, organizationId, connectionId, actor }
   const started = Date.now();
   let result: TestResult;
   try {
-    const res = await egressFetch(url.toString(), { method: provider.test.method, headers, timeoutMs: 10_000, maxBytes: 256 * 1024 });
+    const res = await egressFetch(url.toString(), {
+      method: provider.test.method,
+      headers,
+      timeoutMs: 10_000,
+      maxBytes: 256 * 1024,
+    });
     let body: unknown = null;
     try {
       body = JSON.parse(res.text);
@@ -55,7 +92,13 @@ export async function testConnection({ db, organizationId, connectionId, actor }
       if (v !== undefined && v !== null && typeof v !== "object") summary[f] = shown(v);
     }
     const ok = res.status >= 200 && res.status < 300;
-    result = { ok, status: res.status, summary, message: ok ? "The provider accepted the token." : `The provider answered HTTP ${res.status}.`, durationMs: Date.now() - started };
+    result = {
+      ok,
+      status: res.status,
+      summary,
+      message: ok ? "The provider accepted the token." : `The provider answered HTTP ${res.status}.`,
+      durationMs: Date.now() - started,
+    };
     if (ok) {
       const name = provider.test.accountName ? pick(body, provider.test.accountName) : undefined;
       const email = provider.test.accountEmail ? pick(body, provider.test.accountEmail) : undefined;
@@ -73,8 +116,27 @@ export async function testConnection({ db, organizationId, connectionId, actor }
     }
   } catch (e) {
     if (!(e instanceof EgressError)) throw e;
-    result = { ok: false, status: null, summary: {}, message: e.code === "blocked_address" ? "The test URL points at an address Consentry does not call." : `The provider could not be reached (${e.code}).`, durationMs: Date.now() - started };
+    result = {
+      ok: false,
+      status: null,
+      summary: {},
+      message:
+        e.code === "blocked_address"
+          ? "The test URL points at an address Consentry does not call."
+          : `The provider could not be reached (${e.code}).`,
+      durationMs: Date.now() - started,
+    };
   }
-  await recordAuditEvent({ organizationId, actor, action: "connection.tested", outcome: result.ok ? "success" : "failure", target: { type: "connection", id: connectionId }, details: { status: result.status } }, db);
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: "connection.tested",
+      outcome: result.ok ? "success" : "failure",
+      target: { type: "connection", id: connectionId },
+      details: { status: result.status },
+    },
+    db,
+  );
   return result;
 }

@@ -24,46 +24,133 @@ import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 
 export type ConsentFailureReason =
-  | "state_missing" | "state_invalid" | "state_expired" | "wrong_browser" | "wrong_provider" | "link_closed"
-  | "provider_error" | "code_missing" | "host_not_allowed" | "issuer_mismatch" | "exchange_failed" | "invalid_response"
-  | "tenant_conflict" | "tenant_mismatch" | "app_misconfigured" | "paste_invalid";
+  | "state_missing"
+  | "state_invalid"
+  | "state_expired"
+  | "wrong_browser"
+  | "wrong_provider"
+  | "link_closed"
+  | "provider_error"
+  | "code_missing"
+  | "host_not_allowed"
+  | "issuer_mismatch"
+  | "exchange_failed"
+  | "invalid_response"
+  | "tenant_conflict"
+  | "tenant_mismatch"
+  | "app_misconfigured"
+  | "paste_invalid";
 
 export type ConsentOutcome =
-  | { ok: true; organizationName: string; providerName: string; connectionId: string; connectionName: string; tenantId: string | null; tenantLabel: string | null; returnTo: string | null }
-  | { ok: false; reason: ConsentFailureReason; organizationName?: string; providerName?: string; providerError?: string; providerDescription?: string; returnTo?: string | null; status: 400 | 409 | 502 };
+  | {
+      ok: true;
+      organizationName: string;
+      providerName: string;
+      connectionId: string;
+      connectionName: string;
+      tenantId: string | null;
+      tenantLabel: string | null;
+      returnTo: string | null;
+    }
+  | {
+      ok: false;
+      reason: ConsentFailureReason;
+      organizationName?: string;
+      providerName?: string;
+      providerError?: string;
+      providerDescription?: string;
+      returnTo?: string | null;
+      status: 400 | 409 | 502;
+    };
 
-const include = { organization: { select: { id: true, name: true } }, connection: { select: { id: true, name: true, providerId: true, oauthAppId: true, settings: true, scopes: true, status: true } } } as const;
+const include = {
+  organization: { select: { id: true, name: true } },
+  connection: {
+    select: { id: true, name: true, providerId: true, oauthAppId: true, settings: true, scopes: true, status: true },
+  },
+} as const;
 type Row = NonNullable<Awaited<ReturnType<Db["consentRequest"]["findUnique"]>>> & {
   organization: { id: string; name: string };
-  connection: { id: string; name: string; providerId: string; oauthAppId: string | null; settings: string; scopes: string; status: string };
+  connection: {
+    id: string;
+    name: string;
+    providerId: string;
+    oauthAppId: string | null;
+    settings: string;
+    scopes: string;
+    status: string;
+  };
 };
 
-function fail(reason: ConsentFailureReason, extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {}): ConsentOutcome {
+function fail(
+  reason: ConsentFailureReason,
+  extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {},
+): ConsentOutcome {
   const status = reason === "tenant_conflict" ? 409 : reason === "exchange_failed" ? 502 : 400;
   return { ok: false, reason, status, ...extra };
 }
 
 /** Consumes the state: the row is claimed and its state cleared in one conditional update. */
-async function consume(db: Db, where: { stateHash: string; organizationId?: string; connectionId?: string } | { connectionId: string; organizationId: string; browserHash: string }): Promise<Row | null> {
+async function consume(
+  db: Db,
+  where:
+    | { stateHash: string; organizationId?: string; connectionId?: string }
+    | { connectionId: string; organizationId: string; browserHash: string },
+): Promise<Row | null> {
   const row = (await db.consentRequest.findFirst({
     where: "stateHash" in where ? where : { ...where, stateHash: { not: null } },
     include,
     orderBy: { stateExpiresAt: "desc" },
   })) as Row | null;
   if (!row || !row.stateHash) return null;
-  const { count } = await db.consentRequest.updateMany({ where: { id: row.id, stateHash: row.stateHash }, data: { stateHash: null, stateExpiresAt: null, pkceVerifierEnc: null, browserHash: null } });
+  const { count } = await db.consentRequest.updateMany({
+    where: { id: row.id, stateHash: row.stateHash },
+    data: { stateHash: null, stateExpiresAt: null, pkceVerifierEnc: null, browserHash: null },
+  });
   return count === 1 ? row : null;
 }
 
-export async function completeConsent({ db, providerId, params, browserSecret, ip }: { db: Db; providerId: string; params: URLSearchParams; browserSecret: string | undefined; ip?: string | null }): Promise<ConsentOutcome> {
+export async function completeConsent({
+  db,
+  providerId,
+  params,
+  browserSecret,
+  ip,
+}: {
+  db: Db;
+  providerId: string;
+  params: URLSearchParams;
+  browserSecret: string | undefined;
+  ip?: string | null;
+}): Promise<ConsentOutcome> {
   const state = params.get("state");
   if (!state) {
-    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_missing", outcome: "denied", ip, details: { provider: providerId } }, db);
+    await recordAuditEvent(
+      {
+        organizationId: null,
+        actor: { type: "anonymous" },
+        action: "oauth.state_missing",
+        outcome: "denied",
+        ip,
+        details: { provider: providerId },
+      },
+      db,
+    );
     return fail("state_missing");
   }
   const row = await consume(db, { stateHash: sha256(state) });
   if (!row) {
-    await recordAuditEvent({ organizationId: null, actor: { type: "anonymous" }, action: "oauth.state_invalid", outcome: "denied", ip, details: { provider: providerId } }, db);
+    await recordAuditEvent(
+      {
+        organizationId: null,
+        actor: { type: "anonymous" },
+        action: "oauth.state_invalid",
+        outcome: "denied",
+        ip,
+        details: { provider: providerId },
+      },
+      db,
+    );
     return fail("state_invalid");
   }
   return finish({ db, row, providerId, params, browserSecret, ip });
@@ -73,10 +160,27 @@ export async function completeConsent({ db, providerId, params, browserSecret, i
  * Headless path: the user pastes the URL the provider redirected to (or just the code). The same
  * checks apply; a bare code is matched to the flow this browser started for this connection.
  */
-export async function completeConsentFromPaste({ db, organizationId, connectionId, pasted, browserSecret, ip }: { db: Db; organizationId: string; connectionId: string; pasted: string; browserSecret: string | undefined; ip?: string | null }): Promise<ConsentOutcome> {
+export async function completeConsentFromPaste({
+  db,
+  organizationId,
+  connectionId,
+  pasted,
+  browserSecret,
+  ip,
+}: {
+  db: Db;
+  organizationId: string;
+  connectionId: string;
+  pasted: string;
+  browserSecret: string | undefined;
+  ip?: string | null;
+}): Promise<ConsentOutcome> {
   const text = pasted.trim();
   if (!text || text.length > 8192) return fail("paste_invalid");
-  const connection = await db.connection.findFirst({ where: { id: connectionId, organizationId }, select: { providerId: true } });
+  const connection = await db.connection.findFirst({
+    where: { id: connectionId, organizationId },
+    select: { providerId: true },
+  });
   if (!connection) return fail("paste_invalid");
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || text.startsWith("?")) {
     let params: URLSearchParams;
@@ -102,27 +206,84 @@ export async function completeConsentFromPaste({ db, organizationId, connectionI
   const row = await consume(db, { connectionId, organizationId, browserHash: sha256(browserSecret) });
   if (!row) return fail("state_invalid");
   const provider = PROVIDERS.get(row.providerId);
-  return finish({ db, row, providerId: row.providerId, params: new URLSearchParams({ [provider?.callbackCodeParam ?? "code"]: text }), browserSecret, ip });
+  return finish({
+    db,
+    row,
+    providerId: row.providerId,
+    params: new URLSearchParams({ [provider?.callbackCodeParam ?? "code"]: text }),
+    browserSecret,
+    ip,
+  });
 }
 
-async function finish({ db, row, providerId, params, browserSecret, ip }: { db: Db; row: Row; providerId: string; params: URLSearchParams; browserSecret: string | undefined; ip?: string | null }): Promise<ConsentOutcome> {
+async function finish({
+  db,
+  row,
+  providerId,
+  params,
+  browserSecret,
+  ip,
+}: {
+  db: Db;
+  row: Row;
+  providerId: string;
+  params: URLSearchParams;
+  browserSecret: string | undefined;
+  ip?: string | null;
+}): Promise<ConsentOutcome> {
   const organizationId = row.organizationId;
   const provider = PROVIDERS.get(row.providerId);
-  const names = { organizationName: row.organization.name, providerName: provider?.name ?? row.providerId, returnTo: row.returnTo };
+  const names = {
+    organizationName: row.organization.name,
+    providerName: provider?.name ?? row.providerId,
+    returnTo: row.returnTo,
+  };
   const audit = (action: string, outcome: "success" | "failure" | "denied", details: Record<string, unknown>) =>
-    recordAuditEvent({ organizationId, actor: { type: "anonymous", label: "tenant admin" }, action, outcome, ip, target: { type: "connection", id: row.connectionId }, details: { provider: row.providerId, ...details } }, db);
-  const failAndRecord = async (reason: ConsentFailureReason, details: Record<string, unknown> = {}, extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {}) => {
-    await audit(reason === "wrong_browser" ? "oauth.state_mismatch" : reason === "wrong_provider" ? "oauth.provider_mismatch" : "consent.failed", reason === "provider_error" ? "failure" : "denied", { reason, ...details });
+    recordAuditEvent(
+      {
+        organizationId,
+        actor: { type: "anonymous", label: "tenant admin" },
+        action,
+        outcome,
+        ip,
+        target: { type: "connection", id: row.connectionId },
+        details: { provider: row.providerId, ...details },
+      },
+      db,
+    );
+  const failAndRecord = async (
+    reason: ConsentFailureReason,
+    details: Record<string, unknown> = {},
+    extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {},
+  ) => {
+    await audit(
+      reason === "wrong_browser"
+        ? "oauth.state_mismatch"
+        : reason === "wrong_provider"
+          ? "oauth.provider_mismatch"
+          : "consent.failed",
+      reason === "provider_error" ? "failure" : "denied",
+      { reason, ...details },
+    );
     if (!["wrong_browser", "wrong_provider", "state_expired", "link_closed"].includes(reason)) {
-      await db.connection.updateMany({ where: { id: row.connectionId, organizationId }, data: { lastErrorCode: reason, lastErrorMessage: extra.providerError ? `${reason}: ${extra.providerError}` : reason, lastErrorAt: new Date() } });
+      await db.connection.updateMany({
+        where: { id: row.connectionId, organizationId },
+        data: {
+          lastErrorCode: reason,
+          lastErrorMessage: extra.providerError ? `${reason}: ${extra.providerError}` : reason,
+          lastErrorAt: new Date(),
+        },
+      });
     }
     return fail(reason, { ...names, ...extra });
   };
 
   if (!browserSecret || sha256(browserSecret) !== row.browserHash) return failAndRecord("wrong_browser");
-  if (!provider || providerId !== row.providerId) return failAndRecord("wrong_provider", { callbackProvider: providerId });
+  if (!provider || providerId !== row.providerId)
+    return failAndRecord("wrong_provider", { callbackProvider: providerId });
   if (!row.stateExpiresAt || row.stateExpiresAt <= new Date()) return failAndRecord("state_expired");
-  if (row.revokedAt || row.usedAt || row.expiresAt <= new Date() || row.connection.status === "revoked") return failAndRecord("link_closed");
+  if (row.revokedAt || row.usedAt || row.expiresAt <= new Date() || row.connection.status === "revoked")
+    return failAndRecord("link_closed");
 
   // The provider's error wins over everything else, including Azure's admin_consent=True. Both texts
   // are the provider's: an `error` that is no plain code is not shown, and the state (or a code) it
@@ -146,15 +307,18 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
   let hostOverrides: Record<string, string> | undefined;
   try {
     const app = await getAppCredentials({ db, appId: row.connection.oauthAppId, organizationId });
-    const adminConsent = provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value;
+    const adminConsent =
+      provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value;
     if (adminConsent) {
       // v2 admin consent returns only `tenant`. It proves nothing by itself: ask the tenant for an
       // app-only token and link only the tid inside the token we obtained.
       // A platform app is shared: any tenant that ever consented to it would "prove" itself. v2 admin
       // consent is only trusted with the organization's own app registration (checked at creation too).
-      if (app.organizationId === null) return failAndRecord("app_misconfigured", { why: "v2 admin consent needs the organization's own app" });
+      if (app.organizationId === null)
+        return failAndRecord("app_misconfigured", { why: "v2 admin consent needs the organization's own app" });
       const claimed = (params.get("tenant") ?? "").toLowerCase();
-      if (params.get("admin_consent") !== "True" || !/^[0-9a-f-]{36}$/.test(claimed)) return failAndRecord("code_missing");
+      if (params.get("admin_consent") !== "True" || !/^[0-9a-f-]{36}$/.test(claimed))
+        return failAndRecord("code_missing");
       data = await requestAppOnlyToken({ provider, app, tenantId: claimed });
       tenant = readTenantClaims(provider, data.accessToken);
       if (!tenant || tenant.tenantId !== claimed) return failAndRecord("tenant_mismatch");
@@ -169,12 +333,20 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
         }
       }
       const tokenUrl = providerUrl(provider, provider.tokenUrl, { settings, hostOverrides }, "token URL");
-      const verifier = row.pkceVerifierEnc ? decryptSecret(row.pkceVerifierEnc, contextFor("ConsentRequest", row, "pkceVerifierEnc")) : null;
+      const verifier = row.pkceVerifierEnc
+        ? decryptSecret(row.pkceVerifierEnc, contextFor("ConsentRequest", row, "pkceVerifierEnc"))
+        : null;
       const method = clientAuthMethod(provider, settings);
       data = await requestToken({
         provider,
         url: tokenUrl,
-        params: { grant_type: "authorization_code", code, redirect_uri: row.redirectUri!, ...provider.tokenParams, ...(verifier ? { code_verifier: verifier } : {}) },
+        params: {
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: row.redirectUri!,
+          ...provider.tokenParams,
+          ...(verifier ? { code_verifier: verifier } : {}),
+        },
         client: { clientId: app.clientId, clientSecret: app.clientSecret, method },
       });
       tenant = readTenantClaims(provider, data.accessToken);
@@ -183,8 +355,16 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
     if (e instanceof TokenEndpointError) {
       // checked where the answer is parsed; checked again because from here it reaches the log and the result page
       const code = readOAuthErrorCode(e.errorCode) ?? "invalid_response";
-      logger.warn({ provider: provider.id, errorCode: code, failureClass: e.failureClass, status: e.details.status }, "consent token request failed");
-      const reason = e.failureClass === "invalid_response" ? "invalid_response" : e.failureClass === "app_misconfigured" ? "app_misconfigured" : "exchange_failed";
+      logger.warn(
+        { provider: provider.id, errorCode: code, failureClass: e.failureClass, status: e.details.status },
+        "consent token request failed",
+      );
+      const reason =
+        e.failureClass === "invalid_response"
+          ? "invalid_response"
+          : e.failureClass === "app_misconfigured"
+            ? "app_misconfigured"
+            : "exchange_failed";
       return failAndRecord(reason, { errorCode: code, errorCodes: e.details.errorCodes }, { providerError: code });
     }
     throw e;
@@ -192,45 +372,74 @@ async function finish({ db, row, providerId, params, browserSecret, ip }: { db: 
 
   if (tenant) {
     // One tenant belongs to one organization per provider: a tenant linked elsewhere is refused.
-    const elsewhere = await db.connection.findFirst({ where: { providerId: provider.id, externalTenantId: tenant.tenantId, organizationId: { not: organizationId }, status: { not: "revoked" } }, select: { id: true } });
+    const elsewhere = await db.connection.findFirst({
+      where: {
+        providerId: provider.id,
+        externalTenantId: tenant.tenantId,
+        organizationId: { not: organizationId },
+        status: { not: "revoked" },
+      },
+      select: { id: true },
+    });
     if (elsewhere) return failAndRecord("tenant_conflict", { tenantId: tenant.tenantId });
   }
 
   const now = new Date();
   // the code is spent: a database that blinks now is waited for (the tenant admin is), not turned into a failed consent
-  const done = await retryWhileUnavailable(() => db.$transaction(async (tx) => {
-    const claimed = await tx.consentRequest.updateMany({ where: { id: row.id, usedAt: null, revokedAt: null }, data: { usedAt: now } });
-    if (claimed.count !== 1) return false;
-    await saveTokenSet({ tx, organizationId, connectionId: row.connectionId, data });
-    await tx.connection.update({
-      where: { id: row.connectionId },
-      data: {
-        status: "active",
-        externalTenantId: tenant?.tenantId ?? undefined,
-        accountName: tenant?.accountName ?? undefined,
-        accountEmail: tenant?.accountEmail ?? undefined,
-        accountId: tenant?.accountId ?? undefined,
-        scopes: data.scopes ? data.scopes.join(" ") : row.requestedScopes,
-        metadata: JSON.stringify({ ...data.metadata, ...Object.fromEntries(Object.entries(hostOverrides ?? {}).map(([k, v]) => [`host.${k}`, v])) }),
-        connectedAt: now,
-        expiresAt: data.expiresAt,
-        refreshTokenExpiresAt: data.refreshTokenExpiresAt,
-        // a new refresh token: its expiry is announced once, whatever was announced for the old one
-        refreshTokenWarnedAt: null,
-        lastRefreshedAt: now,
-        nextRefreshAt: nextRefreshAt({ provider, expiresAt: data.expiresAt, refreshTokenExpiresAt: data.refreshTokenExpiresAt, hasRefreshToken: Boolean(data.refreshToken), now }),
-        refreshAttempts: 0,
-        lastErrorCode: null,
-        lastErrorMessage: null,
-        lastErrorAt: null,
-      },
-    });
-    return true;
-  }));
+  const done = await retryWhileUnavailable(() =>
+    db.$transaction(async (tx) => {
+      const claimed = await tx.consentRequest.updateMany({
+        where: { id: row.id, usedAt: null, revokedAt: null },
+        data: { usedAt: now },
+      });
+      if (claimed.count !== 1) return false;
+      await saveTokenSet({ tx, organizationId, connectionId: row.connectionId, data });
+      await tx.connection.update({
+        where: { id: row.connectionId },
+        data: {
+          status: "active",
+          externalTenantId: tenant?.tenantId ?? undefined,
+          accountName: tenant?.accountName ?? undefined,
+          accountEmail: tenant?.accountEmail ?? undefined,
+          accountId: tenant?.accountId ?? undefined,
+          scopes: data.scopes ? data.scopes.join(" ") : row.requestedScopes,
+          metadata: JSON.stringify({
+            ...data.metadata,
+            ...Object.fromEntries(Object.entries(hostOverrides ?? {}).map(([k, v]) => [`host.${k}`, v])),
+          }),
+          connectedAt: now,
+          expiresAt: data.expiresAt,
+          refreshTokenExpiresAt: data.refreshTokenExpiresAt,
+          // a new refresh token: its expiry is announced once, whatever was announced for the old one
+          refreshTokenWarnedAt: null,
+          lastRefreshedAt: now,
+          nextRefreshAt: nextRefreshAt({
+            provider,
+            expiresAt: data.expiresAt,
+            refreshTokenExpiresAt: data.refreshTokenExpiresAt,
+            hasRefreshToken: Boolean(data.refreshToken),
+            now,
+          }),
+          refreshAttempts: 0,
+          lastErrorCode: null,
+          lastErrorMessage: null,
+          lastErrorAt: null,
+        },
+      });
+      return true;
+    }),
+  );
   if (!done) return failAndRecord("link_closed");
   await audit("consent.completed", "success", { tenantId: tenant?.tenantId ?? null });
   await emitConnectionEvent({ db, organizationId, connectionId: row.connectionId, type: "connection.connected" });
-  return { ok: true, ...names, connectionId: row.connectionId, connectionName: row.connection.name, tenantId: tenant?.tenantId ?? null, tenantLabel: tenantLabel(tenant) };
+  return {
+    ok: true,
+    ...names,
+    connectionId: row.connectionId,
+    connectionName: row.connection.name,
+    tenantId: tenant?.tenantId ?? null,
+    tenantLabel: tenantLabel(tenant),
+  };
 }
 
 /** How the result page names a tenant: the directory's domain from the admin's UPN (contoso.onmicrosoft.com), else the admin's name. */

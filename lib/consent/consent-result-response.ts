@@ -8,9 +8,31 @@ import { RESULT_COOKIE, signConsentResult } from "@/lib/consent/result-cookie";
 export async function consentResultResponse(outcome: ConsentOutcome, to = "/consent/result"): Promise<Response> {
   const jar = await cookies();
   const secure = env().publicUrl.startsWith("https://");
-  jar.set(RESULT_COOKIE, await signConsentResult(outcome.ok
-    ? { ok: true, organizationName: outcome.organizationName, providerName: outcome.providerName, connectionName: outcome.connectionName, tenantId: outcome.tenantId, tenantLabel: outcome.tenantLabel, returnTo: outcome.returnTo ?? undefined }
-    : { ok: false, reason: outcome.reason, organizationName: outcome.organizationName, providerName: outcome.providerName, providerError: outcome.providerError, providerDescription: outcome.providerDescription, returnTo: outcome.returnTo ?? undefined }), { httpOnly: true, secure, sameSite: "lax", path: "/consent/result", maxAge: 600 });
+  jar.set(
+    RESULT_COOKIE,
+    await signConsentResult(
+      outcome.ok
+        ? {
+            ok: true,
+            organizationName: outcome.organizationName,
+            providerName: outcome.providerName,
+            connectionName: outcome.connectionName,
+            tenantId: outcome.tenantId,
+            tenantLabel: outcome.tenantLabel,
+            returnTo: outcome.returnTo ?? undefined,
+          }
+        : {
+            ok: false,
+            reason: outcome.reason,
+            organizationName: outcome.organizationName,
+            providerName: outcome.providerName,
+            providerError: outcome.providerError,
+            providerDescription: outcome.providerDescription,
+            returnTo: outcome.returnTo ?? undefined,
+          },
+    ),
+    { httpOnly: true, secure, sameSite: "lax", path: "/consent/result", maxAge: 600 },
+  );
   jar.delete(flowCookieName());
   return new Response(null, {
     status: 303,

@@ -2,9 +2,33 @@
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 
-export async function createDirectConsent({ db, organizationId, connectionId, userId }: { db: Db; organizationId: string; connectionId: string; userId: string }) {
-  const c = await db.connection.findFirst({ where: { id: connectionId, organizationId }, select: { id: true, providerId: true, status: true } });
+export async function createDirectConsent({
+  db,
+  organizationId,
+  connectionId,
+  userId,
+}: {
+  db: Db;
+  organizationId: string;
+  connectionId: string;
+  userId: string;
+}) {
+  const c = await db.connection.findFirst({
+    where: { id: connectionId, organizationId },
+    select: { id: true, providerId: true, status: true },
+  });
   if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
-  if (c.status === "revoked") throw new AppError("conflict", "This connection was disconnected; create a new one.", { i18n: { key: "errors.connectionRevoked" } });
-  return db.consentRequest.create({ data: { organizationId, connectionId, providerId: c.providerId, expiresAt: new Date(Date.now() + 3600_000), createdByUserId: userId } });
+  if (c.status === "revoked")
+    throw new AppError("conflict", "This connection was disconnected; create a new one.", {
+      i18n: { key: "errors.connectionRevoked" },
+    });
+  return db.consentRequest.create({
+    data: {
+      organizationId,
+      connectionId,
+      providerId: c.providerId,
+      expiresAt: new Date(Date.now() + 3600_000),
+      createdByUserId: userId,
+    },
+  });
 }

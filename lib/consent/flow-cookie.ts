@@ -8,5 +8,11 @@ export function flowCookieName(): string {
 }
 
 export function flowCookieOptions() {
-  return { httpOnly: true, secure: env().publicUrl.startsWith("https://"), sameSite: "lax" as const, path: "/", maxAge: 15 * 60 };
+  return {
+    httpOnly: true,
+    secure: env().publicUrl.startsWith("https://"),
+    sameSite: "lax" as const,
+    path: "/",
+    maxAge: 15 * 60,
+  };
 }

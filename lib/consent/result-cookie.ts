@@ -27,7 +27,11 @@ export type TConsentResult = z.infer<typeof ZConsentResult>;
 const key = () => new TextEncoder().encode(`consent-result:${authSecret()}`);
 
 export async function signConsentResult(result: TConsentResult): Promise<string> {
-  return new SignJWT({ r: result }).setProtectedHeader({ alg: "HS256" }).setIssuedAt().setExpirationTime("10m").sign(key());
+  return new SignJWT({ r: result })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt()
+    .setExpirationTime("10m")
+    .sign(key());
 }
 
 export async function readConsentResult(token: string | undefined): Promise<TConsentResult | null> {

@@ -28,7 +28,10 @@ export async function findOpenConsentLink({ db, token }: { db: Db; token: string
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   const r = await db.consentRequest.findUnique({
     where: { linkTokenHash: sha256(token) },
-    include: { organization: { select: { id: true, name: true } }, connection: { select: { id: true, name: true, providerId: true, status: true, scopes: true, settings: true } } },
+    include: {
+      organization: { select: { id: true, name: true } },
+      connection: { select: { id: true, name: true, providerId: true, status: true, scopes: true, settings: true } },
+    },
   });
   if (!r || r.revokedAt || r.usedAt || r.expiresAt <= new Date() || r.connection.status === "revoked") return null;
   return r;
@@ -61,7 +64,8 @@ export async function startConsent({
   const connection = request.connection;
   const provider = PROVIDERS.get(connection.providerId);
   const app = connection.oauthApp;
-  if (!provider || provider.authKind !== "oauth2" || !app) throw new AppError("bad-request", "This connection does not use OAuth consent.");
+  if (!provider || provider.authKind !== "oauth2" || !app)
+    throw new AppError("bad-request", "This connection does not use OAuth consent.");
   const settings = JSON.parse(connection.settings) as Record<string, unknown>;
 
   const state = randomToken(32);
@@ -74,14 +78,17 @@ export async function startConsent({
     data: {
       stateHash: sha256(state),
       stateExpiresAt: new Date(Date.now() + STATE_TTL_MS),
-      pkceVerifierEnc: pkce ? encryptSecret(pkce.verifier, contextFor("ConsentRequest", request, "pkceVerifierEnc")) : null,
+      pkceVerifierEnc: pkce
+        ? encryptSecret(pkce.verifier, contextFor("ConsentRequest", request, "pkceVerifierEnc"))
+        : null,
       redirectUri,
       browserHash: sha256(browserSecret),
       requestedScopes: connection.scopes,
       returnTo: returnTo ?? null,
     },
   });
-  if (count !== 1) throw new AppError("not-found", "This consent link is no longer valid.", { i18n: { key: "errors.linkNotOpen" } });
+  if (count !== 1)
+    throw new AppError("not-found", "This consent link is no longer valid.", { i18n: { key: "errors.linkNotOpen" } });
 
   const ctx = { settings };
   const params = new URLSearchParams();
@@ -96,19 +103,43 @@ export async function startConsent({
     for (const [k, v] of Object.entries(provider.authorizationParams)) params.set(k, v);
     params.set("client_id", app.clientId);
     params.set("redirect_uri", redirectUri);
-    if (!provider.omitScopeParam && connection.scopes) params.set("scope", connection.scopes.split(" ").join(provider.scopeSeparator));
+    if (!provider.omitScopeParam && connection.scopes)
+      params.set("scope", connection.scopes.split(" ").join(provider.scopeSeparator));
     params.set("state", state);
     if (pkce) {
       params.set("code_challenge", pkce.challenge);
       params.set("code_challenge_method", pkce.method);
     }
-    const extra = provider.authorizationParamsSetting ? (settings[provider.authorizationParamsSetting] as Record<string, string> | undefined) : undefined;
+    const extra = provider.authorizationParamsSetting
+      ? (settings[provider.authorizationParamsSetting] as Record<string, string> | undefined)
+      : undefined;
     for (const [k, v] of Object.entries(extra ?? {})) if (!params.has(k)) params.set(k, v);
   }
-  const base = providerUrl(provider, adminConsent ? provider.adminConsent!.url : provider.authorizationUrl, ctx, "authorization URL");
+  const base = providerUrl(
+    provider,
+    adminConsent ? provider.adminConsent!.url : provider.authorizationUrl,
+    ctx,
+    "authorization URL",
+  );
   const url = new URL(base);
   for (const [k, v] of params) url.searchParams.append(k, v);
 
-  await recordAuditEvent({ organizationId, actor, action: "consent.started", outcome: "success", ip, target: { type: "connection", id: connection.id }, details: { provider: provider.id, pkce: Boolean(pkce), adminConsent: Boolean(adminConsent), headless: redirectUri !== callbackUrl(provider.id) } }, db);
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: "consent.started",
+      outcome: "success",
+      ip,
+      target: { type: "connection", id: connection.id },
+      details: {
+        provider: provider.id,
+        pkce: Boolean(pkce),
+        adminConsent: Boolean(adminConsent),
+        headless: redirectUri !== callbackUrl(provider.id),
+      },
+    },
+    db,
+  );
   return { authorizationUrl: url.toString(), headless: redirectUri !== callbackUrl(provider.id) };
 }

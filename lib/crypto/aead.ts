@@ -25,7 +25,8 @@ export class DecryptionError extends Error {
 }
 
 function aad(ctx: SecretContext): Buffer {
-  for (const part of [ctx.table, ctx.rowId, ctx.field]) if (!part || part.includes("|")) throw new Error("invalid secret context");
+  for (const part of [ctx.table, ctx.rowId, ctx.field])
+    if (!part || part.includes("|")) throw new Error("invalid secret context");
   return Buffer.from(`consentry|${ctx.table}|${ctx.organizationId ?? "platform"}|${ctx.rowId}|${ctx.field}`);
 }
 

@@ -1,7 +1,17 @@
 // X.509 certificates for certificate credentials (Azure app-only tokens, private_key_jwt):
 // generate a self-signed one, validate an uploaded certificate + private key, and produce the values the
 // Azure manifest and the client assertion need (thumbprints, base64 DER, keyCredentials).
-import { createHash, createPrivateKey, randomBytes, randomUUID, sign, verify, webcrypto, X509Certificate, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  randomBytes,
+  randomUUID,
+  sign,
+  verify,
+  webcrypto,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 
 // @peculiar/x509 (through tsyringe) refuses to load without a Reflect metadata API, which it only
 // reads (no decorator metadata is emitted for its classes). A minimal WeakMap-backed stand-in is
@@ -103,9 +113,15 @@ export async function generateSelfSignedCertificate({
   const x509 = await loadX509();
   const cn = commonName.trim();
   if (!cn || cn.length > 64) throw new Error("The certificate name must be 1 to 64 characters long.");
-  if (!Number.isInteger(validDays) || validDays < 1 || validDays > 3650) throw new Error("The validity must be a whole number of days between 1 and 3650.");
+  if (!Number.isInteger(validDays) || validDays < 1 || validDays > 3650)
+    throw new Error("The validity must be a whole number of days between 1 and 3650.");
 
-  const alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) };
+  const alg = {
+    name: "RSASSA-PKCS1-v1_5",
+    hash: "SHA-256",
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+  };
   const keys = (await crypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
@@ -141,52 +157,76 @@ function b64url(buf: Buffer): string {
 }
 
 function readCertificate(certificatePem: string): { der: Buffer; cert: X509Certificate } {
-  if (typeof certificatePem !== "string" || !certificatePem.trim()) throw new Error("No certificate was given. Paste the certificate in PEM form (-----BEGIN CERTIFICATE-----).");
+  if (typeof certificatePem !== "string" || !certificatePem.trim())
+    throw new Error("No certificate was given. Paste the certificate in PEM form (-----BEGIN CERTIFICATE-----).");
   const blocks = pemBlocks(certificatePem);
   const certBlock = blocks.find((b) => b.label === "CERTIFICATE");
   if (!certBlock) {
     if (blocks.some((b) => b.label.includes("PRIVATE KEY"))) {
-      throw new Error("Not a PEM certificate: this is a private key. Paste the certificate (-----BEGIN CERTIFICATE-----) here and the key in the key field.");
+      throw new Error(
+        "Not a PEM certificate: this is a private key. Paste the certificate (-----BEGIN CERTIFICATE-----) here and the key in the key field.",
+      );
     }
-    throw new Error("Not a PEM certificate. Paste the certificate in PEM form, starting with -----BEGIN CERTIFICATE-----.");
+    throw new Error(
+      "Not a PEM certificate. Paste the certificate in PEM form, starting with -----BEGIN CERTIFICATE-----.",
+    );
   }
   const body = certBlock.body.replace(/\s+/g, "");
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error("Not a PEM certificate: the text between the BEGIN and END lines is not base64.");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body))
+    throw new Error("Not a PEM certificate: the text between the BEGIN and END lines is not base64.");
   const der = Buffer.from(body, "base64");
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(der);
   } catch {
-    throw new Error("Not a PEM certificate: the certificate could not be read. Export it again as a Base-64 encoded X.509 (.cer/.pem) file.");
+    throw new Error(
+      "Not a PEM certificate: the certificate could not be read. Export it again as a Base-64 encoded X.509 (.cer/.pem) file.",
+    );
   }
   // Trailing bytes after the DER structure would change the thumbprint Azure computes.
-  if (!cert.raw.equals(der)) throw new Error("Not a PEM certificate: the certificate data is damaged (extra bytes after the certificate).");
+  if (!cert.raw.equals(der))
+    throw new Error("Not a PEM certificate: the certificate data is damaged (extra bytes after the certificate).");
   return { der, cert };
 }
 
 function readPrivateKey(privateKeyPem: string): KeyObject {
-  if (typeof privateKeyPem !== "string" || !privateKeyPem.trim()) throw new Error("No private key was given. Paste the private key in PEM form (-----BEGIN PRIVATE KEY-----).");
+  if (typeof privateKeyPem !== "string" || !privateKeyPem.trim())
+    throw new Error("No private key was given. Paste the private key in PEM form (-----BEGIN PRIVATE KEY-----).");
   const blocks = pemBlocks(privateKeyPem);
   if (blocks.some((b) => b.label === "ENCRYPTED PRIVATE KEY") || /Proc-Type:\s*4,ENCRYPTED/.test(privateKeyPem)) {
-    throw new Error("The private key is protected with a passphrase. Export it without a passphrase (for example: openssl pkey -in key.pem -out key-plain.pem).");
+    throw new Error(
+      "The private key is protected with a passphrase. Export it without a passphrase (for example: openssl pkey -in key.pem -out key-plain.pem).",
+    );
   }
   const keyBlock = blocks.find((b) => b.label === "PRIVATE KEY" || b.label === "RSA PRIVATE KEY");
   if (!keyBlock) {
-    if (blocks.some((b) => b.label === "CERTIFICATE")) throw new Error("Not a PEM private key: this is a certificate. Paste the private key (-----BEGIN PRIVATE KEY-----) here.");
-    throw new Error("Not a PEM private key. Paste the key in PEM form, starting with -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----.");
+    if (blocks.some((b) => b.label === "CERTIFICATE"))
+      throw new Error(
+        "Not a PEM private key: this is a certificate. Paste the private key (-----BEGIN PRIVATE KEY-----) here.",
+      );
+    throw new Error(
+      "Not a PEM private key. Paste the key in PEM form, starting with -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----.",
+    );
   }
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: `-----BEGIN ${keyBlock.label}-----${keyBlock.body}-----END ${keyBlock.label}-----\n`, format: "pem" });
+    key = createPrivateKey({
+      key: `-----BEGIN ${keyBlock.label}-----${keyBlock.body}-----END ${keyBlock.label}-----\n`,
+      format: "pem",
+    });
   } catch {
-    throw new Error("Not a PEM private key: the key could not be read. Export it again as an unencrypted PKCS#8 or PKCS#1 PEM file.");
+    throw new Error(
+      "Not a PEM private key: the key could not be read. Export it again as an unencrypted PKCS#8 or PKCS#1 PEM file.",
+    );
   }
   return key;
 }
 
 function rsaBits(key: KeyObject, what: string): number {
   if (key.asymmetricKeyType !== "rsa") {
-    throw new Error(`The ${what} is ${key.asymmetricKeyType?.toUpperCase() ?? "not RSA"}; only RSA keys of at least ${RSA_MIN_BITS} bits are supported.`);
+    throw new Error(
+      `The ${what} is ${key.asymmetricKeyType?.toUpperCase() ?? "not RSA"}; only RSA keys of at least ${RSA_MIN_BITS} bits are supported.`,
+    );
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < RSA_MIN_BITS) throw new Error(`The ${what} is RSA-${bits}; at least RSA-${RSA_MIN_BITS} is required.`);
@@ -197,7 +237,10 @@ function rsaBits(key: KeyObject, what: string): number {
  * Validates an uploaded certificate and private key and returns what the manifest and the client
  * assertion need. Throws an Error whose message a person can act on.
  */
-export function parseCertificateAndKey({ certificatePem, privateKeyPem }: { certificatePem: string; privateKeyPem: string }, now: Date = new Date()): CertificateInfo {
+export function parseCertificateAndKey(
+  { certificatePem, privateKeyPem }: { certificatePem: string; privateKeyPem: string },
+  now: Date = new Date(),
+): CertificateInfo {
   const { der, cert } = readCertificate(certificatePem);
   const key = readPrivateKey(privateKeyPem);
 
@@ -218,14 +261,23 @@ export function parseCertificateAndKey({ certificatePem, privateKeyPem }: { cert
   } catch {
     matches = false;
   }
-  if (!matches) throw new Error("The private key does not belong to this certificate. Upload the key that was generated together with it.");
+  if (!matches)
+    throw new Error(
+      "The private key does not belong to this certificate. Upload the key that was generated together with it.",
+    );
 
   const notBefore = new Date(cert.validFrom);
   const notAfter = new Date(cert.validTo);
-  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) throw new Error("The certificate's validity dates could not be read.");
-  if (notAfter.getTime() <= now.getTime()) throw new Error(`The certificate expired on ${notAfter.toISOString().slice(0, 10)}. Create or upload a current certificate.`);
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime()))
+    throw new Error("The certificate's validity dates could not be read.");
+  if (notAfter.getTime() <= now.getTime())
+    throw new Error(
+      `The certificate expired on ${notAfter.toISOString().slice(0, 10)}. Create or upload a current certificate.`,
+    );
   if (notBefore.getTime() > now.getTime() + NOT_BEFORE_SKEW_MS) {
-    throw new Error(`The certificate is not valid before ${notBefore.toISOString()}. Check the certificate dates or upload it once it is valid.`);
+    throw new Error(
+      `The certificate is not valid before ${notBefore.toISOString()}. Check the certificate dates or upload it once it is valid.`,
+    );
   }
 
   const sha1 = createHash("sha1").update(der).digest();

@@ -13,14 +13,20 @@ export const KEY_FILE = "encryption-keys";
 export function parseKeyring(spec: string, origin: string): Keyring {
   const keys = new Map<string, Buffer>();
   let primary: string | undefined;
-  for (const raw of spec.split(/[,\n]/).map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = raw.indexOf(":");
     const kid = raw.slice(0, i);
     const key = Buffer.from(raw.slice(i + 1), "base64");
-    if (i < 1 || !KID.test(kid)) throw new Error(`${origin}: each key is "<id>:<base64 of 32 bytes>", with an id of letters, digits, - or _`);
-    if (key.length !== 32) throw new Error(`${origin}: key "${kid}" is ${key.length} bytes; AES-256 needs 32 (openssl rand -base64 32)`);
+    if (i < 1 || !KID.test(kid))
+      throw new Error(`${origin}: each key is "<id>:<base64 of 32 bytes>", with an id of letters, digits, - or _`);
+    if (key.length !== 32)
+      throw new Error(`${origin}: key "${kid}" is ${key.length} bytes; AES-256 needs 32 (openssl rand -base64 32)`);
     // Ids are compared case-insensitively too: SQLite's LIKE (countStaleSecrets) ignores case.
-    if ([...keys.keys()].some((k) => k.toLowerCase() === kid.toLowerCase())) throw new Error(`${origin}: key id "${kid}" is listed twice (ids are case-insensitive)`);
+    if ([...keys.keys()].some((k) => k.toLowerCase() === kid.toLowerCase()))
+      throw new Error(`${origin}: key id "${kid}" is listed twice (ids are case-insensitive)`);
     keys.set(kid, key);
     primary ??= kid;
   }
@@ -69,7 +75,9 @@ export function keyring(): Keyring {
   const configured = env().encryptionKeys;
   if (configured) return (cached = parseKeyring(configured, "CONSENTRY_ENCRYPTION_KEYS"));
   if (!env().embedded) {
-    throw new Error("CONSENTRY_ENCRYPTION_KEYS is required with PostgreSQL: generate one with `npm run cli -- keys generate`");
+    throw new Error(
+      "CONSENTRY_ENCRYPTION_KEYS is required with PostgreSQL: generate one with `npm run cli -- keys generate`",
+    );
   }
   const file = keyFilePath();
   if (!fs.existsSync(file)) ensureKeyFile();

@@ -15,11 +15,12 @@ export async function reencryptAll({ db, batchSize = 200 }: { db: Db; batchSize?
     const delegate = (db as any)[spec.model];
     let cursor: string | undefined;
     for (;;) {
-      const rows: Array<Record<string, unknown> & { id: string; organizationId: string | null }> = await delegate.findMany({
-        take: batchSize,
-        ...(cursor ? { skip: 1, cursor: { id: cursor } } : {}),
-        orderBy: { id: "asc" },
-      });
+      const rows: Array<Record<string, unknown> & { id: string; organizationId: string | null }> =
+        await delegate.findMany({
+          take: batchSize,
+          ...(cursor ? { skip: 1, cursor: { id: cursor } } : {}),
+          orderBy: { id: "asc" },
+        });
       if (rows.length === 0) break;
       cursor = rows[rows.length - 1]!.id;
       for (const row of rows) {
@@ -28,7 +29,10 @@ export async function reencryptAll({ db, batchSize = 200 }: { db: Db; batchSize?
         for (const field of spec.fields) {
           const value = row[field];
           if (typeof value !== "string") continue;
-          if (keyIdOf(value) === primary) { report.alreadyCurrent++; continue; }
+          if (keyIdOf(value) === primary) {
+            report.alreadyCurrent++;
+            continue;
+          }
           const ctx = contextFor(spec.table, row, field);
           data[field] = encryptSecret(decryptSecret(value, ctx), ctx);
           where[field] = value;
@@ -53,7 +57,11 @@ export async function countStaleSecrets({ db }: { db: Db }): Promise<number> {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const delegate = (db as any)[spec.model];
     for (const field of spec.fields) {
-      stale += await delegate.count({ where: { AND: [{ [field]: { startsWith: "enc1." } }, { NOT: { [field]: { startsWith: `enc1.${primary}.` } } }] } });
+      stale += await delegate.count({
+        where: {
+          AND: [{ [field]: { startsWith: "enc1." } }, { NOT: { [field]: { startsWith: `enc1.${primary}.` } } }],
+        },
+      });
     }
   }
   return stale;

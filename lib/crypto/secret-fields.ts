@@ -7,7 +7,12 @@ type Row = Record<string, unknown> & { id: string; organizationId: string | null
 export const SECRET_FIELDS = [
   { model: "oAuthApp", table: "OAuthApp", fields: ["clientSecretEnc", "privateKeyEnc"], rowId: (r: Row) => r.id },
   // Token sets are bound to their connection: a token set belongs to exactly one connection.
-  { model: "tokenSet", table: "TokenSet", fields: ["accessTokenEnc", "refreshTokenEnc", "idTokenEnc"], rowId: (r: Row) => String(r.connectionId) },
+  {
+    model: "tokenSet",
+    table: "TokenSet",
+    fields: ["accessTokenEnc", "refreshTokenEnc", "idTokenEnc"],
+    rowId: (r: Row) => String(r.connectionId),
+  },
   { model: "consentRequest", table: "ConsentRequest", fields: ["pkceVerifierEnc"], rowId: (r: Row) => r.id },
   { model: "webhookEndpoint", table: "WebhookEndpoint", fields: ["secretEnc"], rowId: (r: Row) => r.id },
 ] as const;

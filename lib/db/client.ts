@@ -15,7 +15,10 @@ export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
  * A new client for a database URL (tests and the CLI use this; the app uses `db()`). `poolSize`
  * (PostgreSQL) and `busyTimeoutMs` (SQLite) default to the configuration; fault tests shrink them.
  */
-export function createDb(url: string, { poolSize = env().dbPoolSize, busyTimeoutMs = 10_000 }: { poolSize?: number; busyTimeoutMs?: number } = {}): Db {
+export function createDb(
+  url: string,
+  { poolSize = env().dbPoolSize, busyTimeoutMs = 10_000 }: { poolSize?: number; busyTimeoutMs?: number } = {},
+): Db {
   const client = url.startsWith("file:")
     ? new SqliteClient({
         // busy timeout: concurrent writers (refresh workers, the API) wait instead of failing with SQLITE_BUSY

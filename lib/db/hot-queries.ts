@@ -15,16 +15,55 @@ import pg from "pg";
 import { pgConnectionFields, sqliteFilePath } from "@/lib/db/urls";
 import { env } from "@/lib/env";
 
-export type ApiKeyRow = { id: string; organizationId: string; scopes: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null };
-export type ConnectionTokenRow = {
-  id: string; providerId: string; status: string; expiresAt: Date | null; scopes: string; externalTenantId: string | null; lastErrorCode: string | null; leaseUntil: Date | null;
-  accessTokenEnc: string | null; tokenType: string | null; version: number | null;
+export type ApiKeyRow = {
+  id: string;
+  organizationId: string;
+  scopes: string;
+  prefix: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
 };
-export const AUDIT_COLUMNS = ["id", "organizationId", "actorType", "actorId", "actorLabel", "action", "targetType", "targetId", "outcome", "ip", "requestId", "details", "createdAt"] as const;
+export type ConnectionTokenRow = {
+  id: string;
+  providerId: string;
+  status: string;
+  expiresAt: Date | null;
+  scopes: string;
+  externalTenantId: string | null;
+  lastErrorCode: string | null;
+  leaseUntil: Date | null;
+  accessTokenEnc: string | null;
+  tokenType: string | null;
+  version: number | null;
+};
+export const AUDIT_COLUMNS = [
+  "id",
+  "organizationId",
+  "actorType",
+  "actorId",
+  "actorLabel",
+  "action",
+  "targetType",
+  "targetId",
+  "outcome",
+  "ip",
+  "requestId",
+  "details",
+  "createdAt",
+] as const;
 /** An audit event's values between `id` and `createdAt`, in AUDIT_COLUMNS order. */
 export type AuditValues = [
-  organizationId: string | null, actorType: string, actorId: string | null, actorLabel: string | null, action: string,
-  targetType: string | null, targetId: string | null, outcome: string, ip: string | null, requestId: string | null, details: string,
+  organizationId: string | null,
+  actorType: string,
+  actorId: string | null,
+  actorLabel: string | null,
+  action: string,
+  targetType: string | null,
+  targetId: string | null,
+  outcome: string,
+  ip: string | null,
+  requestId: string | null,
+  details: string,
 ];
 /** One audit row in AUDIT_COLUMNS order (a tuple: the cheapest shape to build and bind), created at epoch ms. */
 export type AuditInsertRow = [id: string, ...values: AuditValues, createdAtMs: number];
@@ -53,20 +92,46 @@ const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(", ");
 type Row = Record<string, unknown>;
 
 function apiKeyRow(r: Row | undefined, date: (v: unknown) => Date | null): ApiKeyRow | undefined {
-  return r && { id: r.id as string, organizationId: r.organizationId as string, scopes: r.scopes as string, prefix: r.prefix as string, expiresAt: date(r.expiresAt), revokedAt: date(r.revokedAt) };
+  return (
+    r && {
+      id: r.id as string,
+      organizationId: r.organizationId as string,
+      scopes: r.scopes as string,
+      prefix: r.prefix as string,
+      expiresAt: date(r.expiresAt),
+      revokedAt: date(r.revokedAt),
+    }
+  );
 }
 
 function connectionRow(r: Row | undefined, date: (v: unknown) => Date | null): ConnectionTokenRow | undefined {
-  return r && {
-    id: r.id as string, providerId: r.providerId as string, status: r.status as string, expiresAt: date(r.expiresAt), scopes: r.scopes as string,
-    externalTenantId: (r.externalTenantId as string | null) ?? null, lastErrorCode: (r.lastErrorCode as string | null) ?? null, leaseUntil: date(r.leaseUntil),
-    accessTokenEnc: (r.accessTokenEnc as string | null) ?? null, tokenType: (r.tokenType as string | null) ?? null, version: r.version === null || r.version === undefined ? null : Number(r.version),
-  };
+  return (
+    r && {
+      id: r.id as string,
+      providerId: r.providerId as string,
+      status: r.status as string,
+      expiresAt: date(r.expiresAt),
+      scopes: r.scopes as string,
+      externalTenantId: (r.externalTenantId as string | null) ?? null,
+      lastErrorCode: (r.lastErrorCode as string | null) ?? null,
+      leaseUntil: date(r.leaseUntil),
+      accessTokenEnc: (r.accessTokenEnc as string | null) ?? null,
+      tokenType: (r.tokenType as string | null) ?? null,
+      version: r.version === null || r.version === undefined ? null : Number(r.version),
+    }
+  );
 }
 
 function keyWithConnectionRow(r: Row | undefined, date: (v: unknown) => Date | null): ApiKeyWithConnection | undefined {
   if (!r) return undefined;
-  const key: ApiKeyRow = { id: r.keyId as string, organizationId: r.keyOrganizationId as string, scopes: r.keyScopes as string, prefix: r.keyPrefix as string, expiresAt: date(r.keyExpiresAt), revokedAt: date(r.keyRevokedAt) };
+  const key: ApiKeyRow = {
+    id: r.keyId as string,
+    organizationId: r.keyOrganizationId as string,
+    scopes: r.keyScopes as string,
+    prefix: r.keyPrefix as string,
+    expiresAt: date(r.keyExpiresAt),
+    revokedAt: date(r.keyRevokedAt),
+  };
   return { key, connection: r.id === null || r.id === undefined ? undefined : connectionRow(r, date) };
 }
 
@@ -106,13 +171,23 @@ function sqliteAuditWriter(file: string) {
     const thread = new Worker(AUDIT_WORKER_SOURCE, {
       eval: true,
       // OR IGNORE: a batch retried after its commit was in fact made (the thread died just then) is not a conflict
-      workerData: { file, resolveFrom: path.join(process.cwd(), "package.json"), createdAt: CREATED_AT, sql: `INSERT OR IGNORE INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})` },
+      workerData: {
+        file,
+        resolveFrom: path.join(process.cwd(), "package.json"),
+        createdAt: CREATED_AT,
+        sql: `INSERT OR IGNORE INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`,
+      },
     });
     thread.unref(); // a pending batch is awaited by whoever flushes; an idle writer never holds the process
     const self = { thread, pending: new Map() as Pending };
     // the batches of this thread only: a thread that dies after a new one has started must not fail the new one's
     const failAll = (e: unknown) => {
-      const err = e instanceof Error ? e : Object.assign(new Error(String((e as { message?: unknown })?.message ?? e)), { code: (e as { code?: unknown })?.code });
+      const err =
+        e instanceof Error
+          ? e
+          : Object.assign(new Error(String((e as { message?: unknown })?.message ?? e)), {
+              code: (e as { code?: unknown })?.code,
+            });
       for (const p of self.pending.values()) p.reject(err);
       self.pending.clear();
       if (worker === self) worker = null;
@@ -144,7 +219,9 @@ function sqliteAuditWriter(file: string) {
       worker = null;
       if (!w) return;
       // batches already posted are committed first (messages are handled in order), then the handle closes
-      const closed = new Promise<void>((resolve) => w.on("message", (m: { closed?: boolean }) => m.closed && resolve()));
+      const closed = new Promise<void>((resolve) =>
+        w.on("message", (m: { closed?: boolean }) => m.closed && resolve()),
+      );
       w.postMessage({ close: true });
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
       await w.terminate();
@@ -154,7 +231,12 @@ function sqliteAuditWriter(file: string) {
 
 function sqliteHotQueries(url: string): HotQueries {
   const file = sqliteFilePath(url);
-  let reads: { apiKey: Database.Statement; connection: Database.Statement; keyWithConnection: Database.Statement; handle: Database.Database } | null = null;
+  let reads: {
+    apiKey: Database.Statement;
+    connection: Database.Statement;
+    keyWithConnection: Database.Statement;
+    handle: Database.Database;
+  } | null = null;
   const open = () => {
     const handle = new Database(file, { readonly: true, fileMustExist: true });
     handle.pragma("busy_timeout = 5000");
@@ -164,7 +246,12 @@ function sqliteHotQueries(url: string): HotQueries {
       if (order.some((n, i) => n !== i + 1)) throw new Error(`hot query parameters out of order: ${order.join(", ")}`);
       return handle.prepare(sql.replace(/\$\d+/g, "?"));
     };
-    return { handle, apiKey: sqlite(API_KEY_SQL), connection: sqlite(CONNECTION_SQL), keyWithConnection: sqlite(KEY_WITH_CONNECTION_SQL) };
+    return {
+      handle,
+      apiKey: sqlite(API_KEY_SQL),
+      connection: sqlite(CONNECTION_SQL),
+      keyWithConnection: sqlite(KEY_WITH_CONNECTION_SQL),
+    };
   };
   const audit = sqliteAuditWriter(file);
   return {
@@ -195,7 +282,12 @@ const TIMESTAMP_OID = 1114;
 /** Prisma's `timestamp(3)` columns hold UTC without a zone: read them as UTC whatever the server's TZ. */
 const pgUtc = (s: string) => new Date(`${s.replace(" ", "T")}Z`);
 const pgDate = (v: unknown) => (v === null || v === undefined ? null : (v as Date));
-const pgTypes = { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === TIMESTAMP_OID && format !== "binary" ? pgUtc : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser };
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === TIMESTAMP_OID && format !== "binary"
+      ? pgUtc
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
 
 /** All rows of a batch in one statement: one array per column, unnested (a single plan for any size). */
 /** ON CONFLICT: a batch retried after its commit was in fact made (the connection died just then) is not a conflict. */
@@ -203,24 +295,40 @@ const PG_AUDIT_SQL = `INSERT INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) SELECT * F
 
 function pgHotQueries(url: string): HotQueries {
   // the same size as Prisma's pool (CONSENTRY_DB_POOL_SIZE); an unreachable database fails a query after 10 s
-  const pool = new pg.Pool({ ...pgConnectionFields(url), max: env().dbPoolSize, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, allowExitOnIdle: true, types: pgTypes });
+  const pool = new pg.Pool({
+    ...pgConnectionFields(url),
+    max: env().dbPoolSize,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    allowExitOnIdle: true,
+    types: pgTypes,
+  });
   // An idle client lost (server restart, database dropped) is replaced on the next query.
   pool.on("error", () => undefined);
-  const rows = async (name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as Row[];
+  const rows = async (name: string, text: string, values: unknown[]) =>
+    (await pool.query({ name, text, values })).rows as Row[];
   return {
     async apiKeyByHash(hash) {
       return apiKeyRow((await rows("consentry_api_key_by_hash", API_KEY_SQL, [hash]))[0], pgDate);
     },
     async connectionWithTokens(connectionId, organizationId) {
-      return connectionRow((await rows("consentry_connection_with_tokens", CONNECTION_SQL, [connectionId, organizationId]))[0], pgDate);
+      return connectionRow(
+        (await rows("consentry_connection_with_tokens", CONNECTION_SQL, [connectionId, organizationId]))[0],
+        pgDate,
+      );
     },
     async apiKeyWithConnection(hash, connectionId) {
-      return keyWithConnectionRow((await rows("consentry_api_key_with_connection", KEY_WITH_CONNECTION_SQL, [hash, connectionId]))[0], pgDate);
+      return keyWithConnectionRow(
+        (await rows("consentry_api_key_with_connection", KEY_WITH_CONNECTION_SQL, [hash, connectionId]))[0],
+        pgDate,
+      );
     },
     async insertAudit(batch) {
       if (batch.length === 0) return;
       // UTC wall-clock text: the column has no zone, and pg would otherwise send local time
-      const columns = AUDIT_COLUMNS.map((_, i) => batch.map((r) => (i === CREATED_AT ? new Date(r[i] as number).toISOString().slice(0, -1) : r[i])));
+      const columns = AUDIT_COLUMNS.map((_, i) =>
+        batch.map((r) => (i === CREATED_AT ? new Date(r[i] as number).toISOString().slice(0, -1) : r[i])),
+      );
       await pool.query({ name: "consentry_insert_audit", text: PG_AUDIT_SQL, values: columns });
     },
     close: () => pool.end(),

@@ -19,19 +19,38 @@ export function expectedMigrations(dbKind: "sqlite" | "postgresql", root = proce
 }
 
 /** Runs `prisma migrate deploy` for `databaseUrl` in a child process; rejects with its output on failure. */
-export function applyMigrations({ databaseUrl, dataDir, root = process.cwd() }: { databaseUrl: string; dataDir?: string; root?: string }): Promise<void> {
+export function applyMigrations({
+  databaseUrl,
+  dataDir,
+  root = process.cwd(),
+}: {
+  databaseUrl: string;
+  dataDir?: string;
+  root?: string;
+}): Promise<void> {
   const cli = path.join(root, "node_modules", "prisma", "build", "index.js");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, "migrate", "deploy", "--config", path.join(root, "prisma", "prisma.config.ts")], {
-      cwd: root,
-      env: childProcessEnv({ DATABASE_URL: databaseUrl, ...(dataDir ? { CONSENTRY_DATA_DIR: dataDir } : {}), PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [cli, "migrate", "deploy", "--config", path.join(root, "prisma", "prisma.config.ts")],
+      {
+        cwd: root,
+        env: childProcessEnv({
+          DATABASE_URL: databaseUrl,
+          ...(dataDir ? { CONSENTRY_DATA_DIR: dataDir } : {}),
+          PRISMA_HIDE_UPDATE_MESSAGE: "1",
+          CHECKPOINT_DISABLE: "1",
+        }),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`prisma migrate deploy failed (exit ${code}):\n${out.slice(-4000)}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`prisma migrate deploy failed (exit ${code}):\n${out.slice(-4000)}`)),
+    );
   });
 }
 

@@ -9,5 +9,6 @@ export function checkCronSecret(authorization: string | null) {
   const given = authorization?.startsWith("Bearer ") ? authorization.slice(7) : "";
   const a = crypto.createHash("sha256").update(given).digest();
   const b = crypto.createHash("sha256").update(secret).digest();
-  if (!crypto.timingSafeEqual(a, b) || given.length === 0) throw new AppError("unauthorized", "A valid cron secret is required (Authorization: Bearer …).");
+  if (!crypto.timingSafeEqual(a, b) || given.length === 0)
+    throw new AppError("unauthorized", "A valid cron secret is required (Authorization: Bearer …).");
 }

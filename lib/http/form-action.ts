@@ -5,7 +5,12 @@ import { getTranslations } from "next-intl/server";
 import { AppError } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 
-export type FormState = { ok?: boolean; message?: string; errors?: Record<string, string>; data?: Record<string, string> };
+export type FormState = {
+  ok?: boolean;
+  message?: string;
+  errors?: Record<string, string>;
+  data?: Record<string, string>;
+};
 
 export async function formAction(run: () => Promise<FormState>): Promise<FormState> {
   try {

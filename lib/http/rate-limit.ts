@@ -3,7 +3,11 @@
 type Window = { start: number; count: number };
 const windows = new Map<string, Window>();
 
-export function takeToken(key: string, { limit, windowMs }: { limit: number; windowMs: number }, now = Date.now()): { ok: boolean; retryAfterSeconds: number } {
+export function takeToken(
+  key: string,
+  { limit, windowMs }: { limit: number; windowMs: number },
+  now = Date.now(),
+): { ok: boolean; retryAfterSeconds: number } {
   const w = windows.get(key);
   if (!w || now - w.start >= windowMs) {
     windows.set(key, { start: now, count: 1 });
@@ -11,5 +15,7 @@ export function takeToken(key: string, { limit, windowMs }: { limit: number; win
     return { ok: true, retryAfterSeconds: 0 };
   }
   w.count++;
-  return w.count <= limit ? { ok: true, retryAfterSeconds: 0 } : { ok: false, retryAfterSeconds: Math.ceil((w.start + windowMs - now) / 1000) };
+  return w.count <= limit
+    ? { ok: true, retryAfterSeconds: 0 }
+    : { ok: false, retryAfterSeconds: Math.ceil((w.start + windowMs - now) / 1000) };
 }

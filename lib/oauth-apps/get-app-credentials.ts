@@ -16,14 +16,39 @@ export type AppCredentials = {
 };
 
 /** The app if `organizationId` may use it (its own or a platform app). */
-export async function getAppCredentials({ db, appId, organizationId }: { db: Db | Tx; appId: string; organizationId: string }): Promise<AppCredentials> {
+export async function getAppCredentials({
+  db,
+  appId,
+  organizationId,
+}: {
+  db: Db | Tx;
+  appId: string;
+  organizationId: string;
+}): Promise<AppCredentials> {
   const app = await db.oAuthApp.findFirst({ where: { id: appId, OR: [{ organizationId }, { organizationId: null }] } });
   if (!app) throw new AppError("not-found", "OAuth app not found", { i18n: { key: "errors.appNotFound" } });
-  const clientSecret = app.clientSecretEnc ? decryptSecret(app.clientSecretEnc, contextFor("OAuthApp", app, "clientSecretEnc")) : null;
+  const clientSecret = app.clientSecretEnc
+    ? decryptSecret(app.clientSecretEnc, contextFor("OAuthApp", app, "clientSecretEnc"))
+    : null;
   let certificate: AppCredentials["certificate"] = null;
   if (app.certificatePem && app.privateKeyEnc) {
-    const info = parseCertificateAndKey({ certificatePem: app.certificatePem, privateKeyPem: decryptSecret(app.privateKeyEnc, contextFor("OAuthApp", app, "privateKeyEnc")) });
-    certificate = { privateKeyPem: info.privateKeyPem, sha1: info.thumbprintSha1Base64Url, sha256: info.thumbprintSha256Base64Url };
+    const info = parseCertificateAndKey({
+      certificatePem: app.certificatePem,
+      privateKeyPem: decryptSecret(app.privateKeyEnc, contextFor("OAuthApp", app, "privateKeyEnc")),
+    });
+    certificate = {
+      privateKeyPem: info.privateKeyPem,
+      sha1: info.thumbprintSha1Base64Url,
+      sha256: info.thumbprintSha256Base64Url,
+    };
   }
-  return { id: app.id, organizationId: app.organizationId, providerId: app.providerId, clientId: app.clientId, clientSecret, redirectUri: app.redirectUri, certificate };
+  return {
+    id: app.id,
+    organizationId: app.organizationId,
+    providerId: app.providerId,
+    clientId: app.clientId,
+    clientSecret,
+    redirectUri: app.redirectUri,
+    certificate,
+  };
 }

@@ -4,7 +4,15 @@ import crypto from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { azureKeyCredentials } from "@/lib/crypto/certificates";
 
-export async function getOAuthApp({ db, appId, organizationId }: { db: Db; appId: string; organizationId: string | null }) {
+export async function getOAuthApp({
+  db,
+  appId,
+  organizationId,
+}: {
+  db: Db;
+  appId: string;
+  organizationId: string | null;
+}) {
   const app = await db.oAuthApp.findFirst({ where: { id: appId, organizationId } });
   if (!app) return null;
   let certificate = null;
@@ -12,7 +20,10 @@ export async function getOAuthApp({ db, appId, organizationId }: { db: Db; appId
     const x = new crypto.X509Certificate(app.certificatePem);
     const der = x.raw;
     const sha1 = crypto.createHash("sha1").update(der).digest();
-    const keyCredentials = azureKeyCredentials({ certificate: { thumbprintSha1Base64: sha1.toString("base64"), derBase64: der.toString("base64") }, keyId: app.certificateKeyId ?? crypto.randomUUID() });
+    const keyCredentials = azureKeyCredentials({
+      certificate: { thumbprintSha1Base64: sha1.toString("base64"), derBase64: der.toString("base64") },
+      keyId: app.certificateKeyId ?? crypto.randomUUID(),
+    });
     certificate = {
       x5t: sha1.toString("base64url"),
       thumbprintHex: sha1.toString("hex").toUpperCase(),

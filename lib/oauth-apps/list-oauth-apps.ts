@@ -4,8 +4,21 @@ import type { Db } from "@/lib/db/client";
 export async function listOAuthApps({ db, organizationId }: { db: Db; organizationId: string }) {
   const rows = await db.oAuthApp.findMany({
     where: { OR: [{ organizationId }, { organizationId: null }] },
-    select: { id: true, organizationId: true, providerId: true, name: true, clientId: true, clientSecretEnc: true, certificateThumbprint: true, createdAt: true },
+    select: {
+      id: true,
+      organizationId: true,
+      providerId: true,
+      name: true,
+      clientId: true,
+      clientSecretEnc: true,
+      certificateThumbprint: true,
+      createdAt: true,
+    },
     orderBy: [{ providerId: "asc" }, { name: "asc" }],
   });
-  return rows.map(({ clientSecretEnc, organizationId: owner, ...r }) => ({ ...r, ownership: owner ? ("custom" as const) : ("embedded" as const), clientSecretSet: clientSecretEnc !== null }));
+  return rows.map(({ clientSecretEnc, organizationId: owner, ...r }) => ({
+    ...r,
+    ownership: owner ? ("custom" as const) : ("embedded" as const),
+    clientSecretSet: clientSecretEnc !== null,
+  }));
 }

@@ -9,7 +9,15 @@ export const ZOAuthAppInput = z.object({
   /** write-only: blank or absent keeps the stored secret */
   clientSecret: z.preprocess(blankToUndefined, z.string().max(4096).optional()),
   /** a redirect URI registered at the provider that Consentry cannot receive (headless path) */
-  redirectUri: z.preprocess(blankToUndefined, z.string().trim().max(2048).refine((v) => URL.canParse(v), "validation.url").optional()),
+  redirectUri: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .max(2048)
+      .refine((v) => URL.canParse(v), "validation.url")
+      .optional(),
+  ),
   certificatePem: z.preprocess(blankToUndefined, z.string().max(20_000).optional()),
   privateKeyPem: z.preprocess(blankToUndefined, z.string().max(20_000).optional()),
   generateCertificate: z.preprocess((v) => v === true || v === "on" || v === "true", z.boolean()).default(false),

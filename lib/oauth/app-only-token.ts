@@ -10,11 +10,25 @@ import type { AppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function requestAppOnlyToken({ provider, app, tenantId, timeoutMs }: { provider: TProvider; app: AppCredentials; tenantId: string; timeoutMs?: number }) {
+export async function requestAppOnlyToken({
+  provider,
+  app,
+  tenantId,
+  timeoutMs,
+}: {
+  provider: TProvider;
+  app: AppCredentials;
+  tenantId: string;
+  timeoutMs?: number;
+}) {
   if (!provider.appOnly) throw new AppError("bad-request", `${provider.name} has no app-only tokens.`);
   if (!GUID.test(tenantId)) throw new AppError("bad-request", "The tenant id is not a GUID.");
   const url = providerUrl(provider, provider.appOnly.tokenUrl, { tenant: tenantId }, "app-only token URL");
-  const params = { resource: provider.appOnly.params.resource ?? "", grant_type: "client_credentials", ...provider.appOnly.params };
+  const params = {
+    resource: provider.appOnly.params.resource ?? "",
+    grant_type: "client_credentials",
+    ...provider.appOnly.params,
+  };
   if (app.certificate) {
     const clientAssertion = await signClientAssertion({
       clientId: app.clientId,
@@ -22,8 +36,23 @@ export async function requestAppOnlyToken({ provider, app, tenantId, timeoutMs }
       privateKeyPem: app.certificate.privateKeyPem,
       certificateThumbprints: { sha1: app.certificate.sha1, sha256: app.certificate.sha256 },
     });
-    return requestToken({ provider, url, params, client: { clientId: app.clientId, clientAssertion, method: "client_secret_post" }, timeoutMs });
+    return requestToken({
+      provider,
+      url,
+      params,
+      client: { clientId: app.clientId, clientAssertion, method: "client_secret_post" },
+      timeoutMs,
+    });
   }
-  if (!app.clientSecret) throw new AppError("bad-request", "The OAuth app has neither a certificate nor a client secret.", { i18n: { key: "errors.noAppCredentials" } });
-  return requestToken({ provider, url, params, client: { clientId: app.clientId, clientSecret: app.clientSecret, method: "client_secret_post" }, timeoutMs });
+  if (!app.clientSecret)
+    throw new AppError("bad-request", "The OAuth app has neither a certificate nor a client secret.", {
+      i18n: { key: "errors.noAppCredentials" },
+    });
+  return requestToken({
+    provider,
+    url,
+    params,
+    client: { clientId: app.clientId, clientSecret: app.clientSecret, method: "client_secret_post" },
+    timeoutMs,
+  });
 }

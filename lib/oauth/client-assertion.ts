@@ -39,10 +39,14 @@ export async function signClientAssertion({
   if (typeof audience !== "string" || !audience.trim()) throw new Error("signClientAssertion: audience is required");
   if (alg !== "RS256" && alg !== "PS256") throw new Error(`signClientAssertion: unsupported alg ${String(alg)}`);
   if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0 || lifetimeSeconds > MAX_ASSERTION_LIFETIME_SECONDS) {
-    throw new Error(`signClientAssertion: lifetimeSeconds must be a whole number from 1 to ${MAX_ASSERTION_LIFETIME_SECONDS}`);
+    throw new Error(
+      `signClientAssertion: lifetimeSeconds must be a whole number from 1 to ${MAX_ASSERTION_LIFETIME_SECONDS}`,
+    );
   }
-  if (!B64URL_SHA1.test(certificateThumbprints?.sha1 ?? "")) throw new Error("signClientAssertion: certificateThumbprints.sha1 must be a base64url SHA-1 thumbprint");
-  if (!B64URL_SHA256.test(certificateThumbprints?.sha256 ?? "")) throw new Error("signClientAssertion: certificateThumbprints.sha256 must be a base64url SHA-256 thumbprint");
+  if (!B64URL_SHA1.test(certificateThumbprints?.sha1 ?? ""))
+    throw new Error("signClientAssertion: certificateThumbprints.sha1 must be a base64url SHA-1 thumbprint");
+  if (!B64URL_SHA256.test(certificateThumbprints?.sha256 ?? ""))
+    throw new Error("signClientAssertion: certificateThumbprints.sha256 must be a base64url SHA-256 thumbprint");
 
   let key: KeyObject;
   try {
@@ -54,7 +58,20 @@ export async function signClientAssertion({
   if (key.asymmetricKeyType !== "rsa") throw new Error("signClientAssertion: the private key must be an RSA key");
 
   const nbf = Math.floor(Date.now() / 1000);
-  return new SignJWT({ aud: audience, iss: clientId, sub: clientId, jti: randomUUID(), nbf, iat: nbf, exp: nbf + lifetimeSeconds })
-    .setProtectedHeader({ alg, typ: "JWT", x5t: certificateThumbprints.sha1, "x5t#S256": certificateThumbprints.sha256 })
+  return new SignJWT({
+    aud: audience,
+    iss: clientId,
+    sub: clientId,
+    jti: randomUUID(),
+    nbf,
+    iat: nbf,
+    exp: nbf + lifetimeSeconds,
+  })
+    .setProtectedHeader({
+      alg,
+      typ: "JWT",
+      x5t: certificateThumbprints.sha1,
+      "x5t#S256": certificateThumbprints.sha256,
+    })
     .sign(key);
 }

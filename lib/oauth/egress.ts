@@ -98,7 +98,7 @@ function parseIPv6(input: string): number[] | null {
 }
 
 const V4_RANGES: Array<[base: string, bits: number, reason: string | "loopback"]> = [
-  ["0.0.0.0", 8, "\"this network\" (0.0.0.0/8)"],
+  ["0.0.0.0", 8, '"this network" (0.0.0.0/8)'],
   ["10.0.0.0", 8, "private network"],
   ["100.64.0.0", 10, "carrier-grade NAT"],
   ["127.0.0.0", 8, "loopback"],
@@ -186,7 +186,8 @@ const SPECIAL_USE_SUFFIXES = [".localhost", ".local", ".internal", ".home.arpa"]
 
 function parseTarget(raw: string, allowLoopback: boolean): Target {
   if (typeof raw !== "string" || raw.length === 0) throw new EgressError("invalid_url", "The URL is empty.");
-  if (raw.length > MAX_URL_LENGTH) throw new EgressError("invalid_url", `The URL is longer than ${MAX_URL_LENGTH} characters.`);
+  if (raw.length > MAX_URL_LENGTH)
+    throw new EgressError("invalid_url", `The URL is longer than ${MAX_URL_LENGTH} characters.`);
   let url: URL;
   try {
     url = new URL(raw);
@@ -207,10 +208,18 @@ function parseTarget(raw: string, allowLoopback: boolean): Target {
     const name = bare.replace(/\.$/, "").toLowerCase();
     const localName = name === "localhost" || SPECIAL_USE_SUFFIXES.some((s) => name.endsWith(s));
     if (localName && !(allowLoopback && (name === "localhost" || name.endsWith(".localhost")))) {
-      throw new EgressError("blocked_address", `${bare} is a local-only host name; Consentry only connects to public internet hosts.`, { host: bare });
+      throw new EgressError(
+        "blocked_address",
+        `${bare} is a local-only host name; Consentry only connects to public internet hosts.`,
+        { host: bare },
+      );
     }
     if (!name.includes(".") && name !== "localhost") {
-      throw new EgressError("invalid_url", `The host name ${bare} must be a fully qualified domain name (for example login.example.com).`, { host: bare });
+      throw new EgressError(
+        "invalid_url",
+        `The host name ${bare} must be a fully qualified domain name (for example login.example.com).`,
+        { host: bare },
+      );
     }
   }
   return { url, host: bare, literal };
@@ -259,7 +268,10 @@ export async function assertSafeUrl(url: string): Promise<string | null> {
     const target = parseTarget(url, allowLoopback);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new EgressError("timeout", `The host ${target.host} could not be resolved in time.`, { host: target.host })),
+        () =>
+          reject(
+            new EgressError("timeout", `The host ${target.host} could not be resolved in time.`, { host: target.host }),
+          ),
         ASSERT_TIMEOUT_MS,
       );
     });
@@ -278,7 +290,18 @@ export async function assertSafeUrl(url: string): Promise<string | null> {
 // ---------------------------------------------------------------------------------------------
 
 /** Headers the caller may not set: they are derived from the URL and body, or would break framing. */
-const RESERVED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "expect", "proxy-connection"]);
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "expect",
+  "proxy-connection",
+]);
 
 function safeCode(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
@@ -303,7 +326,13 @@ function toHeaders(raw: string[]): Headers {
   return h;
 }
 
-function send(target: Target, addresses: Vetted[], init: EgressInit, maxBytes: number, signal: AbortSignal): Promise<EgressResponse> {
+function send(
+  target: Target,
+  addresses: Vetted[],
+  init: EgressInit,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<EgressResponse> {
   const { url, host } = target;
   return new Promise<EgressResponse>((resolve, reject) => {
     let settled = false;
@@ -357,7 +386,8 @@ function send(target: Target, addresses: Vetted[], init: EgressInit, maxBytes: n
 
     req.on("error", (e) => fail(networkError(host, e)));
     req.on("response", (res) => {
-      const tooLarge = () => new EgressError("too_large", `The response from ${host} is larger than ${maxBytes} bytes.`, { host });
+      const tooLarge = () =>
+        new EgressError("too_large", `The response from ${host} is larger than ${maxBytes} bytes.`, { host });
       const declared = Number(res.headers["content-length"]);
       if (Number.isFinite(declared) && declared > maxBytes) return fail(tooLarge());
       const chunks: Buffer[] = [];
@@ -382,7 +412,10 @@ function send(target: Target, addresses: Vetted[], init: EgressInit, maxBytes: n
         });
       });
       res.on("close", () => {
-        if (!ended) fail(new EgressError("network", `The connection to ${host} closed before the response was complete.`, { host }));
+        if (!ended)
+          fail(
+            new EgressError("network", `The connection to ${host} closed before the response was complete.`, { host }),
+          );
       });
     });
     req.end(body);
@@ -395,12 +428,16 @@ function send(target: Target, addresses: Vetted[], init: EgressInit, maxBytes: n
  * trickling body), a body larger than maxBytes, or any network/TLS failure.
  */
 export async function egressFetch(url: string, init: EgressInit): Promise<EgressResponse> {
-  if (init.method !== "GET" && init.method !== "POST") throw new TypeError(`egressFetch: unsupported method ${String(init.method)}`);
-  if (init.method === "GET" && init.body !== undefined) throw new TypeError("egressFetch: a GET request cannot have a body");
+  if (init.method !== "GET" && init.method !== "POST")
+    throw new TypeError(`egressFetch: unsupported method ${String(init.method)}`);
+  if (init.method === "GET" && init.body !== undefined)
+    throw new TypeError("egressFetch: a GET request cannot have a body");
   const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = init.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError("egressFetch: timeoutMs must be a positive number");
-  if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new TypeError("egressFetch: maxBytes must be a non-negative integer");
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new TypeError("egressFetch: timeoutMs must be a positive number");
+  if (!Number.isInteger(maxBytes) || maxBytes < 0)
+    throw new TypeError("egressFetch: maxBytes must be a non-negative integer");
 
   const allowLoopback = env().egress.allowLoopback;
   const target = parseTarget(url, allowLoopback);
@@ -408,7 +445,11 @@ export async function egressFetch(url: string, init: EgressInit): Promise<Egress
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new EgressError("timeout", `${target.host} did not answer within ${timeoutMs / 1000} seconds.`, { host: target.host }));
+      reject(
+        new EgressError("timeout", `${target.host} did not answer within ${timeoutMs / 1000} seconds.`, {
+          host: target.host,
+        }),
+      );
       controller.abort();
     }, timeoutMs);
   });

@@ -5,7 +5,13 @@
 import { z } from "zod";
 import type { TProvider } from "@/lib/providers/schema";
 import { redactTokenShapes, type Redact } from "@/lib/oauth/redact";
-import { TokenEndpointError, classifyErrorCodes, classifyHttpStatus, classifyOAuthError, readOAuthErrorCode } from "@/lib/oauth/token-errors";
+import {
+  TokenEndpointError,
+  classifyErrorCodes,
+  classifyHttpStatus,
+  classifyOAuthError,
+  readOAuthErrorCode,
+} from "@/lib/oauth/token-errors";
 
 const MAX_LIFETIME_SECONDS = 24 * 3600;
 
@@ -22,8 +28,14 @@ export type TokenSetData = {
 
 function parseSeconds(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null || value === "") return undefined;
-  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(n) || n <= 0) throw new TokenEndpointError("invalid_response", "invalid_response", `The provider sent an invalid ${field}.`);
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (!Number.isFinite(n) || n <= 0)
+    throw new TokenEndpointError("invalid_response", "invalid_response", `The provider sent an invalid ${field}.`);
   return Math.min(Math.floor(n), MAX_LIFETIME_SECONDS);
 }
 
@@ -42,7 +54,17 @@ const ZErrorBody = z
     // not a string: still an error, only without a description
     error_description: z.unknown().optional(),
     // Azure sends numbers; accept numeric strings too rather than lose the classification.
-    error_codes: z.array(z.union([z.number().int(), z.string().regex(/^\d{1,10}$/).transform(Number)])).optional(),
+    error_codes: z
+      .array(
+        z.union([
+          z.number().int(),
+          z
+            .string()
+            .regex(/^\d{1,10}$/)
+            .transform(Number),
+        ]),
+      )
+      .optional(),
   })
   .loose();
 
@@ -56,17 +78,30 @@ function throwIfError(status: number, body: unknown, headers: Headers | undefine
   if (err.success) {
     const codes = err.data.error_codes ?? [];
     const code = readOAuthErrorCode(err.data.error, redact);
-    const cls = code ? classifyOAuthError(code, codes, status) : (classifyErrorCodes(codes) ?? classifyHttpStatus(status));
+    const cls = code
+      ? classifyOAuthError(code, codes, status)
+      : (classifyErrorCodes(codes) ?? classifyHttpStatus(status));
     const aadsts = codes.length ? `AADSTS${codes.join("/")}` : "";
     const message = code
       ? `The provider refused the request (${code}${aadsts ? `, ${aadsts}` : ""}).`
       : `The provider refused the request with an unreadable error code${aadsts ? ` (${aadsts})` : ""}.`;
-    const description = typeof err.data.error_description === "string" ? redact(err.data.error_description).slice(0, 500) : undefined;
-    throw new TokenEndpointError(cls, code ?? "invalid_response", message, { status, errorCodes: codes, retryAfterSeconds: retryAfterSeconds(headers), description });
+    const description =
+      typeof err.data.error_description === "string" ? redact(err.data.error_description).slice(0, 500) : undefined;
+    throw new TokenEndpointError(cls, code ?? "invalid_response", message, {
+      status,
+      errorCodes: codes,
+      retryAfterSeconds: retryAfterSeconds(headers),
+      description,
+    });
   }
   if (status < 200 || status >= 300) {
     const details = { status, retryAfterSeconds: retryAfterSeconds(headers) };
-    throw new TokenEndpointError(classifyHttpStatus(status), `http_${status}`, `The provider answered HTTP ${status}.`, details);
+    throw new TokenEndpointError(
+      classifyHttpStatus(status),
+      `http_${status}`,
+      `The provider answered HTTP ${status}.`,
+      details,
+    );
   }
 }
 
@@ -92,26 +127,44 @@ export function parseTokenResponse({
     body = JSON.parse(text);
   } catch {
     throwIfError(status, undefined, headers, redact);
-    throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response is not JSON.", { status });
+    throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response is not JSON.", {
+      status,
+    });
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) {
     throwIfError(status, undefined, headers, redact);
-    throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response is not a JSON object.", { status });
+    throw new TokenEndpointError(
+      "invalid_response",
+      "invalid_response",
+      "The provider's token response is not a JSON object.",
+      { status },
+    );
   }
   throwIfError(status, normalizeError(provider, body as Record<string, unknown>), headers, redact);
   const o = body as Record<string, unknown>;
   if (typeof o.access_token !== "string" || o.access_token.length === 0 || o.access_token.length > 16384) {
-    throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response has no access token.", { status });
+    throw new TokenEndpointError(
+      "invalid_response",
+      "invalid_response",
+      "The provider's token response has no access token.",
+      { status },
+    );
   }
   if (typeof o.token_type !== "string" || o.token_type.toLowerCase() !== "bearer") {
-    throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response has no Bearer token_type.", { status });
+    throw new TokenEndpointError(
+      "invalid_response",
+      "invalid_response",
+      "The provider's token response has no Bearer token_type.",
+      { status },
+    );
   }
   const e = provider.expiry;
   let lifetime = parseSeconds(o[e.expiresInField], e.expiresInField);
   if (lifetime === undefined && e.expiresOnField) {
     // an absolute epoch: parsed unclamped (clamping it to 24 h as if it were a lifetime made every token expire at once)
     const on = parseSecondsUnclamped(o[e.expiresOnField], e.expiresOnField);
-    if (on !== undefined) lifetime = Math.max(0, Math.min(MAX_LIFETIME_SECONDS, on - Math.floor(requestedAt.getTime() / 1000)));
+    if (on !== undefined)
+      lifetime = Math.max(0, Math.min(MAX_LIFETIME_SECONDS, on - Math.floor(requestedAt.getTime() / 1000)));
   }
   // No lifetime in the response: the provider's documented default, never "forever", never more than a day.
   lifetime ??= Math.min(e.defaultLifetimeSeconds, MAX_LIFETIME_SECONDS);
@@ -120,8 +173,10 @@ export function parseTokenResponse({
   if (refreshToken) {
     // A zero or negative refresh lifetime is read as "not said" rather than refusing a valid access token.
     const rawRt = e.refreshExpiresInField ? o[e.refreshExpiresInField] : undefined;
-    const notSaid = (typeof rawRt === "number" && rawRt <= 0) || (typeof rawRt === "string" && /^\s*(-\d+|0+)\s*$/.test(rawRt));
-    const rtLifetime = notSaid || !e.refreshExpiresInField ? undefined : parseSecondsUnclamped(rawRt, e.refreshExpiresInField);
+    const notSaid =
+      (typeof rawRt === "number" && rawRt <= 0) || (typeof rawRt === "string" && /^\s*(-\d+|0+)\s*$/.test(rawRt));
+    const rtLifetime =
+      notSaid || !e.refreshExpiresInField ? undefined : parseSecondsUnclamped(rawRt, e.refreshExpiresInField);
     const known = rtLifetime ?? e.refreshTokenLifetimeSeconds;
     if (known) refreshTokenExpiresAt = new Date(requestedAt.getTime() + known * 1000);
   }
@@ -129,10 +184,21 @@ export function parseTokenResponse({
   for (const m of provider.tokenResponseMetadata) {
     const v = o[m.field];
     if (typeof v === "string" && new RegExp(m.allow).test(v)) metadata[m.field] = v;
-    else if (v !== undefined) throw new TokenEndpointError("invalid_response", "invalid_response", `The provider sent an unexpected ${m.field}.`, { status });
+    else if (v !== undefined)
+      throw new TokenEndpointError(
+        "invalid_response",
+        "invalid_response",
+        `The provider sent an unexpected ${m.field}.`,
+        { status },
+      );
   }
   // stored and returned by the API: an echoing provider could put the request here too
-  const scope = typeof o.scope === "string" ? redact(o.scope).split(/[\s,]+/).filter(Boolean) : null;
+  const scope =
+    typeof o.scope === "string"
+      ? redact(o.scope)
+          .split(/[\s,]+/)
+          .filter(Boolean)
+      : null;
   return {
     accessToken: o.access_token,
     refreshToken,
@@ -153,12 +219,18 @@ function normalizeError(provider: TProvider, o: Record<string, unknown>): Record
   if (!provider.errorField) return o;
   const v = o[provider.errorField];
   if (typeof v !== "string") return o;
-  return { ...o, error: alias(v) ?? v.toLowerCase(), error_description: typeof o.message === "string" ? o.message : undefined };
+  return {
+    ...o,
+    error: alias(v) ?? v.toLowerCase(),
+    error_description: typeof o.message === "string" ? o.message : undefined,
+  };
 }
 
 function parseSecondsUnclamped(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null || value === "") return undefined;
-  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(n) || n <= 0) throw new TokenEndpointError("invalid_response", "invalid_response", `The provider sent an invalid ${field}.`);
+  const n =
+    typeof value === "number" ? value : typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n <= 0)
+    throw new TokenEndpointError("invalid_response", "invalid_response", `The provider sent an invalid ${field}.`);
   return Math.floor(n);
 }

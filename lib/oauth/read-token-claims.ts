@@ -15,11 +15,21 @@ export function readTenantClaims(provider: TProvider, accessToken: string) {
   try {
     claims = decodeJwt(accessToken);
   } catch {
-    throw new TokenEndpointError("invalid_response", "invalid_response", "The access token is not a JWT, so the tenant cannot be read from it.");
+    throw new TokenEndpointError(
+      "invalid_response",
+      "invalid_response",
+      "The access token is not a JWT, so the tenant cannot be read from it.",
+    );
   }
   const tid = claims[spec.tenantClaim];
-  if (typeof tid !== "string" || !GUID.test(tid)) throw new TokenEndpointError("invalid_response", "invalid_response", "The access token carries no tenant id.");
+  if (typeof tid !== "string" || !GUID.test(tid))
+    throw new TokenEndpointError("invalid_response", "invalid_response", "The access token carries no tenant id.");
   // names the provider chose, stored and shown: no token-shaped text from them
   const str = (k?: string) => (k && typeof claims[k] === "string" ? redactTokenShapes(claims[k] as string) : null);
-  return { tenantId: tid.toLowerCase(), accountName: str(spec.nameClaim), accountEmail: str(spec.emailClaim), accountId: str(spec.idClaim) };
+  return {
+    tenantId: tid.toLowerCase(),
+    accountName: str(spec.nameClaim),
+    accountEmail: str(spec.emailClaim),
+    accountId: str(spec.idClaim),
+  };
 }

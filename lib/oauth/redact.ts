@@ -55,8 +55,16 @@ function encodingsOf(s: string): string[] {
   const json = JSON.stringify(s).slice(1, -1);
   const jsonAscii = json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   const variants = [
-    s, uri, lowerHex(uri), uri.replace(/%20/g, "+"), form, lowerHex(form),
-    json, jsonAscii, json.replace(/\//g, "\\/"), s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!),
+    s,
+    uri,
+    lowerHex(uri),
+    uri.replace(/%20/g, "+"),
+    form,
+    lowerHex(form),
+    json,
+    jsonAscii,
+    json.replace(/\//g, "\\/"),
+    s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!),
   ];
   return [...new Set(variants)];
 }
@@ -91,7 +99,7 @@ function redactKnown(text: string, { windows, short }: Index): string {
   ranges.sort((a, b) => a[0] - b[0]);
   let out = "";
   let pos = 0;
-  for (let i = 0; i < ranges.length; ) {
+  for (let i = 0; i < ranges.length;) {
     const [start] = ranges[i]!;
     let end = ranges[i++]![1];
     // overlapping or touching ranges become one marker
@@ -108,7 +116,10 @@ function redactKnown(text: string, { windows, short }: Index): string {
  * credentials, the OAuth state). `tokenShapes: false` keeps token-shaped text that is not one of them
  * (an API's own base64 ids, e.g. Webex's person and organization ids).
  */
-export function createRedactor(secrets: ReadonlyArray<string | null | undefined>, { tokenShapes = true }: { tokenShapes?: boolean } = {}): Redact {
+export function createRedactor(
+  secrets: ReadonlyArray<string | null | undefined>,
+  { tokenShapes = true }: { tokenShapes?: boolean } = {},
+): Redact {
   const values = [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= MIN_SECRET))];
   // built on first use: most requests succeed and never need it
   let index: Index | undefined;

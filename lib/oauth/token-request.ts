@@ -21,9 +21,15 @@ function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString("base64")}`;
 }
 
-export function tokenRequestBody(params: Record<string, string>, client: ClientCredentials): { body: URLSearchParams; headers: Record<string, string> } {
+export function tokenRequestBody(
+  params: Record<string, string>,
+  client: ClientCredentials,
+): { body: URLSearchParams; headers: Record<string, string> } {
   const body = new URLSearchParams();
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+  const headers: Record<string, string> = {
+    "content-type": "application/x-www-form-urlencoded",
+    accept: "application/json",
+  };
   // Order follows the seed documents' request shapes (grant_type first for generic providers).
   for (const [k, v] of Object.entries(params)) body.set(k, v);
   if (client.clientAssertion) {
@@ -40,7 +46,16 @@ export function tokenRequestBody(params: Record<string, string>, client: ClientC
 }
 
 /** Parameters whose values are secrets (grant_type, redirect_uri, resource and scope are not). */
-const SECRET_PARAMS = ["code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "assertion", "password", "device_code"];
+const SECRET_PARAMS = [
+  "code",
+  "code_verifier",
+  "refresh_token",
+  "client_secret",
+  "client_assertion",
+  "assertion",
+  "password",
+  "device_code",
+];
 
 /** Every secret value a token request carries, for redacting its answer. */
 export function tokenRequestSecrets(body: URLSearchParams, headers: Record<string, string>): string[] {
@@ -71,13 +86,31 @@ export async function requestToken({
   } catch (e) {
     if (e instanceof EgressError) {
       const cls = e.code === "blocked_address" || e.code === "invalid_url" ? "invalid_response" : "retryable";
-      throw new TokenEndpointError(cls, e.code, e.code === "blocked_address" ? "The token URL points at an address Consentry does not call." : `The token endpoint could not be reached (${e.code}).`);
+      throw new TokenEndpointError(
+        cls,
+        e.code,
+        e.code === "blocked_address"
+          ? "The token URL points at an address Consentry does not call."
+          : `The token endpoint could not be reached (${e.code}).`,
+      );
     }
     throw e;
   }
   if (res.status >= 300 && res.status < 400) {
-    throw new TokenEndpointError("invalid_response", "redirect", "The token endpoint answered with a redirect, which Consentry does not follow.", { status: res.status });
+    throw new TokenEndpointError(
+      "invalid_response",
+      "redirect",
+      "The token endpoint answered with a redirect, which Consentry does not follow.",
+      { status: res.status },
+    );
   }
   const redact = createRedactor([...tokenRequestSecrets(body, headers), client.clientSecret, client.clientAssertion]);
-  return parseTokenResponse({ provider, status: res.status, headers: res.headers, text: res.text, requestedAt, redact });
+  return parseTokenResponse({
+    provider,
+    status: res.status,
+    headers: res.headers,
+    text: res.text,
+    requestedAt,
+    redact,
+  });
 }

@@ -11,9 +11,7 @@ const ENTRIES: TProviderInput[] = [
     authKind: "oauth2",
     docsUrl: "https://learn.microsoft.com/office/office-365-management-api/get-started-with-office-365-management-apis",
     hosts: { login: "https://login.windows.net", api: "https://manage.office.com" },
-    settings: [
-      { key: "consent_mode", type: "enum", options: ["v1_code", "v2_admin_consent"], default: "v1_code" },
-    ],
+    settings: [{ key: "consent_mode", type: "enum", options: ["v1_code", "v2_admin_consent"], default: "v1_code" }],
     // Seed 000: tenant-admin consent through the v1 endpoint, code exchange at the common endpoint.
     authorizationUrl: "{hosts.login}/common/oauth2/authorize",
     tokenUrl: "{hosts.login}/common/oauth2/token",
@@ -25,8 +23,17 @@ const ENTRIES: TProviderInput[] = [
     expiry: { expiresInField: "expires_in", expiresOnField: "expires_on", defaultLifetimeSeconds: 3599 },
     tenantFromAccessToken: { tenantClaim: "tid", nameClaim: "name", emailClaim: "upn", idClaim: "oid" },
     test: { url: "{hosts.api}/api/v1.0/{tenant}/activity/feed/subscriptions/list", summaryFields: [] },
-    appOnly: { tokenUrl: "{hosts.login}/{tenant}/oauth2/token", params: { resource: "https://manage.office.com" }, intervalSeconds: 2700 },
-    adminConsent: { url: "{hosts.login}/common/adminconsent", params: {}, setting: "consent_mode", value: "v2_admin_consent" },
+    appOnly: {
+      tokenUrl: "{hosts.login}/{tenant}/oauth2/token",
+      params: { resource: "https://manage.office.com" },
+      intervalSeconds: 2700,
+    },
+    adminConsent: {
+      url: "{hosts.login}/common/adminconsent",
+      params: {},
+      setting: "consent_mode",
+      value: "v2_admin_consent",
+    },
   },
   {
     id: "generic-oauth2",
@@ -35,11 +42,28 @@ const ENTRIES: TProviderInput[] = [
     hosts: {},
     // Seed 001 (trocco): every URL is the customer's.
     settings: [
-      { key: "authorization_url", type: "url", required: true, example: "https://app.hubspot.com/oauth/authorize", reconsentOnChange: true },
-      { key: "token_url", type: "url", required: true, example: "https://api.hubapi.com/oauth/v1/token", reconsentOnChange: true },
+      {
+        key: "authorization_url",
+        type: "url",
+        required: true,
+        example: "https://app.hubspot.com/oauth/authorize",
+        reconsentOnChange: true,
+      },
+      {
+        key: "token_url",
+        type: "url",
+        required: true,
+        example: "https://api.hubapi.com/oauth/v1/token",
+        reconsentOnChange: true,
+      },
       { key: "refresh_url", type: "url", required: false, reconsentOnChange: true },
       { key: "authorization_params", type: "key_values", required: false },
-      { key: "client_auth", type: "enum", options: ["client_secret_post", "client_secret_basic"], default: "client_secret_post" },
+      {
+        key: "client_auth",
+        type: "enum",
+        options: ["client_secret_post", "client_secret_basic"],
+        default: "client_secret_post",
+      },
       { key: "use_pkce", type: "boolean", default: true },
       // The test request carries the access token: changing where it goes needs consent again.
       { key: "test_url", type: "url", required: false, reconsentOnChange: true },
@@ -68,8 +92,19 @@ const ENTRIES: TProviderInput[] = [
     // Seed 002: client id and secret go in the form body.
     clientAuth: "client_secret_post",
     pkce: false,
-    expiry: { expiresInField: "expires_in", refreshExpiresInField: "refresh_token_expires_in", defaultLifetimeSeconds: 14 * 86400, refreshTokenLifetimeSeconds: 90 * 86400 },
-    test: { url: "{hosts.api}/v1/people/me", summaryFields: ["displayName", "emails.0", "orgId"], accountName: "displayName", accountEmail: "emails.0", accountId: "id" },
+    expiry: {
+      expiresInField: "expires_in",
+      refreshExpiresInField: "refresh_token_expires_in",
+      defaultLifetimeSeconds: 14 * 86400,
+      refreshTokenLifetimeSeconds: 90 * 86400,
+    },
+    test: {
+      url: "{hosts.api}/v1/people/me",
+      summaryFields: ["displayName", "emails.0", "orgId"],
+      accountName: "displayName",
+      accountEmail: "emails.0",
+      accountId: "id",
+    },
   },
   {
     id: "backlog",
@@ -77,12 +112,27 @@ const ENTRIES: TProviderInput[] = [
     authKind: "oauth2",
     docsUrl: "https://developer.nulab.com/docs/backlog/auth",
     hosts: { space: "https://{settings.space}" },
-    settings: [{ key: "space", type: "host", required: true, pattern: "^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$", example: "example.backlog.com", reconsentOnChange: true }],
+    settings: [
+      {
+        key: "space",
+        type: "host",
+        required: true,
+        pattern: "^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$",
+        example: "example.backlog.com",
+        reconsentOnChange: true,
+      },
+    ],
     authorizationUrl: "{hosts.space}/OAuth2AccessRequest.action",
     tokenUrl: "{hosts.space}/api/v2/oauth2/token",
     clientAuth: "client_secret_post",
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
-    test: { url: "{hosts.space}/api/v2/users/myself", summaryFields: ["name", "userId", "mailAddress"], accountName: "name", accountEmail: "mailAddress", accountId: "id" },
+    test: {
+      url: "{hosts.space}/api/v2/users/myself",
+      summaryFields: ["name", "userId", "mailAddress"],
+      accountName: "name",
+      accountEmail: "mailAddress",
+      accountId: "id",
+    },
   },
   {
     id: "backlog-api-key",
@@ -90,9 +140,24 @@ const ENTRIES: TProviderInput[] = [
     authKind: "api_key",
     docsUrl: "https://support.nulab.com/hc/articles/8471268098841",
     hosts: { space: "https://{settings.space}" },
-    settings: [{ key: "space", type: "host", required: true, pattern: "^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$", example: "example.backlog.com", reconsentOnChange: true }],
+    settings: [
+      {
+        key: "space",
+        type: "host",
+        required: true,
+        pattern: "^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$",
+        example: "example.backlog.com",
+        reconsentOnChange: true,
+      },
+    ],
     apiAuth: { header: "", prefix: "", queryParam: "apiKey" },
-    test: { url: "{hosts.space}/api/v2/users/myself", summaryFields: ["name", "userId", "mailAddress"], accountName: "name", accountEmail: "mailAddress", accountId: "id" },
+    test: {
+      url: "{hosts.space}/api/v2/users/myself",
+      summaryFields: ["name", "userId", "mailAddress"],
+      accountName: "name",
+      accountEmail: "mailAddress",
+      accountId: "id",
+    },
   },
   {
     id: "zoho-inventory",
@@ -114,11 +179,19 @@ const ENTRIES: TProviderInput[] = [
     // Zoho answers a dead refresh token with HTTP 200 {"error":"invalid_code"}, and its token rate limit
     // with HTTP 400 {"error":"Access Denied"} (a space: not a code Consentry accepts as it is).
     errorAliases: { invalid_code: "invalid_grant", "Access Denied": "slow_down" },
-    callbackHostParam: { param: "accounts-server", host: "accounts", allow: `^https://accounts\\.zoho\\.(${ZOHO_DC_RE})$` },
+    callbackHostParam: {
+      param: "accounts-server",
+      host: "accounts",
+      allow: `^https://accounts\\.zoho\\.(${ZOHO_DC_RE})$`,
+    },
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
     apiAuth: { header: "Authorization", prefix: "Zoho-oauthtoken " },
     tokenResponseMetadata: [{ field: "api_domain", allow: `^https://www\\.zohoapis\\.(${ZOHO_DC_RE})$` }],
-    test: { url: "{metadata.api_domain}/inventory/v1/organizations", query: { organization_id: "{settings.organization_id}" }, summaryFields: ["message", "organizations.0.name", "organizations.0.organization_id"] },
+    test: {
+      url: "{metadata.api_domain}/inventory/v1/organizations",
+      query: { organization_id: "{settings.organization_id}" },
+      summaryFields: ["message", "organizations.0.name", "organizations.0.organization_id"],
+    },
   },
   {
     id: "hubspot",
@@ -133,8 +206,18 @@ const ENTRIES: TProviderInput[] = [
     clientAuth: "client_secret_post",
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 1800 },
     errorField: "status",
-    errorAliases: { BAD_REFRESH_TOKEN: "invalid_grant", BAD_AUTH_CODE: "invalid_grant", BAD_CLIENT_ID: "invalid_client", BAD_CLIENT_SECRET: "invalid_client", BAD_REDIRECT_URI: "invalid_grant" },
-    test: { url: "{hosts.api}/account-info/v3/details", summaryFields: ["portalId", "uiDomain", "timeZone"], accountId: "portalId" },
+    errorAliases: {
+      BAD_REFRESH_TOKEN: "invalid_grant",
+      BAD_AUTH_CODE: "invalid_grant",
+      BAD_CLIENT_ID: "invalid_client",
+      BAD_CLIENT_SECRET: "invalid_client",
+      BAD_REDIRECT_URI: "invalid_grant",
+    },
+    test: {
+      url: "{hosts.api}/account-info/v3/details",
+      summaryFields: ["portalId", "uiDomain", "timeZone"],
+      accountId: "portalId",
+    },
   },
 ];
 

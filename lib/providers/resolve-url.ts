@@ -21,7 +21,11 @@ export function renderTemplate(provider: TProvider, template: string | undefined
   const out = template.replace(/\{([a-z]+)(?:\.([a-z0-9_]+))?\}/gi, (_m, scope: string, key: string | undefined) => {
     let v: unknown;
     if (scope === "hosts" && key) {
-      v = ctx.hostOverrides?.[key] ?? (provider.hosts[key] ? renderTemplate(provider, provider.hosts[key], { ...ctx, hostOverrides: undefined }) : undefined);
+      v =
+        ctx.hostOverrides?.[key] ??
+        (provider.hosts[key]
+          ? renderTemplate(provider, provider.hosts[key], { ...ctx, hostOverrides: undefined })
+          : undefined);
     } else if (scope === "settings" && key) v = ctx.settings?.[key];
     else if (scope === "metadata" && key) v = ctx.metadata?.[key];
     else if (scope === "tenant") {
@@ -41,7 +45,9 @@ let parsedOverrides: Map<string, string> | undefined;
 
 /** Tests only: point provider origins at emulators started on dynamic ports. */
 export function setProviderHostOverridesForTests(map: Record<string, string> | undefined) {
-  parsedOverrides = map ? new Map(Object.entries(map).map(([from, to]) => [new URL(from).origin, new URL(to).origin])) : undefined;
+  parsedOverrides = map
+    ? new Map(Object.entries(map).map(([from, to]) => [new URL(from).origin, new URL(to).origin]))
+    : undefined;
 }
 
 function overrides(): Map<string, string> {
@@ -65,9 +71,15 @@ export function applyHostOverrides(url: string): string {
 }
 
 /** Render + override; throws when a required URL cannot be built. */
-export function providerUrl(provider: TProvider, template: string | undefined, ctx: TemplateContext, what: string): string {
+export function providerUrl(
+  provider: TProvider,
+  template: string | undefined,
+  ctx: TemplateContext,
+  what: string,
+): string {
   const rendered = renderTemplate(provider, template, ctx);
-  if (!rendered) throw new AppError("bad-request", `The ${what} of ${provider.name} is not configured for this connection.`);
+  if (!rendered)
+    throw new AppError("bad-request", `The ${what} of ${provider.name} is not configured for this connection.`);
   return applyHostOverrides(rendered);
 }
 
@@ -79,10 +91,19 @@ export function refreshTokenUrl(provider: TProvider, ctx: TemplateContext): stri
 
 /** Host replacements a flow decided (e.g. Zoho's accounts-server), kept in connection metadata as "host.<name>". */
 export function hostOverridesFromMetadata(metadata: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(metadata).filter(([k]) => k.startsWith("host.")).map(([k, v]) => [k.slice(5), v]));
+  return Object.fromEntries(
+    Object.entries(metadata)
+      .filter(([k]) => k.startsWith("host."))
+      .map(([k, v]) => [k.slice(5), v]),
+  );
 }
 
 /** The client authentication to use: the connection's `client_auth` setting (generic provider) or the provider's. */
-export function clientAuthMethod(provider: TProvider, settings: Record<string, unknown>): "client_secret_post" | "client_secret_basic" {
-  return settings.client_auth === "client_secret_basic" || settings.client_auth === "client_secret_post" ? settings.client_auth : provider.clientAuth;
+export function clientAuthMethod(
+  provider: TProvider,
+  settings: Record<string, unknown>,
+): "client_secret_post" | "client_secret_basic" {
+  return settings.client_auth === "client_secret_basic" || settings.client_auth === "client_secret_post"
+    ? settings.client_auth
+    : provider.clientAuth;
 }

@@ -73,10 +73,21 @@ export const ZProvider = z
     errorAliases: z.record(z.string(), z.string()).default({}),
     /** how the token is sent to the provider's API */
     apiAuth: z
-      .object({ header: z.string().default("Authorization"), prefix: z.string().default("Bearer ") , queryParam: z.string().optional() })
+      .object({
+        header: z.string().default("Authorization"),
+        prefix: z.string().default("Bearer "),
+        queryParam: z.string().optional(),
+      })
       .default({ header: "Authorization", prefix: "Bearer " }),
     /** claims read from the (JWT) access token we obtained ourselves */
-    tenantFromAccessToken: z.object({ tenantClaim: z.string(), nameClaim: z.string().optional(), emailClaim: z.string().optional(), idClaim: z.string().optional() }).optional(),
+    tenantFromAccessToken: z
+      .object({
+        tenantClaim: z.string(),
+        nameClaim: z.string().optional(),
+        emailClaim: z.string().optional(),
+        idClaim: z.string().optional(),
+      })
+      .optional(),
     /** non-secret token-response fields kept on the connection, e.g. Zoho's api_domain (must match its allow pattern) */
     tokenResponseMetadata: z.array(z.object({ field: z.string(), allow: z.string() })).default([]),
     test: z
@@ -94,12 +105,26 @@ export const ZProvider = z
       })
       .optional(),
     /** Microsoft: app-only tokens per tenant by client credentials (certificate assertion or secret) */
-    appOnly: z.object({ tokenUrl: ZTemplate, params: z.record(z.string(), z.string()).default({}), intervalSeconds: z.number().int().positive().default(2700) }).optional(),
+    appOnly: z
+      .object({
+        tokenUrl: ZTemplate,
+        params: z.record(z.string(), z.string()).default({}),
+        intervalSeconds: z.number().int().positive().default(2700),
+      })
+      .optional(),
     /** Microsoft v2 admin consent: no code comes back, only `tenant`; the tenant is proven by an app-only token */
-    adminConsent: z.object({ url: ZTemplate, params: z.record(z.string(), z.string()).default({}), setting: z.string(), value: z.string() }).optional(),
+    adminConsent: z
+      .object({
+        url: ZTemplate,
+        params: z.record(z.string(), z.string()).default({}),
+        setting: z.string(),
+        value: z.string(),
+      })
+      .optional(),
   })
   .superRefine((p, ctx) => {
-    if (p.authKind === "oauth2" && (!p.authorizationUrl || !p.tokenUrl)) ctx.addIssue({ code: "custom", message: `${p.id}: oauth2 providers need authorizationUrl and tokenUrl` });
+    if (p.authKind === "oauth2" && (!p.authorizationUrl || !p.tokenUrl))
+      ctx.addIssue({ code: "custom", message: `${p.id}: oauth2 providers need authorizationUrl and tokenUrl` });
   });
 export type TProvider = z.infer<typeof ZProvider>;
 export type TProviderInput = z.input<typeof ZProvider>;

@@ -4,7 +4,17 @@ import type { TProvider, TSetting } from "@/lib/providers/schema";
 import { AppError, fieldErrors } from "@/lib/errors";
 
 /** Parameters Consentry sets itself; a customer's extra authorization parameters may not override them. */
-const RESERVED_PARAMS = new Set(["response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge", "code_challenge_method", "nonce", "client_secret"]);
+const RESERVED_PARAMS = new Set([
+  "response_type",
+  "client_id",
+  "redirect_uri",
+  "state",
+  "scope",
+  "code_challenge",
+  "code_challenge_method",
+  "nonce",
+  "client_secret",
+]);
 
 function settingSchema(s: TSetting): z.ZodType {
   switch (s.type) {
@@ -16,20 +26,36 @@ function settingSchema(s: TSetting): z.ZodType {
         .refine((v) => URL.canParse(v), "validation.url")
         .refine((v) => !URL.canParse(v) || ["https:", "http:"].includes(new URL(v).protocol), "validation.url");
     case "host":
-      return z.string().trim().toLowerCase().max(253).regex(new RegExp(s.pattern ?? "^[a-z0-9.-]+$"), "validation.host");
+      return z
+        .string()
+        .trim()
+        .toLowerCase()
+        .max(253)
+        .regex(new RegExp(s.pattern ?? "^[a-z0-9.-]+$"), "validation.host");
     case "enum":
       return z.enum((s.options ?? []) as [string, ...string[]]);
     case "boolean":
-      return z.union([z.boolean(), z.enum(["true", "false", "on", "off"]).transform((v) => v === "true" || v === "on")]);
+      return z.union([
+        z.boolean(),
+        z.enum(["true", "false", "on", "off"]).transform((v) => v === "true" || v === "on"),
+      ]);
     case "key_values":
-      return z
-        // zod reports a bad record key as "Invalid key in record" unless told otherwise
-        .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "validation.paramName"), z.string().max(512), { error: (iss) => (iss.code === "invalid_key" ? "validation.paramName" : undefined) })
-        .refine((o) => Object.keys(o).length <= 20, "validation.tooManyParams")
-        .refine((o) => Object.keys(o).every((k) => !RESERVED_PARAMS.has(k)), "validation.reservedParam");
+      return (
+        z
+          // zod reports a bad record key as "Invalid key in record" unless told otherwise
+          .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "validation.paramName"), z.string().max(512), {
+            error: (iss) => (iss.code === "invalid_key" ? "validation.paramName" : undefined),
+          })
+          .refine((o) => Object.keys(o).length <= 20, "validation.tooManyParams")
+          .refine((o) => Object.keys(o).every((k) => !RESERVED_PARAMS.has(k)), "validation.reservedParam")
+      );
     case "string":
     default:
-      return z.string().trim().max(512).regex(new RegExp(s.pattern ?? "^[\\s\\S]*$"), "validation.format");
+      return z
+        .string()
+        .trim()
+        .max(512)
+        .regex(new RegExp(s.pattern ?? "^[\\s\\S]*$"), "validation.format");
   }
 }
 
@@ -38,7 +64,8 @@ export function providerSettingsSchema(provider: TProvider) {
   for (const s of provider.settings) {
     let schema = settingSchema(s);
     if (!s.required) schema = z.preprocess((v) => (v === "" || v === null ? undefined : v), schema.optional());
-    if (s.default !== undefined) schema = z.preprocess((v) => (v === "" || v === undefined || v === null ? s.default : v), settingSchema(s));
+    if (s.default !== undefined)
+      schema = z.preprocess((v) => (v === "" || v === undefined || v === null ? s.default : v), settingSchema(s));
     shape[s.key] = schema;
   }
   return z.object(shape).strict();
@@ -57,6 +84,11 @@ export function parseProviderSettings(provider: TProvider, input: unknown): Reco
 }
 
 /** The settings that carry URLs a customer typed (checked against the egress policy at save time). */
-export function customerUrls(provider: TProvider, settings: Record<string, unknown>): Array<{ key: string; url: string }> {
-  return provider.settings.filter((s) => s.type === "url" && typeof settings[s.key] === "string").map((s) => ({ key: s.key, url: settings[s.key] as string }));
+export function customerUrls(
+  provider: TProvider,
+  settings: Record<string, unknown>,
+): Array<{ key: string; url: string }> {
+  return provider.settings
+    .filter((s) => s.type === "url" && typeof settings[s.key] === "string")
+    .map((s) => ({ key: s.key, url: settings[s.key] as string }));
 }

@@ -14,7 +14,15 @@ export const SHUTDOWN_GRACE_MS = 25_000;
 
 const until = (deadline: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref());
 
-export async function drainProcess({ server, deadline, also = [] }: { server: http.Server; deadline: number; also?: Array<Promise<unknown>> }): Promise<void> {
+export async function drainProcess({
+  server,
+  deadline,
+  also = [],
+}: {
+  server: http.Server;
+  deadline: number;
+  also?: Array<Promise<unknown>>;
+}): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // a keep-alive connection becomes idle once its last answer is out: close each as soon as it is
   const idle = setInterval(() => server.closeIdleConnections(), 100);

@@ -45,17 +45,31 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
   try {
     const body = req.method === "GET" || req.method === "DELETE" || req.method === "HEAD" ? null : await readBody(req);
-    const out = await handleApiRequest(db(), { method: req.method ?? "GET", url: new URL(req.url ?? "/", "http://internal"), headers: new NodeHeaders(req.headers), body, ip: req.socket.remoteAddress ?? null });
+    const out = await handleApiRequest(db(), {
+      method: req.method ?? "GET",
+      url: new URL(req.url ?? "/", "http://internal"),
+      headers: new NodeHeaders(req.headers),
+      body,
+      ip: req.socket.remoteAddress ?? null,
+    });
     // a known length (no chunked encoding) and a string body, which Node sends in the same write as the headers
     out.headers["content-length"] = String(Buffer.byteLength(out.body));
     res.writeHead(out.status, out.headers);
     res.end(out.body);
   } catch (err) {
     // a client that went away (or was cut off by requestTimeout) mid-body: nobody is left to answer
-    if (req.destroyed || req.socket.destroyed) return void logger.debug({ err: { message: (err as Error).message } }, "API request body aborted");
+    if (req.destroyed || req.socket.destroyed)
+      return void logger.debug({ err: { message: (err as Error).message } }, "API request body aborted");
     logger.error({ err: { message: (err as Error).message } }, "API fast path failed");
     if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
-    res.end(JSON.stringify({ type: "https://consentry.dev/problems/internal", title: "Internal error", status: 500, detail: "Something went wrong on our side." }));
+    res.end(
+      JSON.stringify({
+        type: "https://consentry.dev/problems/internal",
+        title: "Internal error",
+        status: 500,
+        detail: "Something went wrong on our side.",
+      }),
+    );
   }
 }
 
@@ -73,7 +87,14 @@ async function replayJournals() {
   await replayRefreshJournals({
     db: db(),
     onReplayed: (c) =>
-      recordAuditEvent({ organizationId: c.organizationId, actor: { type: "system", label: "refresh journal" }, action: "connection.refreshed", outcome: "success", target: { type: "connection", id: c.connectionId }, details: { reason: "journal_replay" } }),
+      recordAuditEvent({
+        organizationId: c.organizationId,
+        actor: { type: "system", label: "refresh journal" },
+        action: "connection.refreshed",
+        outcome: "success",
+        target: { type: "connection", id: c.connectionId },
+        details: { reason: "journal_replay" },
+      }),
   });
 }
 
@@ -105,7 +126,12 @@ async function main() {
   const notice = firstStartNotice(result, e.publicUrl);
   if (notice) process.stdout.write(notice + "\n");
   await replayJournals();
-  const portal = await startPortal({ onUnexpectedExit: () => void replayJournals().catch((err: Error) => logger.error({ err: { message: err.message } }, "refresh journal replay failed")) });
+  const portal = await startPortal({
+    onUnexpectedExit: () =>
+      void replayJournals().catch((err: Error) =>
+        logger.error({ err: { message: err.message } }, "refresh journal replay failed"),
+      ),
+  });
   const server = http.createServer(
     {
       // slow clients (headers at 1 byte/s) are cut off: the whole header block within headersTimeout,
@@ -130,7 +156,9 @@ async function main() {
       portal.proxy(req, res);
     },
   );
-  server.listen(e.port, () => logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"));
+  server.listen(e.port, () =>
+    logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"),
+  );
   const timer = startRefreshTimer(e.refreshIntervalSeconds);
   let stopping = false;
   const stop = (signal: string) => {
@@ -141,7 +169,11 @@ async function main() {
     if (timer) clearInterval(timer);
     // a backstop: whatever happens, the process is gone shortly after the grace period
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS + 3000).unref();
-    void drainProcess({ server, deadline: started + SHUTDOWN_GRACE_MS - 1000, also: [portal.stop(SHUTDOWN_GRACE_MS - 500)] }).finally(() => process.exit(0));
+    void drainProcess({
+      server,
+      deadline: started + SHUTDOWN_GRACE_MS - 1000,
+      also: [portal.stop(SHUTDOWN_GRACE_MS - 500)],
+    }).finally(() => process.exit(0));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

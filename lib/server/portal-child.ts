@@ -11,7 +11,8 @@ import { env } from "@/lib/env";
 
 async function main() {
   const socketPath = env().portalSocket;
-  if (!socketPath || !process.send) throw new Error("portal-child is started by the production server (lib/server/portal.ts)");
+  if (!socketPath || !process.send)
+    throw new Error("portal-child is started by the production server (lib/server/portal.ts)");
   // tests only: held in the starting state while the file exists (a restart observed deterministically)
   const hold = env().testPortalHoldFile;
   while (hold && fs.existsSync(hold)) await new Promise((r) => setTimeout(r, 50));

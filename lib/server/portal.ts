@@ -11,7 +11,15 @@ import { logger } from "@/lib/logger";
 import { childProcessEnv } from "@/lib/env";
 
 /** connection-level headers: they describe one hop, not the message (RFC 9110 §7.6.1) */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 const RESTART_DELAY_MS = 1000;
 /** a portal that keeps failing to start is tried again at most this often */
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -30,7 +38,10 @@ function unavailable(res: http.ServerResponse) {
 }
 
 /** Starts Next.js in a child process and resolves once it answers on its socket. */
-export async function startPortal({ startTimeoutMs = 120_000, onUnexpectedExit }: { startTimeoutMs?: number; onUnexpectedExit?: () => void } = {}): Promise<Portal> {
+export async function startPortal({
+  startTimeoutMs = 120_000,
+  onUnexpectedExit,
+}: { startTimeoutMs?: number; onUnexpectedExit?: () => void } = {}): Promise<Portal> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consentry-portal-")); // mode 0700
   const socketPath = path.join(dir, "next.sock");
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -56,7 +67,10 @@ export async function startPortal({ startTimeoutMs = 120_000, onUnexpectedExit }
     new Promise<void>((resolve, reject) => {
       fs.rmSync(socketPath, { force: true });
       // the same Node flags (tsx's loader under `npm start`) and environment as this process
-      const c = fork(path.join(__dirname, "portal-child.ts"), [], { env: childProcessEnv({ CONSENTRY_PORTAL_SOCKET: socketPath }), stdio: "inherit" });
+      const c = fork(path.join(__dirname, "portal-child.ts"), [], {
+        env: childProcessEnv({ CONSENTRY_PORTAL_SOCKET: socketPath }),
+        stdio: "inherit",
+      });
       child = c;
       const timer = setTimeout(() => {
         c.kill("SIGKILL");
@@ -74,7 +88,8 @@ export async function startPortal({ startTimeoutMs = 120_000, onUnexpectedExit }
         ready = false;
         if (child === c) child = null;
         if (stopping) return;
-        if (!wasReady) return reject(new Error(`the portal (Next.js) exited while starting (${signal ?? `exit code ${code}`})`));
+        if (!wasReady)
+          return reject(new Error(`the portal (Next.js) exited while starting (${signal ?? `exit code ${code}`})`));
         logger.error({ code, signal }, "the portal process exited; restarting it");
         onUnexpectedExit?.();
         restartLater();
@@ -90,7 +105,9 @@ export async function startPortal({ startTimeoutMs = 120_000, onUnexpectedExit }
       for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
       const upstream = http.request({ socketPath, agent, method: req.method, path: req.url, headers }, (answer) => {
         const raw: string[] = [];
-        for (let i = 0; i < answer.rawHeaders.length; i += 2) if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase())) raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+        for (let i = 0; i < answer.rawHeaders.length; i += 2)
+          if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase()))
+            raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
         answer.pipe(res);
         answer.on("error", () => res.destroy());

@@ -10,7 +10,12 @@ import { generatePassword, hashPassword } from "@/lib/auth/password";
 import { createOrganization } from "@/lib/organizations/create-organization";
 import { logger } from "@/lib/logger";
 import { sqliteFilePath } from "@/lib/db/urls";
-import { checkWritableFolder, explainMigrationFailure, writableFolders, type WritableFolder } from "@/lib/setup/check-data-folder";
+import {
+  checkWritableFolder,
+  explainMigrationFailure,
+  writableFolders,
+  type WritableFolder,
+} from "@/lib/setup/check-data-folder";
 
 export const ADMIN_EMAIL = "admin@consentry.local";
 
@@ -44,7 +49,12 @@ export async function bootstrap(): Promise<BootstrapResult> {
   }
   if (e.demoData && (await db().organization.count()) === 0) {
     const admin = await db().user.findUnique({ where: { email: ADMIN_EMAIL }, select: { id: true } });
-    const org = await createOrganization({ db: db(), input: { name: "Demo Organization", slug: "demo" }, ownerUserId: admin?.id, actor: { type: "system", label: "first start" } });
+    const org = await createOrganization({
+      db: db(),
+      input: { name: "Demo Organization", slug: "demo" },
+      ownerUserId: admin?.id,
+      actor: { type: "system", label: "first start" },
+    });
     result.demoOrganization = org.slug;
   }
   return result;
@@ -81,5 +91,11 @@ export function firstStartNotice(r: BootstrapResult, url: string): string | null
     "It is shown only now. Forgot it? npm run cli -- user set-password --email " + ADMIN_EMAIL,
   ];
   const width = Math.max(...lines.map((l) => l.length));
-  return ["", "┌" + "─".repeat(width + 2) + "┐", ...lines.map((l) => `│ ${l.padEnd(width)} │`), "└" + "─".repeat(width + 2) + "┘", ""].join("\n");
+  return [
+    "",
+    "┌" + "─".repeat(width + 2) + "┐",
+    ...lines.map((l) => `│ ${l.padEnd(width)} │`),
+    "└" + "─".repeat(width + 2) + "┘",
+    "",
+  ].join("\n");
 }

@@ -29,7 +29,15 @@ const NEARLY_FULL_BYTES = 1024 * 1024;
 const PROBE_BYTES = 4096;
 
 /** The folders of the embedded default: the data folder, and the SQLite file's own folder when DATABASE_URL puts it elsewhere. */
-export function writableFolders({ dataDir, databaseUrl, dbKind }: { dataDir: string; databaseUrl: string; dbKind: "sqlite" | "postgresql" }): WritableFolder[] {
+export function writableFolders({
+  dataDir,
+  databaseUrl,
+  dbKind,
+}: {
+  dataDir: string;
+  databaseUrl: string;
+  dbKind: "sqlite" | "postgresql";
+}): WritableFolder[] {
   const dbFile = dbKind === "sqlite" ? sqliteFilePath(databaseUrl) : null;
   const dbFiles = dbFile ? ["", "-wal", "-shm", "-journal"].map((s) => dbFile + s) : [];
   const dbInData = dbFile !== null && path.dirname(dbFile) === dataDir;
@@ -43,7 +51,17 @@ export function writableFolders({ dataDir, databaseUrl, dbKind }: { dataDir: str
   };
   if (!dbFile || dbInData) return [data];
   const elsewhere = "set DATABASE_URL to a file in a writable folder";
-  return [data, { dir: path.dirname(dbFile), name: "The database folder", keeps: "its SQLite database", elsewhere, files: dbFiles, create: false }];
+  return [
+    data,
+    {
+      dir: path.dirname(dbFile),
+      name: "The database folder",
+      keeps: "its SQLite database",
+      elsewhere,
+      files: dbFiles,
+      create: false,
+    },
+  ];
 }
 
 /** A disk problem, in plain words. `code` is the system's error code (EROFS, EACCES, EPERM, ENOSPC, EDQUOT). */
@@ -99,7 +117,9 @@ function plainMessage(f: WritableFolder, subject: string, code: string): string 
 
 function asDataFolderError(f: WritableFolder, subject: string, err: unknown): DataFolderError | null {
   const code = (err as NodeJS.ErrnoException)?.code;
-  return code && DISK_CODES.has(code) ? new DataFolderError(code, plainMessage(f, subject, code), { cause: err }) : null;
+  return code && DISK_CODES.has(code)
+    ? new DataFolderError(code, plainMessage(f, subject, code), { cause: err })
+    : null;
 }
 
 /** Writes a small file, fsyncs and removes it: what the database, the key files and the journal will need. */
@@ -170,12 +190,16 @@ export function explainMigrationFailure(err: unknown, folders: WritableFolder[])
     try {
       checkWritableFolder(f);
       const free = freeBytes(f.dir);
-      if (free !== null && free < NEARLY_FULL_BYTES) found = new DataFolderError("ENOSPC", plainMessage(f, `${f.name} ${f.dir}`, "ENOSPC"));
+      if (free !== null && free < NEARLY_FULL_BYTES)
+        found = new DataFolderError("ENOSPC", plainMessage(f, `${f.name} ${f.dir}`, "ENOSPC"));
     } catch (e) {
       if (e instanceof DataFolderError) found = e;
     }
     if (found) {
-      logger.warn({ output: (err as Error)?.message?.slice(-2000) }, "database migrations failed: the disk is the cause");
+      logger.warn(
+        { output: (err as Error)?.message?.slice(-2000) },
+        "database migrations failed: the disk is the cause",
+      );
       return new DataFolderError(found.code, found.message, { cause: err });
     }
   }

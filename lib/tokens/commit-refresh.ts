@@ -38,7 +38,10 @@ export type RefreshCommit = {
 export type CommitResult = "written" | "superseded";
 
 /** Seals the provider's answer for the commit (and the journal). */
-export function sealRefreshTokens(owner: { organizationId: string; connectionId: string }, data: TokenSetData): RefreshCommit["tokens"] {
+export function sealRefreshTokens(
+  owner: { organizationId: string; connectionId: string },
+  data: TokenSetData,
+): RefreshCommit["tokens"] {
   return {
     accessTokenEnc: sealToken(owner, "accessTokenEnc", data.accessToken),
     refreshTokenEnc: data.refreshToken ? sealToken(owner, "refreshTokenEnc", data.refreshToken) : null,
@@ -78,8 +81,20 @@ async function commitPostgres(db: Db, m: RefreshCommit): Promise<CommitResult> {
   const s = m.state;
   const rows = await db.$queryRawUnsafe<Array<{ written: number }>>(
     PG_COMMIT_SQL,
-    m.connectionId, m.organizationId, m.tokens.accessTokenEnc, m.tokens.refreshTokenEnc, m.tokens.idTokenEnc, m.tokens.tokenType, s.lastRefreshedAt, m.readVersion,
-    s.expiresAt, s.refreshTokenExpiresAt, s.nextRefreshAt, s.clearExpiryWarning, s.scopes, m.owner,
+    m.connectionId,
+    m.organizationId,
+    m.tokens.accessTokenEnc,
+    m.tokens.refreshTokenEnc,
+    m.tokens.idTokenEnc,
+    m.tokens.tokenType,
+    s.lastRefreshedAt,
+    m.readVersion,
+    s.expiresAt,
+    s.refreshTokenExpiresAt,
+    s.nextRefreshAt,
+    s.clearExpiryWarning,
+    s.scopes,
+    m.owner,
   );
   return Number(rows[0]?.written ?? 0) === 1 ? "written" : "superseded";
 }
@@ -89,36 +104,37 @@ async function commitSqlite(db: Db, m: RefreshCommit): Promise<CommitResult> {
   const at = new Date(s.lastRefreshedAt);
   // Both updates test the same pre-state (the version read), inside one SQLite transaction: both or
   // neither. (Its maxWait is for the mutex of SQLite's one connection, set long in lib/db/client.ts.)
-  const [, tokens] = await db.$transaction(
-    [
-      db.connection.updateMany({
-        where: { id: m.connectionId, organizationId: m.organizationId, tokenSet: { is: { version: m.readVersion } } },
-        data: {
-          status: "active",
-          expiresAt: new Date(s.expiresAt),
-          refreshTokenExpiresAt: date(s.refreshTokenExpiresAt),
-          lastRefreshedAt: at,
-          nextRefreshAt: date(s.nextRefreshAt),
-          refreshAttempts: 0,
-          lastErrorCode: null,
-          lastErrorMessage: null,
-          lastErrorAt: null,
-          ...(s.clearExpiryWarning ? { refreshTokenWarnedAt: null } : {}),
-          ...(s.scopes !== null ? { scopes: s.scopes } : {}),
-        },
-      }),
-      db.tokenSet.updateMany({
-        where: { connectionId: m.connectionId, organizationId: m.organizationId, version: m.readVersion },
-        data: {
-          accessTokenEnc: m.tokens.accessTokenEnc,
-          ...(m.tokens.refreshTokenEnc ? { refreshTokenEnc: m.tokens.refreshTokenEnc } : {}),
-          ...(m.tokens.idTokenEnc ? { idTokenEnc: m.tokens.idTokenEnc } : {}),
-          tokenType: m.tokens.tokenType,
-          version: { increment: 1 },
-        },
-      }),
-      db.connection.updateMany({ where: { id: m.connectionId, leaseOwner: m.owner }, data: { leaseOwner: null, leaseUntil: null } }),
-    ],
-  );
+  const [, tokens] = await db.$transaction([
+    db.connection.updateMany({
+      where: { id: m.connectionId, organizationId: m.organizationId, tokenSet: { is: { version: m.readVersion } } },
+      data: {
+        status: "active",
+        expiresAt: new Date(s.expiresAt),
+        refreshTokenExpiresAt: date(s.refreshTokenExpiresAt),
+        lastRefreshedAt: at,
+        nextRefreshAt: date(s.nextRefreshAt),
+        refreshAttempts: 0,
+        lastErrorCode: null,
+        lastErrorMessage: null,
+        lastErrorAt: null,
+        ...(s.clearExpiryWarning ? { refreshTokenWarnedAt: null } : {}),
+        ...(s.scopes !== null ? { scopes: s.scopes } : {}),
+      },
+    }),
+    db.tokenSet.updateMany({
+      where: { connectionId: m.connectionId, organizationId: m.organizationId, version: m.readVersion },
+      data: {
+        accessTokenEnc: m.tokens.accessTokenEnc,
+        ...(m.tokens.refreshTokenEnc ? { refreshTokenEnc: m.tokens.refreshTokenEnc } : {}),
+        ...(m.tokens.idTokenEnc ? { idTokenEnc: m.tokens.idTokenEnc } : {}),
+        tokenType: m.tokens.tokenType,
+        version: { increment: 1 },
+      },
+    }),
+    db.connection.updateMany({
+      where: { id: m.connectionId, leaseOwner: m.owner },
+      data: { leaseOwner: null, leaseUntil: null },
+    }),
+  ]);
   return tokens.count === 1 ? "written" : "superseded";
 }

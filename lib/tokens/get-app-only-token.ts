@@ -10,13 +10,27 @@ import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 const cache = new Map<string, { accessToken: string; expiresAt: Date; tenantId: string }>();
 const inFlight = new Map<string, Promise<{ accessToken: string; expiresAt: Date; tenantId: string }>>();
 
-export async function getAppOnlyToken({ db, organizationId, connectionId }: { db: Db; organizationId: string; connectionId: string }) {
-  const c = await db.connection.findFirst({ where: { id: connectionId, organizationId }, select: { id: true, providerId: true, status: true, externalTenantId: true, oauthAppId: true } });
+export async function getAppOnlyToken({
+  db,
+  organizationId,
+  connectionId,
+}: {
+  db: Db;
+  organizationId: string;
+  connectionId: string;
+}) {
+  const c = await db.connection.findFirst({
+    where: { id: connectionId, organizationId },
+    select: { id: true, providerId: true, status: true, externalTenantId: true, oauthAppId: true },
+  });
   if (!c) throw new AppError("not-found", `No connection ${connectionId} in this organization.`);
   const provider = PROVIDERS.get(c.providerId);
-  if (!provider?.appOnly) throw new AppError("bad-request", `${provider?.name ?? c.providerId} has no app-only tokens.`);
+  if (!provider?.appOnly)
+    throw new AppError("bad-request", `${provider?.name ?? c.providerId} has no app-only tokens.`);
   if (!c.externalTenantId || !c.oauthAppId || c.status === "revoked" || c.status === "pending_consent") {
-    throw new AppError("needs-reconsent", "The tenant has not consented yet (no tenant id): send a consent link.", { extra: { reason: c.status } });
+    throw new AppError("needs-reconsent", "The tenant has not consented yet (no tenant id): send a consent link.", {
+      extra: { reason: c.status },
+    });
   }
   const key = `${c.id}:${c.externalTenantId}`;
   const hit = cache.get(key);
@@ -32,8 +46,14 @@ export async function getAppOnlyToken({ db, organizationId, connectionId }: { db
         return v;
       } catch (e) {
         if (e instanceof TokenEndpointError) {
-          if (e.failureClass === "needs_reconsent" || e.failureClass === "consent_missing") throw new AppError("needs-reconsent", "The tenant no longer grants this app access: send a consent link.", { extra: { reason: e.failureClass, error_code: e.errorCode } });
-          throw new AppError("refresh-failed", "Azure AD did not issue an app-only token.", { retryAfter: e.details.retryAfterSeconds ?? 30, extra: { reason: e.failureClass, error_code: e.errorCode } });
+          if (e.failureClass === "needs_reconsent" || e.failureClass === "consent_missing")
+            throw new AppError("needs-reconsent", "The tenant no longer grants this app access: send a consent link.", {
+              extra: { reason: e.failureClass, error_code: e.errorCode },
+            });
+          throw new AppError("refresh-failed", "Azure AD did not issue an app-only token.", {
+            retryAfter: e.details.retryAfterSeconds ?? 30,
+            extra: { reason: e.failureClass, error_code: e.errorCode },
+          });
         }
         throw e;
       } finally {

@@ -11,22 +11,37 @@ import { refreshConnection, type RefreshOutcome } from "@/lib/tokens/refresh-con
 import { heldCommit } from "@/lib/tokens/pending-commits";
 import type { RefreshCommit } from "@/lib/tokens/commit-refresh";
 
-export type FreshToken = { accessToken: string; tokenType: string; expiresAt: Date; scopes: string[]; tenantId: string | null; connectionId: string };
+export type FreshToken = {
+  accessToken: string;
+  tokenType: string;
+  expiresAt: Date;
+  scopes: string[];
+  tenantId: string | null;
+  connectionId: string;
+};
 
 const inFlight = new Map<string, Promise<RefreshOutcome>>();
 
 /** concurrent callers share one refresh (its audit event carries the request id of the caller that started it) */
-function singleFlight(db: Db, connectionId: string, ifVersion: number, requestId: string | undefined): Promise<RefreshOutcome> {
+function singleFlight(
+  db: Db,
+  connectionId: string,
+  ifVersion: number,
+  requestId: string | undefined,
+): Promise<RefreshOutcome> {
   let p = inFlight.get(connectionId);
   if (!p) {
-    p = refreshConnection({ db, connectionId, reason: "on_demand", ifVersion, requestId }).finally(() => inFlight.delete(connectionId));
+    p = refreshConnection({ db, connectionId, reason: "on_demand", ifVersion, requestId }).finally(() =>
+      inFlight.delete(connectionId),
+    );
     inFlight.set(connectionId, p);
   }
   return p;
 }
 
 type WithTokens = ConnectionTokenRow & { accessTokenEnc: string; tokenType: string; version: number };
-const hasTokens = (r: ConnectionTokenRow): r is WithTokens => r.accessTokenEnc !== null && r.tokenType !== null && r.version !== null;
+const hasTokens = (r: ConnectionTokenRow): r is WithTokens =>
+  r.accessTokenEnc !== null && r.tokenType !== null && r.version !== null;
 
 /** The connection and its token set in one prepared statement: the token endpoint's hot path (lib/db/hot-queries.ts). */
 async function read(db: Db, organizationId: string, connectionId: string): Promise<ConnectionTokenRow | null> {
@@ -61,8 +76,20 @@ function answer(organizationId: string, c: WithTokens): FreshToken {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function getFreshToken({ db, organizationId, connectionId, minValidity = 300, waitMs = 20_000, requestId, read: alreadyRead }: {
-  db: Db; organizationId: string; connectionId: string; minValidity?: number; waitMs?: number;
+export async function getFreshToken({
+  db,
+  organizationId,
+  connectionId,
+  minValidity = 300,
+  waitMs = 20_000,
+  requestId,
+  read: alreadyRead,
+}: {
+  db: Db;
+  organizationId: string;
+  connectionId: string;
+  minValidity?: number;
+  waitMs?: number;
   /** the API request asking: stored with the audit event of a refresh it causes */
   requestId?: string;
   /** the connection as the caller has just read it in this organization (null: none such), instead of a first read */
@@ -78,28 +105,59 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
     first = undefined;
     if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
     if (c.status === "needs_reconsent" || c.status === "revoked" || c.status === "pending_consent" || !hasTokens(c)) {
-      throw new AppError("needs-reconsent", c.status === "pending_consent" ? "The connection has not been consented yet: send a consent link." : "The connection needs consent again: send a new consent link (POST /api/v1/connections/{id}/consent-link).", {
-        extra: { reason: c.status === "revoked" ? "revoked" : c.status === "pending_consent" ? "pending_consent" : (c.lastErrorCode ?? "needs_reconsent"), connection_id: c.id },
-      });
+      throw new AppError(
+        "needs-reconsent",
+        c.status === "pending_consent"
+          ? "The connection has not been consented yet: send a consent link."
+          : "The connection needs consent again: send a new consent link (POST /api/v1/connections/{id}/consent-link).",
+        {
+          extra: {
+            reason:
+              c.status === "revoked"
+                ? "revoked"
+                : c.status === "pending_consent"
+                  ? "pending_consent"
+                  : (c.lastErrorCode ?? "needs_reconsent"),
+            connection_id: c.id,
+          },
+        },
+      );
     }
     const now = Date.now();
     const held = heldCommit(c.id);
-    if (held && held.organizationId === organizationId && Date.parse(held.state.expiresAt) > now) return answerHeld(organizationId, c, held);
+    if (held && held.organizationId === organizationId && Date.parse(held.state.expiresAt) > now)
+      return answerHeld(organizationId, c, held);
     const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
     const provider = PROVIDERS.get(c.providerId);
     const refreshedMeanwhile = staleVersion !== undefined && c.version !== staleVersion && validFor > 0;
     const fresh = validFor >= minValidity || provider?.authKind === "api_key" || refreshedMeanwhile;
-    if (fresh || (lastOutcome && lastOutcome.result === "failed" && validFor > 0) || (lastOutcome?.result === "skipped" && validFor > 0)) {
+    if (
+      fresh ||
+      (lastOutcome && lastOutcome.result === "failed" && validFor > 0) ||
+      (lastOutcome?.result === "skipped" && validFor > 0)
+    ) {
       return answer(organizationId, c);
     }
     if (lastOutcome?.result === "failed") {
-      throw new AppError("refresh-failed", "The provider did not issue a fresh token; the previous one has expired. Retry later.", {
-        retryAfter: lastOutcome.retryAfterSeconds ?? 30,
-        extra: { reason: lastOutcome.failureClass, error_code: lastOutcome.errorCode },
-      });
+      throw new AppError(
+        "refresh-failed",
+        "The provider did not issue a fresh token; the previous one has expired. Retry later.",
+        {
+          retryAfter: lastOutcome.retryAfterSeconds ?? 30,
+          extra: { reason: lastOutcome.failureClass, error_code: lastOutcome.errorCode },
+        },
+      );
     }
-    if (lastOutcome?.result === "skipped") throw new AppError("refresh-failed", "This connection's token cannot be refreshed; consent again.", { retryAfter: 60, extra: { reason: lastOutcome.why } });
-    if (Date.now() > deadline) throw new AppError("refresh-failed", "Another worker is still refreshing this connection. Retry shortly.", { retryAfter: 2, extra: { reason: "busy" } });
+    if (lastOutcome?.result === "skipped")
+      throw new AppError("refresh-failed", "This connection's token cannot be refreshed; consent again.", {
+        retryAfter: 60,
+        extra: { reason: lastOutcome.why },
+      });
+    if (Date.now() > deadline)
+      throw new AppError("refresh-failed", "Another worker is still refreshing this connection. Retry shortly.", {
+        retryAfter: 2,
+        extra: { reason: "busy" },
+      });
     staleVersion ??= c.version;
     const outcome = await singleFlight(db, connectionId, staleVersion, requestId);
     if (outcome.result === "busy") {
@@ -112,7 +170,8 @@ export async function getFreshToken({ db, organizationId, connectionId, minValid
     if (outcome.result === "refreshed" || outcome.result === "already_fresh") {
       // Re-read: if still not fresh enough (a provider issuing short tokens), return what we have.
       const again = await read(db, organizationId, connectionId);
-      if (again && hasTokens(again) && again.expiresAt && again.expiresAt.getTime() > Date.now()) return answer(organizationId, again);
+      if (again && hasTokens(again) && again.expiresAt && again.expiresAt.getTime() > Date.now())
+        return answer(organizationId, again);
     }
   }
 }

@@ -4,7 +4,19 @@ import type { Db } from "@/lib/db/client";
 
 export const LEASE_MS = 60_000;
 
-export async function claimLease({ db, connectionId, owner, now = new Date(), ttlMs = LEASE_MS }: { db: Db; connectionId: string; owner: string; now?: Date; ttlMs?: number }): Promise<boolean> {
+export async function claimLease({
+  db,
+  connectionId,
+  owner,
+  now = new Date(),
+  ttlMs = LEASE_MS,
+}: {
+  db: Db;
+  connectionId: string;
+  owner: string;
+  now?: Date;
+  ttlMs?: number;
+}): Promise<boolean> {
   const { count } = await db.connection.updateMany({
     where: { id: connectionId, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] },
     data: { leaseOwner: owner, leaseUntil: new Date(now.getTime() + ttlMs) },
@@ -13,5 +25,8 @@ export async function claimLease({ db, connectionId, owner, now = new Date(), tt
 }
 
 export async function releaseLease({ db, connectionId, owner }: { db: Db; connectionId: string; owner: string }) {
-  await db.connection.updateMany({ where: { id: connectionId, leaseOwner: owner }, data: { leaseOwner: null, leaseUntil: null } });
+  await db.connection.updateMany({
+    where: { id: connectionId, leaseOwner: owner },
+    data: { leaseOwner: null, leaseUntil: null },
+  });
 }

@@ -29,10 +29,22 @@ const MAX_DELAY_MS = 2_000;
 /** how often a held commit's lease is pushed forward (well inside LEASE_MS) */
 const HEARTBEAT_MS = LEASE_MS / 4;
 
-type State = { held: Map<string, Held>; timer: NodeJS.Timeout | null; delay: number; heartbeatAt: number; running: Promise<void> | null };
+type State = {
+  held: Map<string, Held>;
+  timer: NodeJS.Timeout | null;
+  delay: number;
+  heartbeatAt: number;
+  running: Promise<void> | null;
+};
 // on globalThis: Next's bundles of lib/ in one process must share the one set of held commits
 const g = globalThis as unknown as { __consentryHeldCommits?: State };
-const state = (g.__consentryHeldCommits ??= { held: new Map(), timer: null, delay: FIRST_DELAY_MS, heartbeatAt: 0, running: null });
+const state = (g.__consentryHeldCommits ??= {
+  held: new Map(),
+  timer: null,
+  delay: FIRST_DELAY_MS,
+  heartbeatAt: 0,
+  running: null,
+});
 
 export type DurableCommitResult = CommitResult | "held";
 
@@ -40,7 +52,15 @@ export type DurableCommitResult = CommitResult | "held";
  * Journals the commit (fsync), then writes it. `onWritten` (audit, webhooks) runs once it is written,
  * now or on a later retry. "held": the database refused it for now; it is retried in the background.
  */
-export async function commitDurably({ db, commit, onWritten }: { db: Db; commit: RefreshCommit; onWritten: () => Promise<void> }): Promise<DurableCommitResult> {
+export async function commitDurably({
+  db,
+  commit,
+  onWritten,
+}: {
+  db: Db;
+  commit: RefreshCommit;
+  onWritten: () => Promise<void>;
+}): Promise<DurableCommitResult> {
   const journal = refreshJournal(db);
   let journalSeq: number | null = null;
   if (journal) {
@@ -48,7 +68,10 @@ export async function commitDurably({ db, commit, onWritten }: { db: Db; commit:
       journalSeq = await journal.append(commit);
     } catch (err) {
       // the commit goes ahead: the journal only covers a crash before it lands
-      logger.error({ connectionId: commit.connectionId, err: { message: (err as Error).message } }, "refresh journal not written: a crash before this commit would lose the new tokens");
+      logger.error(
+        { connectionId: commit.connectionId, err: { message: (err as Error).message } },
+        "refresh journal not written: a crash before this commit would lose the new tokens",
+      );
     }
   }
   try {
@@ -67,7 +90,12 @@ function hold(h: Omit<Held, "since" | "attempts" | "settled" | "settle">, err: u
   const settled = new Promise<CommitResult>((r) => (settle = r));
   state.held.set(h.commit.connectionId, { ...h, since: Date.now(), attempts: 1, settled, settle });
   logger.warn(
-    { connectionId: h.commit.connectionId, held: state.held.size, transient: isDatabaseUnavailable(err), err: { message: (err as Error).message } },
+    {
+      connectionId: h.commit.connectionId,
+      held: state.held.size,
+      transient: isDatabaseUnavailable(err),
+      err: { message: (err as Error).message },
+    },
     "refreshed tokens could not be committed: held in memory, retrying",
   );
   schedule(0);
@@ -77,7 +105,10 @@ async function runAfterCommit(onWritten: () => Promise<void>, commit: RefreshCom
   try {
     await onWritten();
   } catch (err) {
-    logger.error({ connectionId: commit.connectionId, err: { message: (err as Error).message } }, "after-commit work failed (the tokens are committed)");
+    logger.error(
+      { connectionId: commit.connectionId, err: { message: (err as Error).message } },
+      "after-commit work failed (the tokens are committed)",
+    );
   }
 }
 
@@ -97,7 +128,10 @@ function settle(h: Held, r: CommitResult) {
   state.held.delete(h.commit.connectionId);
   if (h.journalSeq !== null) refreshJournal(h.db)?.done(h.journalSeq);
   h.settle(r);
-  logger.info({ connectionId: h.commit.connectionId, result: r, attempts: h.attempts, heldMs: Date.now() - h.since }, "held refresh committed");
+  logger.info(
+    { connectionId: h.commit.connectionId, result: r, attempts: h.attempts, heldMs: Date.now() - h.since },
+    "held refresh committed",
+  );
 }
 
 async function retryHeld(): Promise<void> {
@@ -110,7 +144,10 @@ async function retryHeld(): Promise<void> {
       h.attempts++;
       // the database is still away: the others would fail the same way; try them all again later
       if (isDatabaseUnavailable(err)) break;
-      logger.error({ connectionId: h.commit.connectionId, attempts: h.attempts, err: { message: (err as Error).message } }, "held refresh commit failed");
+      logger.error(
+        { connectionId: h.commit.connectionId, attempts: h.attempts, err: { message: (err as Error).message } },
+        "held refresh commit failed",
+      );
     }
   }
   state.delay = state.held.size === 0 ? FIRST_DELAY_MS : Math.min(state.delay * 2, MAX_DELAY_MS);

@@ -57,7 +57,17 @@ type Options = {
   deadlineMs?: number;
 };
 
-export async function refreshConnection({ db, connectionId, reason, owner = PROCESS_ID, now = () => new Date(), ifVersion, onlyIfDue = false, requestId, deadlineMs = INTERACTIVE_DEADLINE_MS }: Options): Promise<RefreshOutcome> {
+export async function refreshConnection({
+  db,
+  connectionId,
+  reason,
+  owner = PROCESS_ID,
+  now = () => new Date(),
+  ifVersion,
+  onlyIfDue = false,
+  requestId,
+  deadlineMs = INTERACTIVE_DEADLINE_MS,
+}: Options): Promise<RefreshOutcome> {
   // a refresh of this connection is still waiting for its commit: nothing may claim it meanwhile
   if (heldCommit(connectionId)) return { result: "busy" };
   if (!(await claimLease({ db, connectionId, owner, now: now() }))) return { result: "busy" };
@@ -66,12 +76,25 @@ export async function refreshConnection({ db, connectionId, reason, owner = PROC
     (async () => {
       let leaseSettled = false;
       try {
-        const r = await refreshLeased({ db, connectionId, reason, owner, now, ifVersion, onlyIfDue, actor, deadlineMs });
+        const r = await refreshLeased({
+          db,
+          connectionId,
+          reason,
+          owner,
+          now,
+          ifVersion,
+          onlyIfDue,
+          actor,
+          deadlineMs,
+        });
         leaseSettled = r.leaseSettled;
         return r.outcome;
       } finally {
         // a commit releases the lease in the same write; a held one keeps it until it lands
-        if (!leaseSettled) await releaseLease({ db, connectionId, owner }).catch((err: Error) => logger.warn({ connectionId, err: { message: err.message } }, "lease not released (it runs out by itself)"));
+        if (!leaseSettled)
+          await releaseLease({ db, connectionId, owner }).catch((err: Error) =>
+            logger.warn({ connectionId, err: { message: err.message } }, "lease not released (it runs out by itself)"),
+          );
       }
     })(),
   );
@@ -80,14 +103,20 @@ export async function refreshConnection({ db, connectionId, reason, owner = PROC
 type Leased = { outcome: RefreshOutcome; leaseSettled: boolean };
 const done = (outcome: RefreshOutcome): Leased => ({ outcome, leaseSettled: false });
 
-async function refreshLeased(o: Required<Pick<Options, "db" | "connectionId" | "reason" | "owner" | "now" | "onlyIfDue" | "deadlineMs">> & { ifVersion?: number; actor: Actor }): Promise<Leased> {
+async function refreshLeased(
+  o: Required<Pick<Options, "db" | "connectionId" | "reason" | "owner" | "now" | "onlyIfDue" | "deadlineMs">> & {
+    ifVersion?: number;
+    actor: Actor;
+  },
+): Promise<Leased> {
   const { db, connectionId, now } = o;
   const c = await db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } });
   if (!c || !c.tokenSet) return done({ result: "skipped", why: "no tokens" });
   // Checked under the lease, so the decision cannot race: whoever refreshed before us has committed.
   if (o.ifVersion !== undefined && c.tokenSet.version !== o.ifVersion) return done({ result: "already_fresh" });
   if (o.onlyIfDue && (!c.nextRefreshAt || c.nextRefreshAt > now())) return done({ result: "busy" });
-  if (c.status === "revoked" || c.status === "needs_reconsent" || c.status === "pending_consent") return done({ result: "skipped", why: c.status });
+  if (c.status === "revoked" || c.status === "needs_reconsent" || c.status === "pending_consent")
+    return done({ result: "skipped", why: c.status });
   const provider = PROVIDERS.get(c.providerId);
   const refreshable = provider && provider.authKind === "oauth2" && c.oauthAppId;
   if (!refreshable || (!c.tokenSet.refreshTokenEnc && !(provider.appOnly && c.externalTenantId))) {
@@ -98,7 +127,12 @@ async function refreshLeased(o: Required<Pick<Options, "db" | "connectionId" | "
   const started = now();
   let data: TokenSetData;
   try {
-    data = await requestNewTokens({ db, provider, c: { ...c, oauthAppId: c.oauthAppId!, tokenSet: c.tokenSet }, deadlineMs: o.deadlineMs });
+    data = await requestNewTokens({
+      db,
+      provider,
+      c: { ...c, oauthAppId: c.oauthAppId!, tokenSet: c.tokenSet },
+      deadlineMs: o.deadlineMs,
+    });
   } catch (e) {
     return done(await refreshFailed({ ...o, c, error: e, readVersion: c.tokenSet.version }));
   }
@@ -120,27 +154,63 @@ async function refreshLeased(o: Required<Pick<Options, "db" | "connectionId" | "
       nextRefreshAt: next?.toISOString() ?? null,
       scopes: data.scopes ? data.scopes.join(" ") : null,
       // a refresh token that no longer expires within the warning horizon is announced again when it does
-      clearExpiryWarning: Boolean(refreshTokenExpiresAt && refreshTokenExpiresAt.getTime() > at.getTime() + env().expiryWarningDays * 86400_000),
+      clearExpiryWarning: Boolean(
+        refreshTokenExpiresAt && refreshTokenExpiresAt.getTime() > at.getTime() + env().expiryWarningDays * 86400_000,
+      ),
     },
   };
   const onWritten = async () => {
-    await recordAuditEvent({ organizationId: c.organizationId, actor: o.actor, action: "connection.refreshed", outcome: "success", target: { type: "connection", id: connectionId }, details: { reason: o.reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() } }, db);
-    if (c.status === "error") await emitConnectionEvent({ db, organizationId: c.organizationId, connectionId, type: "connection.recovered" });
+    await recordAuditEvent(
+      {
+        organizationId: c.organizationId,
+        actor: o.actor,
+        action: "connection.refreshed",
+        outcome: "success",
+        target: { type: "connection", id: connectionId },
+        details: { reason: o.reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() },
+      },
+      db,
+    );
+    if (c.status === "error")
+      await emitConnectionEvent({ db, organizationId: c.organizationId, connectionId, type: "connection.recovered" });
   };
   const r = await commitDurably({ db, commit, onWritten });
   if (r === "held") return { outcome: { result: "refreshed", held: true }, leaseSettled: true };
   return { outcome: r === "written" ? { result: "refreshed" } : { result: "already_fresh" }, leaseSettled: true };
 }
 
-type Row = { organizationId: string; providerId: string; oauthAppId: string; settings: string; metadata: string; externalTenantId: string | null; tokenSet: { refreshTokenEnc: string | null } };
+type Row = {
+  organizationId: string;
+  providerId: string;
+  oauthAppId: string;
+  settings: string;
+  metadata: string;
+  externalTenantId: string | null;
+  tokenSet: { refreshTokenEnc: string | null };
+};
 
 /** The provider's new tokens: a refresh-token grant, or (Microsoft, no refresh token) an app-only token. */
-async function requestNewTokens({ db, provider, c, deadlineMs }: { db: Db; provider: TProvider; c: Row & { id: string }; deadlineMs: number }): Promise<TokenSetData> {
+async function requestNewTokens({
+  db,
+  provider,
+  c,
+  deadlineMs,
+}: {
+  db: Db;
+  provider: TProvider;
+  c: Row & { id: string };
+  deadlineMs: number;
+}): Promise<TokenSetData> {
   const app = await getAppCredentials({ db, appId: c.oauthAppId, organizationId: c.organizationId });
-  if (!c.tokenSet.refreshTokenEnc) return requestAppOnlyToken({ provider, app, tenantId: c.externalTenantId!, timeoutMs: deadlineMs });
+  if (!c.tokenSet.refreshTokenEnc)
+    return requestAppOnlyToken({ provider, app, tenantId: c.externalTenantId!, timeoutMs: deadlineMs });
   const settings = JSON.parse(c.settings) as Record<string, unknown>;
   const metadata = JSON.parse(c.metadata) as Record<string, string>;
-  const refreshToken = openToken({ organizationId: c.organizationId, connectionId: c.id }, "refreshTokenEnc", c.tokenSet.refreshTokenEnc);
+  const refreshToken = openToken(
+    { organizationId: c.organizationId, connectionId: c.id },
+    "refreshTokenEnc",
+    c.tokenSet.refreshTokenEnc,
+  );
   return requestToken({
     provider,
     url: refreshTokenUrl(provider, { settings, hostOverrides: hostOverridesFromMetadata(metadata), metadata }),
@@ -152,10 +222,24 @@ async function requestNewTokens({ db, provider, c, deadlineMs }: { db: Db; provi
 }
 
 type Conn = { id: string; organizationId: string; oauthAppId: string | null; refreshAttempts: number; status: string };
-type Failure = { failureClass: TokenFailureClass; errorCode: string; message: string; retryAfterSeconds?: number; errorCodes?: number[] };
+type Failure = {
+  failureClass: TokenFailureClass;
+  errorCode: string;
+  message: string;
+  retryAfterSeconds?: number;
+  errorCodes?: number[];
+};
 
 /** Classifies a failed token request and records it; the stored token is never touched. */
-async function refreshFailed(o: { db: Db; c: Conn; error: unknown; readVersion: number; reason: string; actor: Actor; now: () => Date }): Promise<RefreshOutcome> {
+async function refreshFailed(o: {
+  db: Db;
+  c: Conn;
+  error: unknown;
+  readVersion: number;
+  reason: string;
+  actor: Actor;
+  now: () => Date;
+}): Promise<RefreshOutcome> {
   const { db, c, error: e } = o;
   let f: Failure;
   if (e instanceof TokenEndpointError) {
@@ -164,42 +248,127 @@ async function refreshFailed(o: { db: Db; c: Conn; error: unknown; readVersion: 
       const current = await db.tokenSet.findUnique({ where: { connectionId: c.id }, select: { version: true } });
       if (current && current.version !== o.readVersion) return { result: "already_fresh" };
     }
-    f = { failureClass: e.failureClass, errorCode: e.errorCode, message: e.message, retryAfterSeconds: e.details.retryAfterSeconds, errorCodes: e.details.errorCodes };
+    f = {
+      failureClass: e.failureClass,
+      errorCode: e.errorCode,
+      message: e.message,
+      retryAfterSeconds: e.details.retryAfterSeconds,
+      errorCodes: e.details.errorCodes,
+    };
   } else if (isDatabaseUnavailable(e)) {
     // nothing was sent: try again with backoff once the database answers
-    f = { failureClass: "retryable", errorCode: "database_unavailable", message: "The database could not be reached; the refresh was not attempted." };
+    f = {
+      failureClass: "retryable",
+      errorCode: "database_unavailable",
+      message: "The database could not be reached; the refresh was not attempted.",
+    };
   } else {
     // A local fault (decryption, expired certificate…): an alert on the app, never lose the token.
-    logger.error({ connectionId: c.id, requestId: o.actor.requestId, err: { message: (e as Error).message } }, "refresh failed before reaching the provider");
-    f = { failureClass: "app_misconfigured", errorCode: "local_error", message: redactTokenShapes((e as Error).message).slice(0, 300) };
+    logger.error(
+      { connectionId: c.id, requestId: o.actor.requestId, err: { message: (e as Error).message } },
+      "refresh failed before reaching the provider",
+    );
+    f = {
+      failureClass: "app_misconfigured",
+      errorCode: "local_error",
+      message: redactTokenShapes((e as Error).message).slice(0, 300),
+    };
   }
   try {
     await recordFailure({ ...o, f });
   } catch (err) {
-    logger.error({ connectionId: c.id, err: { message: (err as Error).message } }, "refresh failure not recorded (the stored token is untouched)");
+    logger.error(
+      { connectionId: c.id, err: { message: (err as Error).message } },
+      "refresh failure not recorded (the stored token is untouched)",
+    );
   }
-  return { result: "failed", failureClass: f.failureClass, errorCode: f.errorCode, retryAfterSeconds: f.retryAfterSeconds };
+  return {
+    result: "failed",
+    failureClass: f.failureClass,
+    errorCode: f.errorCode,
+    retryAfterSeconds: f.retryAfterSeconds,
+  };
 }
 
-async function recordFailure({ db, c, reason, actor, f, now }: { db: Db; c: Conn; reason: string; actor: Actor; f: Failure; now: () => Date }) {
+async function recordFailure({
+  db,
+  c,
+  reason,
+  actor,
+  f,
+  now,
+}: {
+  db: Db;
+  c: Conn;
+  reason: string;
+  actor: Actor;
+  f: Failure;
+  now: () => Date;
+}) {
   const at = now();
   const organizationId = c.organizationId;
-  const base = { lastErrorCode: f.failureClass === "consent_missing" ? "consent_missing" : f.errorCode, lastErrorMessage: f.message.slice(0, 500), lastErrorAt: at };
+  const base = {
+    lastErrorCode: f.failureClass === "consent_missing" ? "consent_missing" : f.errorCode,
+    lastErrorMessage: f.message.slice(0, 500),
+    lastErrorAt: at,
+  };
   if (f.failureClass === "needs_reconsent" || f.failureClass === "consent_missing") {
-    await db.connection.update({ where: { id: c.id }, data: { ...base, status: "needs_reconsent", nextRefreshAt: null } });
-    await emitConnectionEvent({ db, organizationId, connectionId: c.id, type: "connection.needs_reconsent", data: { reason: f.failureClass, errorCode: f.errorCode } });
+    await db.connection.update({
+      where: { id: c.id },
+      data: { ...base, status: "needs_reconsent", nextRefreshAt: null },
+    });
+    await emitConnectionEvent({
+      db,
+      organizationId,
+      connectionId: c.id,
+      type: "connection.needs_reconsent",
+      data: { reason: f.failureClass, errorCode: f.errorCode },
+    });
   } else if (f.failureClass === "app_misconfigured" || f.failureClass === "clock_skew") {
     // The app's credentials (or our clock) are wrong, not the connection: alert operators on the app,
     // leave the connection's status alone, look again in an hour.
-    if (c.oauthAppId) await db.oAuthApp.update({ where: { id: c.oauthAppId }, data: { alertCode: f.errorCodes?.length ? `AADSTS${f.errorCodes[0]}` : f.errorCode, alertMessage: f.message.slice(0, 500), alertAt: at } });
-    await db.connection.update({ where: { id: c.id }, data: { ...base, nextRefreshAt: new Date(at.getTime() + 3600_000) } });
+    if (c.oauthAppId)
+      await db.oAuthApp.update({
+        where: { id: c.oauthAppId },
+        data: {
+          alertCode: f.errorCodes?.length ? `AADSTS${f.errorCodes[0]}` : f.errorCode,
+          alertMessage: f.message.slice(0, 500),
+          alertAt: at,
+        },
+      });
+    await db.connection.update({
+      where: { id: c.id },
+      data: { ...base, nextRefreshAt: new Date(at.getTime() + 3600_000) },
+    });
   } else {
     const attempts = c.refreshAttempts + 1;
     await db.connection.update({
       where: { id: c.id },
-      data: { ...base, refreshAttempts: attempts, nextRefreshAt: new Date(at.getTime() + backoffMs(attempts, f.retryAfterSeconds)), ...(attempts >= MAX_QUICK_ATTEMPTS ? { status: "error" } : {}) },
+      data: {
+        ...base,
+        refreshAttempts: attempts,
+        nextRefreshAt: new Date(at.getTime() + backoffMs(attempts, f.retryAfterSeconds)),
+        ...(attempts >= MAX_QUICK_ATTEMPTS ? { status: "error" } : {}),
+      },
     });
-    if (attempts === MAX_QUICK_ATTEMPTS) await emitConnectionEvent({ db, organizationId, connectionId: c.id, type: "connection.refresh_failed", data: { errorCode: f.errorCode, attempts } });
+    if (attempts === MAX_QUICK_ATTEMPTS)
+      await emitConnectionEvent({
+        db,
+        organizationId,
+        connectionId: c.id,
+        type: "connection.refresh_failed",
+        data: { errorCode: f.errorCode, attempts },
+      });
   }
-  await recordAuditEvent({ organizationId, actor, action: "connection.refresh_failed", outcome: "failure", target: { type: "connection", id: c.id }, details: { reason, failureClass: f.failureClass, errorCode: f.errorCode, errorCodes: f.errorCodes } }, db);
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: "connection.refresh_failed",
+      outcome: "failure",
+      target: { type: "connection", id: c.id },
+      details: { reason, failureClass: f.failureClass, errorCode: f.errorCode, errorCodes: f.errorCodes },
+    },
+    db,
+  );
 }

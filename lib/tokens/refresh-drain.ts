@@ -30,11 +30,18 @@ export async function drainRefreshWork(deadline: number): Promise<DrainSummary> 
   const started = Date.now();
   state.stopping = true;
   while (state.inFlight.size > 0 && Date.now() < deadline) {
-    await Promise.race([Promise.allSettled([...state.inFlight]), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+    await Promise.race([
+      Promise.allSettled([...state.inFlight]),
+      new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+    ]);
   }
   const heldLeft = await drainHeldCommits(deadline);
   const summary = { inFlightLeft: state.inFlight.size, heldLeft, ms: Date.now() - started };
-  if (summary.inFlightLeft || summary.heldLeft) logger.error(summary, "shutdown deadline reached with refresh work left (held commits stay in the refresh journal when it is on)");
+  if (summary.inFlightLeft || summary.heldLeft)
+    logger.error(
+      summary,
+      "shutdown deadline reached with refresh work left (held commits stay in the refresh journal when it is on)",
+    );
   else logger.info(summary, "refresh work drained");
   return summary;
 }

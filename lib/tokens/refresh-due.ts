@@ -12,7 +12,12 @@ import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { hostOverridesFromMetadata, refreshTokenUrl } from "@/lib/providers/resolve-url";
-import { refreshConnection, PROCESS_ID, SCHEDULED_DEADLINE_MS, type RefreshOutcome } from "@/lib/tokens/refresh-connection";
+import {
+  refreshConnection,
+  PROCESS_ID,
+  SCHEDULED_DEADLINE_MS,
+  type RefreshOutcome,
+} from "@/lib/tokens/refresh-connection";
 import { refreshShuttingDown } from "@/lib/tokens/refresh-drain";
 import { releaseHost, tryAcquireHost } from "@/lib/tokens/host-budget";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
@@ -41,7 +46,9 @@ export function refreshHostOf(row: Pick<DueRow, "providerId" | "settings" | "met
     if (!provider) throw new Error("unknown provider");
     const settings = JSON.parse(row.settings) as Record<string, unknown>;
     const metadata = JSON.parse(row.metadata) as Record<string, string>;
-    return new URL(refreshTokenUrl(provider, { settings, metadata, hostOverrides: hostOverridesFromMetadata(metadata) })).host;
+    return new URL(
+      refreshTokenUrl(provider, { settings, metadata, hostOverrides: hostOverridesFromMetadata(metadata) }),
+    ).host;
   } catch {
     return `provider:${row.providerId}`;
   }
@@ -67,7 +74,18 @@ export async function refreshDue({
   deadlineMs?: number;
 }): Promise<RefreshSummary> {
   const started = Date.now();
-  const s: RefreshSummary = { due: 0, claimed: 0, refreshed: 0, skipped: 0, busy: 0, deferred: 0, failed: {}, warned: 0, webhooks: { attempted: 0, delivered: 0, failed: 0 }, ms: 0 };
+  const s: RefreshSummary = {
+    due: 0,
+    claimed: 0,
+    refreshed: 0,
+    skipped: 0,
+    busy: 0,
+    deferred: 0,
+    failed: {},
+    warned: 0,
+    webhooks: { attempted: 0, delivered: 0, failed: 0 },
+    ms: 0,
+  };
   const count = (r: RefreshOutcome) => {
     if (r.result === "busy") return void s.busy++;
     s.claimed++;
@@ -85,7 +103,15 @@ export async function refreshDue({
   let wake: (() => void) | null = null;
   const start = (row: DueRow, host: string) => {
     // onlyIfDue: another scheduler that listed the same row may have refreshed it since (or failed and backed off)
-    const work: Promise<void> = refreshConnection({ db, connectionId: row.id, reason: "scheduled", owner, now, onlyIfDue: true, deadlineMs })
+    const work: Promise<void> = refreshConnection({
+      db,
+      connectionId: row.id,
+      reason: "scheduled",
+      owner,
+      now,
+      onlyIfDue: true,
+      deadlineMs,
+    })
       .then(
         (r) => {
           count(r);
@@ -130,7 +156,18 @@ export async function refreshDue({
         status: { in: ["active", "error"] },
         nextRefreshAt: { lte: at },
         OR: [{ leaseUntil: null }, { leaseUntil: { lt: at } }],
-        ...(after ? { AND: [{ OR: [{ nextRefreshAt: { gt: after.nextRefreshAt } }, { nextRefreshAt: after.nextRefreshAt, id: { gt: after.id } }] }] } : {}),
+        ...(after
+          ? {
+              AND: [
+                {
+                  OR: [
+                    { nextRefreshAt: { gt: after.nextRefreshAt } },
+                    { nextRefreshAt: after.nextRefreshAt, id: { gt: after.id } },
+                  ],
+                },
+              ],
+            }
+          : {}),
       },
       select: { id: true, nextRefreshAt: true, providerId: true, settings: true, metadata: true },
       orderBy: [{ nextRefreshAt: "asc" }, { id: "asc" }],
@@ -172,15 +209,28 @@ export async function refreshDue({
 export async function warnExpiringRefreshTokens({ db, now }: { db: Db; now: Date }): Promise<number> {
   const horizon = new Date(now.getTime() + env().expiryWarningDays * 86400_000);
   const rows = await db.connection.findMany({
-    where: { status: { in: ["active", "error"] }, refreshTokenExpiresAt: { lte: horizon, gt: now }, refreshTokenWarnedAt: null },
+    where: {
+      status: { in: ["active", "error"] },
+      refreshTokenExpiresAt: { lte: horizon, gt: now },
+      refreshTokenWarnedAt: null,
+    },
     select: { id: true, organizationId: true, refreshTokenExpiresAt: true },
     take: 500,
   });
   let warned = 0;
   for (const r of rows) {
-    const { count } = await db.connection.updateMany({ where: { id: r.id, refreshTokenWarnedAt: null }, data: { refreshTokenWarnedAt: now } });
+    const { count } = await db.connection.updateMany({
+      where: { id: r.id, refreshTokenWarnedAt: null },
+      data: { refreshTokenWarnedAt: now },
+    });
     if (count !== 1) continue;
-    await emitConnectionEvent({ db, organizationId: r.organizationId, connectionId: r.id, type: "connection.refresh_token_expiring", data: { refresh_token_expires_at: r.refreshTokenExpiresAt!.toISOString() } });
+    await emitConnectionEvent({
+      db,
+      organizationId: r.organizationId,
+      connectionId: r.id,
+      type: "connection.refresh_token_expiring",
+      data: { refresh_token_expires_at: r.refreshTokenExpiresAt!.toISOString() },
+    });
     warned++;
   }
   return warned;

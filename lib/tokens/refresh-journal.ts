@@ -156,7 +156,13 @@ export type ReplaySummary = { files: number; replayed: number; superseded: numbe
  * received from providers but not committed. Each commit carries the version it was based on, so an
  * entry that was committed after all, or overtaken by a later refresh, changes nothing.
  */
-export async function replayRefreshJournals({ db, onReplayed }: { db: Db; onReplayed?: (c: RefreshCommit) => Promise<void> }): Promise<ReplaySummary> {
+export async function replayRefreshJournals({
+  db,
+  onReplayed,
+}: {
+  db: Db;
+  onReplayed?: (c: RefreshCommit) => Promise<void>;
+}): Promise<ReplaySummary> {
   const dir = env().refreshJournalDir;
   const summary: ReplaySummary = { files: 0, replayed: 0, superseded: 0 };
   if (!dir) return summary;
@@ -177,6 +183,7 @@ export async function replayRefreshJournals({ db, onReplayed }: { db: Db; onRepl
     }
     fs.rmSync(file, { force: true });
   }
-  if (summary.replayed) logger.warn({ ...summary }, "refresh journal replayed: tokens a stopped process had received were committed");
+  if (summary.replayed)
+    logger.warn({ ...summary }, "refresh journal replayed: tokens a stopped process had received were committed");
   return summary;
 }

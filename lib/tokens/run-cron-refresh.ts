@@ -8,14 +8,25 @@ import { logger } from "@/lib/logger";
 
 export type CronAnswer = { status: number; headers: Record<string, string>; body: string };
 
-export async function runCronRefresh({ db, authorization }: { db: Db; authorization: string | null }): Promise<CronAnswer> {
+export async function runCronRefresh({
+  db,
+  authorization,
+}: {
+  db: Db;
+  authorization: string | null;
+}): Promise<CronAnswer> {
   try {
     checkCronSecret(authorization);
     const summary = await refreshDue({ db });
-    return { status: 200, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(summary) };
+    return {
+      status: 200,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+      body: JSON.stringify(summary),
+    };
   } catch (err) {
     const e = asAppError(err);
-    if (e.code === "internal") logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, "cron refresh failed");
+    if (e.code === "internal")
+      logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, "cron refresh failed");
     const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store" };
     if (e.retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(e.retryAfter));
     return { status: e.status, headers, body: JSON.stringify(toProblem(e)) };

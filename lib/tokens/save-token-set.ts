@@ -5,7 +5,19 @@ import type { Tx } from "@/lib/db/client";
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
 import { sealToken } from "@/lib/tokens/token-secrets";
 
-export async function saveTokenSet({ tx, organizationId, connectionId, data, expectedVersion }: { tx: Tx; organizationId: string; connectionId: string; data: TokenSetData; expectedVersion?: number }): Promise<boolean> {
+export async function saveTokenSet({
+  tx,
+  organizationId,
+  connectionId,
+  data,
+  expectedVersion,
+}: {
+  tx: Tx;
+  organizationId: string;
+  connectionId: string;
+  data: TokenSetData;
+  expectedVersion?: number;
+}): Promise<boolean> {
   const owner = { organizationId, connectionId };
   const fields = {
     accessTokenEnc: sealToken(owner, "accessTokenEnc", data.accessToken),

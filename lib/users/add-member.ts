@@ -15,30 +15,70 @@ export const ZAddMember = z.object({
 
 const INVITATION_DAYS = 14;
 
-export async function addMember({ db, organizationId, input, actor, localLogin }: { db: Db; organizationId: string; input: unknown; actor: Actor; localLogin: boolean }) {
+export async function addMember({
+  db,
+  organizationId,
+  input,
+  actor,
+  localLogin,
+}: {
+  db: Db;
+  organizationId: string;
+  input: unknown;
+  actor: Actor;
+  localLogin: boolean;
+}) {
   const parsed = ZAddMember.safeParse(input);
-  if (!parsed.success) throw new AppError("validation", "Check the highlighted fields.", { errors: fieldErrors(parsed.error.issues), i18n: { key: "errors.checkFields" } });
+  if (!parsed.success)
+    throw new AppError("validation", "Check the highlighted fields.", {
+      errors: fieldErrors(parsed.error.issues),
+      i18n: { key: "errors.checkFields" },
+    });
   const { email, role } = parsed.data;
   const result = await db.$transaction(async (tx) => {
     let user = await tx.user.findUnique({ where: { email }, select: { id: true } });
     let password: string | undefined;
     if (!user && localLogin) {
       password = generatePassword();
-      user = await tx.user.create({ data: { email, passwordHash: await hashPassword(password) }, select: { id: true } });
+      user = await tx.user.create({
+        data: { email, passwordHash: await hashPassword(password) },
+        select: { id: true },
+      });
     }
     if (user) {
-      const existing = await tx.membership.findUnique({ where: { organizationId_userId: { organizationId, userId: user.id } } });
-      if (existing) throw new AppError("conflict", `${email} is already a member.`, { errors: [{ path: "email", message: "validation.alreadyMember" }], i18n: { key: "errors.alreadyMember", values: { email } } });
+      const existing = await tx.membership.findUnique({
+        where: { organizationId_userId: { organizationId, userId: user.id } },
+      });
+      if (existing)
+        throw new AppError("conflict", `${email} is already a member.`, {
+          errors: [{ path: "email", message: "validation.alreadyMember" }],
+          i18n: { key: "errors.alreadyMember", values: { email } },
+        });
       await tx.membership.create({ data: { organizationId, userId: user.id, role } });
       return { kind: "member" as const, email, role, password };
     }
     await tx.invitation.upsert({
       where: { organizationId_email: { organizationId, email } },
-      create: { organizationId, email, role, invitedByUserId: "id" in actor ? actor.id : null, expiresAt: new Date(Date.now() + INVITATION_DAYS * 86400_000) },
+      create: {
+        organizationId,
+        email,
+        role,
+        invitedByUserId: "id" in actor ? actor.id : null,
+        expiresAt: new Date(Date.now() + INVITATION_DAYS * 86400_000),
+      },
       update: { role, acceptedAt: null, expiresAt: new Date(Date.now() + INVITATION_DAYS * 86400_000) },
     });
     return { kind: "invited" as const, email, role, password: undefined };
   });
-  await recordAuditEvent({ organizationId, actor, action: result.kind === "member" ? "member.added" : "member.invited", outcome: "success", details: { email, role } }, db);
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: result.kind === "member" ? "member.added" : "member.invited",
+      outcome: "success",
+      details: { email, role },
+    },
+    db,
+  );
   return result;
 }

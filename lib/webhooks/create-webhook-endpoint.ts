@@ -11,27 +11,81 @@ import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 
 export const ZWebhookInput = z.object({
-  url: z.string().trim().max(2048).refine((v) => URL.canParse(v), "validation.url"),
+  url: z
+    .string()
+    .trim()
+    .max(2048)
+    .refine((v) => URL.canParse(v), "validation.url"),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, "validation.eventsRequired"),
 });
 
-export async function createWebhookEndpoint({ db, organizationId, input, actor }: { db: Db; organizationId: string; input: unknown; actor: Actor }) {
+export async function createWebhookEndpoint({
+  db,
+  organizationId,
+  input,
+  actor,
+}: {
+  db: Db;
+  organizationId: string;
+  input: unknown;
+  actor: Actor;
+}) {
   const parsed = ZWebhookInput.safeParse(input);
-  if (!parsed.success) throw new AppError("validation", "Check the highlighted fields.", { errors: fieldErrors(parsed.error.issues), i18n: { key: "errors.checkFields" } });
+  if (!parsed.success)
+    throw new AppError("validation", "Check the highlighted fields.", {
+      errors: fieldErrors(parsed.error.issues),
+      i18n: { key: "errors.checkFields" },
+    });
   const problem = await assertSafeUrl(parsed.data.url);
   if (problem) throw new AppError("validation", problem, { errors: [{ path: "url", message: problem }] });
-  if ((await db.webhookEndpoint.count({ where: { organizationId } })) >= 20) throw new AppError("conflict", "At most 20 webhook endpoints per organization.");
+  if ((await db.webhookEndpoint.count({ where: { organizationId } })) >= 20)
+    throw new AppError("conflict", "At most 20 webhook endpoints per organization.");
   const id = crypto.randomUUID();
   const secret = `whsec_${crypto.randomBytes(24).toString("base64url")}`;
   await db.webhookEndpoint.create({
-    data: { id, organizationId, url: parsed.data.url, events: [...new Set(parsed.data.events)].join(" "), secretEnc: encryptSecret(secret, contextFor("WebhookEndpoint", { id, organizationId }, "secretEnc")) },
+    data: {
+      id,
+      organizationId,
+      url: parsed.data.url,
+      events: [...new Set(parsed.data.events)].join(" "),
+      secretEnc: encryptSecret(secret, contextFor("WebhookEndpoint", { id, organizationId }, "secretEnc")),
+    },
   });
-  await recordAuditEvent({ organizationId, actor, action: "webhook.created", outcome: "success", target: { type: "webhook", id }, details: { url: parsed.data.url, events: parsed.data.events } }, db);
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: "webhook.created",
+      outcome: "success",
+      target: { type: "webhook", id },
+      details: { url: parsed.data.url, events: parsed.data.events },
+    },
+    db,
+  );
   return { id, secret };
 }
 
-export async function deleteWebhookEndpoint({ db, organizationId, endpointId, actor }: { db: Db; organizationId: string; endpointId: string; actor: Actor }) {
+export async function deleteWebhookEndpoint({
+  db,
+  organizationId,
+  endpointId,
+  actor,
+}: {
+  db: Db;
+  organizationId: string;
+  endpointId: string;
+  actor: Actor;
+}) {
   const { count } = await db.webhookEndpoint.deleteMany({ where: { id: endpointId, organizationId } });
   if (count !== 1) throw new AppError("not-found", "Webhook not found");
-  await recordAuditEvent({ organizationId, actor, action: "webhook.deleted", outcome: "success", target: { type: "webhook", id: endpointId } }, db);
+  await recordAuditEvent(
+    {
+      organizationId,
+      actor,
+      action: "webhook.deleted",
+      outcome: "success",
+      target: { type: "webhook", id: endpointId },
+    },
+    db,
+  );
 }

@@ -13,8 +13,25 @@ export const MAX_ATTEMPTS = 8;
  * Sends due deliveries within a time budget, a few endpoints at a time: a hanging endpoint holds up
  * only its own queue, never the whole refresh run. What is left waits for the next run.
  */
-export async function deliverWebhooks({ db, limit = 50, concurrency = 4, budgetMs = 15_000, now = () => new Date() }: { db: Db; limit?: number; concurrency?: number; budgetMs?: number; now?: () => Date }) {
-  const due = await db.webhookDelivery.findMany({ where: { status: "pending", nextAttemptAt: { lte: now() } }, orderBy: { nextAttemptAt: "asc" }, take: limit, include: { endpoint: true } });
+export async function deliverWebhooks({
+  db,
+  limit = 50,
+  concurrency = 4,
+  budgetMs = 15_000,
+  now = () => new Date(),
+}: {
+  db: Db;
+  limit?: number;
+  concurrency?: number;
+  budgetMs?: number;
+  now?: () => Date;
+}) {
+  const due = await db.webhookDelivery.findMany({
+    where: { status: "pending", nextAttemptAt: { lte: now() } },
+    orderBy: { nextAttemptAt: "asc" },
+    take: limit,
+    include: { endpoint: true },
+  });
   let delivered = 0;
   let failed = 0;
   const deadline = Date.now() + budgetMs;
@@ -37,11 +54,16 @@ export async function deliverWebhooks({ db, limit = 50, concurrency = 4, budgetM
   return { attempted: delivered + failed, delivered, failed };
 }
 
-type Due = Awaited<ReturnType<Db["webhookDelivery"]["findMany"]>>[number] & { endpoint: { id: string; organizationId: string; url: string; secretEnc: string; active: boolean } };
+type Due = Awaited<ReturnType<Db["webhookDelivery"]["findMany"]>>[number] & {
+  endpoint: { id: string; organizationId: string; url: string; secretEnc: string; active: boolean };
+};
 
 async function deliverOne(db: Db, d: Due, now: () => Date): Promise<"delivered" | "failed" | "skipped"> {
   // Claim: push nextAttemptAt forward; only the worker whose update matched sends.
-  const claim = await db.webhookDelivery.updateMany({ where: { id: d.id, status: "pending", nextAttemptAt: d.nextAttemptAt }, data: { nextAttemptAt: new Date(now().getTime() + 60_000) } });
+  const claim = await db.webhookDelivery.updateMany({
+    where: { id: d.id, status: "pending", nextAttemptAt: d.nextAttemptAt },
+    data: { nextAttemptAt: new Date(now().getTime() + 60_000) },
+  });
   if (claim.count !== 1) return "skipped";
   const attempts = d.attempts + 1;
   let statusCode: number | null = null;
@@ -52,7 +74,13 @@ async function deliverOne(db: Db, d: Due, now: () => Date): Promise<"delivered" 
       const secret = decryptSecret(d.endpoint.secretEnc, contextFor("WebhookEndpoint", d.endpoint, "secretEnc"));
       const res = await egressFetch(d.endpoint.url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "Consentry-Webhooks/1", [SIGNATURE_HEADER]: signWebhook(secret, d.payload), "consentry-event": d.eventType, "consentry-delivery": d.id },
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "Consentry-Webhooks/1",
+          [SIGNATURE_HEADER]: signWebhook(secret, d.payload),
+          "consentry-event": d.eventType,
+          "consentry-delivery": d.id,
+        },
         body: d.payload,
         timeoutMs: 10_000,
         maxBytes: 16 * 1024,
@@ -64,13 +92,22 @@ async function deliverOne(db: Db, d: Due, now: () => Date): Promise<"delivered" 
     }
   }
   if (!error) {
-    await db.webhookDelivery.update({ where: { id: d.id }, data: { status: "delivered", attempts, lastStatusCode: statusCode, lastError: null, deliveredAt: now() } });
+    await db.webhookDelivery.update({
+      where: { id: d.id },
+      data: { status: "delivered", attempts, lastStatusCode: statusCode, lastError: null, deliveredAt: now() },
+    });
     return "delivered";
   }
   const final = attempts >= MAX_ATTEMPTS || !d.endpoint.active;
   await db.webhookDelivery.update({
     where: { id: d.id },
-    data: { status: final ? "failed" : "pending", attempts, lastStatusCode: statusCode, lastError: error, nextAttemptAt: new Date(now().getTime() + backoffMs(attempts)) },
+    data: {
+      status: final ? "failed" : "pending",
+      attempts,
+      lastStatusCode: statusCode,
+      lastError: error,
+      nextAttemptAt: new Date(now().getTime() + backoffMs(attempts)),
+    },
   });
   return "failed";
 }

@@ -9,7 +9,19 @@ export function signWebhook(secret: string, body: string, timestamp = Math.floor
   return `t=${timestamp},v1=${mac}`;
 }
 
-export function verifyWebhookSignature({ secret, body, header, toleranceSeconds = 300, now = Date.now() }: { secret: string; body: string; header: string | null; toleranceSeconds?: number; now?: number }): boolean {
+export function verifyWebhookSignature({
+  secret,
+  body,
+  header,
+  toleranceSeconds = 300,
+  now = Date.now(),
+}: {
+  secret: string;
+  body: string;
+  header: string | null;
+  toleranceSeconds?: number;
+  now?: number;
+}): boolean {
   if (!header) return false;
   const parts = Object.fromEntries(header.split(",").map((p) => p.trim().split("=", 2) as [string, string]));
   const t = Number(parts.t);

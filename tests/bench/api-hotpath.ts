@@ -10,7 +10,13 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { ROOT } from "./api-server";
 
-const { values: args } = parseArgs({ options: { n: { type: "string", default: "20000" }, concurrency: { type: "string", default: "32" }, only: { type: "string" } } });
+const { values: args } = parseArgs({
+  options: {
+    n: { type: "string", default: "20000" },
+    concurrency: { type: "string", default: "32" },
+    only: { type: "string" },
+  },
+});
 const N = Number(args.n);
 const CONC = Number(args.concurrency);
 
@@ -22,7 +28,8 @@ async function main() {
   process.env.CONSENTRY_API_RATE_PER_ORG = "1000000000";
   process.env.LOG_LEVEL = "warn";
   if (!external) process.env.DATABASE_URL = `file:${path.join(dir, "consentry.db")}`;
-  if (!process.env.CONSENTRY_ENCRYPTION_KEYS) process.env.CONSENTRY_ENCRYPTION_KEYS = `hot:${crypto.randomBytes(32).toString("base64")}`;
+  if (!process.env.CONSENTRY_ENCRYPTION_KEYS)
+    process.env.CONSENTRY_ENCRYPTION_KEYS = `hot:${crypto.randomBytes(32).toString("base64")}`;
   try {
     const { env } = await import("@/lib/env");
     const { applyMigrations } = await import("@/lib/db/migrations");
@@ -40,15 +47,47 @@ async function main() {
       await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");
     }
 
-    const org = await db().organization.create({ data: { slug: `hot-${process.pid}-${Date.now()}`, name: "Hot path" } });
-    const { key } = await createApiKey({ db: db(), organizationId: org.id, input: { name: "hot", scopes: ["tokens:read"] }, actor: { type: "system" } });
+    const org = await db().organization.create({
+      data: { slug: `hot-${process.pid}-${Date.now()}`, name: "Hot path" },
+    });
+    const { key } = await createApiKey({
+      db: db(),
+      organizationId: org.id,
+      input: { name: "hot", scopes: ["tokens:read"] },
+      actor: { type: "system" },
+    });
     const ids: string[] = [];
     const expiresAt = new Date(Date.now() + 6 * 3600_000);
     for (let i = 0; i < 100; i++) {
       const id = crypto.randomUUID();
       await db().$transaction(async (tx) => {
-        await tx.connection.create({ data: { id, organizationId: org.id, providerId: "generic-oauth2", name: `hot ${i}`, status: "active", scopes: "openid", settings: "{}", expiresAt } });
-        await saveTokenSet({ tx, organizationId: org.id, connectionId: id, data: { accessToken: `at-${i}`, refreshToken: null, idToken: null, tokenType: "Bearer", expiresAt, refreshTokenExpiresAt: null, scopes: null, metadata: {} } });
+        await tx.connection.create({
+          data: {
+            id,
+            organizationId: org.id,
+            providerId: "generic-oauth2",
+            name: `hot ${i}`,
+            status: "active",
+            scopes: "openid",
+            settings: "{}",
+            expiresAt,
+          },
+        });
+        await saveTokenSet({
+          tx,
+          organizationId: org.id,
+          connectionId: id,
+          data: {
+            accessToken: `at-${i}`,
+            refreshToken: null,
+            idToken: null,
+            tokenType: "Bearer",
+            expiresAt,
+            refreshTokenExpiresAt: null,
+            scopes: null,
+            metadata: {},
+          },
+        });
       });
       ids.push(id);
     }
@@ -60,7 +99,13 @@ async function main() {
       const id = nextId();
       // the one statement the token endpoint and the HTTP floor use (key + connection + token set)
       const r = await hotQueries(db()).apiKeyWithConnection(hashApiKey(key), id);
-      return JSON.stringify({ access_token: openToken({ organizationId: r!.key.organizationId, connectionId: id }, "accessTokenEnc", r!.connection!.accessTokenEnc!) });
+      return JSON.stringify({
+        access_token: openToken(
+          { organizationId: r!.key.organizationId, connectionId: id },
+          "accessTokenEnc",
+          r!.connection!.accessTokenEnc!,
+        ),
+      });
     };
     const stages: Array<[string, () => Promise<unknown>]> = [
       ["floor: key lookup + connection read + decrypt", floor],
@@ -70,14 +115,34 @@ async function main() {
         "audit record alone (buffer + batched insert)",
         async () => {
           const id = nextId();
-          const principal = { keyId: "key", organizationId: org.id, scopes: new Set(["tokens:read"]), prefix: "csk_abcd" };
-          bufferAuditValues(db(), apiAuditValues(principal, "getToken", { method: "POST", url: new URL(`http://internal/api/v1/connections/${id}/token`), ip: "127.0.0.1" }, 200, crypto.randomUUID()));
+          const principal = {
+            keyId: "key",
+            organizationId: org.id,
+            scopes: new Set(["tokens:read"]),
+            prefix: "csk_abcd",
+          };
+          bufferAuditValues(
+            db(),
+            apiAuditValues(
+              principal,
+              "getToken",
+              { method: "POST", url: new URL(`http://internal/api/v1/connections/${id}/token`), ip: "127.0.0.1" },
+              200,
+              crypto.randomUUID(),
+            ),
+          );
         },
       ],
       [
         "handleApiRequest (the fast path's work)",
         async () => {
-          const res = await handleApiRequest(db(), { method: "POST", url: new URL(`http://internal/api/v1/connections/${nextId()}/token`), headers: new Headers({ authorization, "content-type": "application/json" }), body: "{}", ip: "127.0.0.1" });
+          const res = await handleApiRequest(db(), {
+            method: "POST",
+            url: new URL(`http://internal/api/v1/connections/${nextId()}/token`),
+            headers: new Headers({ authorization, "content-type": "application/json" }),
+            body: "{}",
+            ip: "127.0.0.1",
+          });
           if (res.status !== 200) throw new Error(res.body);
         },
       ],
@@ -85,9 +150,11 @@ async function main() {
 
     const run = async (fn: () => Promise<unknown>, count: number) => {
       let left = count;
-      await Promise.all(Array.from({ length: CONC }, async () => {
-        while (left-- > 0) await fn();
-      }));
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          while (left-- > 0) await fn();
+        }),
+      );
     };
     const results: string[] = [];
     for (const [label, fn] of stages.filter(([l]) => !args.only || l.includes(args.only))) {
@@ -103,7 +170,9 @@ async function main() {
       const elu = performance.eventLoopUtilization(elu0);
       const us = (cpu.user + cpu.system) / N;
       const mainUs = (elu.active * 1000) / N;
-      results.push(`${label.padEnd(44)} ${us.toFixed(0).padStart(6)} µs CPU/request (${mainUs.toFixed(0).padStart(3)} µs on the event loop)  ${(N / (wall / 1000)).toFixed(0).padStart(7)} req/s wall (in process)`);
+      results.push(
+        `${label.padEnd(44)} ${us.toFixed(0).padStart(6)} µs CPU/request (${mainUs.toFixed(0).padStart(3)} µs on the event loop)  ${(N / (wall / 1000)).toFixed(0).padStart(7)} req/s wall (in process)`,
+      );
     }
     process.stdout.write(`${env().dbKind}, N=${N}, concurrency ${CONC}\n${results.join("\n")}\n`);
     await new Promise((r) => setTimeout(r, 1000)); // audit flushes still in flight

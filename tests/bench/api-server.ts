@@ -24,8 +24,16 @@ export function freePort(): Promise<number> {
 
 /** The environment every child gets: nothing of the parent's but PATH and HOME, plus `extra`. */
 export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const base: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", LOG_LEVEL: "warn" };
-  return Object.fromEntries(Object.entries({ ...base, ...extra }).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv;
+  const base: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    LOG_LEVEL: "warn",
+  };
+  return Object.fromEntries(
+    Object.entries({ ...base, ...extra }).filter(([, v]) => v !== undefined),
+  ) as NodeJS.ProcessEnv;
 }
 
 export function hasProductionBuild(): boolean {
@@ -36,8 +44,15 @@ export function hasProductionBuild(): boolean {
 export function ensureProductionBuild(log: (s: string) => void = () => {}): string | null {
   if (hasProductionBuild()) return null;
   log("No production build (.next/BUILD_ID): running `npx next build` once…");
-  const r = spawnSync("npx", ["next", "build"], { cwd: ROOT, env: childEnv({ NODE_ENV: "production" }), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15 * 60_000 });
-  if (r.status !== 0 || !hasProductionBuild()) return `next build failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || "").slice(-3000)}`;
+  const r = spawnSync("npx", ["next", "build"], {
+    cwd: ROOT,
+    env: childEnv({ NODE_ENV: "production" }),
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 15 * 60_000,
+  });
+  if (r.status !== 0 || !hasProductionBuild())
+    return `next build failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || "").slice(-3000)}`;
   return null;
 }
 
@@ -59,7 +74,15 @@ export type ServerHandle = {
  * Starts `node --import tsx lib/cli/start.ts` in its own process group and waits until GET /api/health answers 200.
  * `env` must carry PORT and CONSENTRY_URL (and CONSENTRY_DATA_DIR / DATABASE_URL as needed).
  */
-export async function startProductionServer({ env, readyTimeoutMs = 120_000, nodeArgs }: { env: Record<string, string | undefined>; readyTimeoutMs?: number; nodeArgs?: string[] }): Promise<ServerHandle> {
+export async function startProductionServer({
+  env,
+  readyTimeoutMs = 120_000,
+  nodeArgs,
+}: {
+  env: Record<string, string | undefined>;
+  readyTimeoutMs?: number;
+  nodeArgs?: string[];
+}): Promise<ServerHandle> {
   const port = Number(env.PORT);
   const url = env.CONSENTRY_URL ?? `http://127.0.0.1:${port}`;
   // `node [flags] --import tsx`, as `npm start` runs it: the server itself leads the process group (no tsx
@@ -75,7 +98,9 @@ export async function startProductionServer({ env, readyTimeoutMs = 120_000, nod
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-5_000_000)));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-5_000_000)));
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exitInfo = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r((exited = { code, signal }))));
+  const exitInfo = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on("exit", (code, signal) => r((exited = { code, signal }))),
+  );
   const exit = exitInfo.then(() => undefined);
 
   const stop = async () => {
@@ -98,7 +123,8 @@ export async function startProductionServer({ env, readyTimeoutMs = 120_000, nod
 
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (exited) throw new Error(`the server exited (${JSON.stringify(exited)}) before it was ready:\n${out.slice(-4000)}`);
+    if (exited)
+      throw new Error(`the server exited (${JSON.stringify(exited)}) before it was ready:\n${out.slice(-4000)}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(5000) });
       if (res.status === 200) break;
@@ -122,7 +148,16 @@ export async function startProductionServer({ env, readyTimeoutMs = 120_000, nod
 }
 
 /** `npm run cli -- …` against the same configuration; returns stdout (stderr is kept apart). */
-export function runCli(args: string[], env: Record<string, string | undefined>): { stdout: string; stderr: string; status: number | null } {
-  const r = spawnSync(TSX, ["lib/cli/main.ts", ...args], { cwd: ROOT, env: childEnv(env), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync(TSX, ["lib/cli/main.ts", ...args], {
+    cwd: ROOT,
+    env: childEnv(env),
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 120_000,
+  });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }

@@ -31,10 +31,18 @@ type AutocannonResult = {
   "2xx": number;
 };
 /** one run's raw figures (skipAggregateResult): histograms still encoded, for an exact merge over rounds */
-type AutocannonRaw = { totalCompletedRequests: number; duration: number; errors: number; timeouts: number; non2xx: number; "2xx": number };
+type AutocannonRaw = {
+  totalCompletedRequests: number;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  "2xx": number;
+};
 type AutocannonRequest = { method?: string; path?: string; headers?: Record<string, string>; body?: string };
 // autocannon ships no types: its programmatic API is a promise-returning function with aggregateResult beside it
-const autocannon = require("autocannon") as ((opts: Record<string, unknown>) => Promise<AutocannonRaw>) & { // eslint-disable-line @typescript-eslint/no-require-imports
+const autocannon = require("autocannon") as ((opts: Record<string, unknown>) => Promise<AutocannonRaw>) & {
+  // eslint-disable-line @typescript-eslint/no-require-imports
   aggregateResult: (results: AutocannonRaw[], opts: Record<string, unknown>) => AutocannonResult;
 };
 
@@ -86,9 +94,17 @@ async function createPgDatabase(adminUrl: string): Promise<{ url: string; drop: 
 const cpuProfArgs = (dir: string | undefined) => (dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
 
 /** The floor as a child process on the same configuration; resolves with its port once it listens. */
-function startBareFloor(env: Record<string, string | undefined>, cpuProf?: string): Promise<{ port: number; stop: () => Promise<void> }> {
+function startBareFloor(
+  env: Record<string, string | undefined>,
+  cpuProf?: string,
+): Promise<{ port: number; stop: () => Promise<void> }> {
   const nodeArgs = cpuProfArgs(cpuProf && path.join(cpuProf, "floor"));
-  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [...nodeArgs, "tests/bench/bare-floor.ts"], { cwd: ROOT, env: childEnv({ ...env, BENCH_FLOOR_PORT: "0" }), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [...nodeArgs, "tests/bench/bare-floor.ts"], {
+    cwd: ROOT,
+    env: childEnv({ ...env, BENCH_FLOOR_PORT: "0" }),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
@@ -126,7 +142,13 @@ async function drive(url: string, key: string, ids: string[], seconds: number): 
     pipelining: 1,
     skipAggregateResult: true,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    requests: [{ method: "POST", body: "{}", setupRequest: (req: AutocannonRequest) => ({ ...req, path: paths[i++ % paths.length] }) }],
+    requests: [
+      {
+        method: "POST",
+        body: "{}",
+        setupRequest: (req: AutocannonRequest) => ({ ...req, path: paths[i++ % paths.length] }),
+      },
+    ],
   });
 }
 
@@ -135,7 +157,11 @@ async function drive(url: string, key: string, ids: string[], seconds: number): 
  * that a machine getting busier or quieter during the run weighs on both alike. The slices are merged
  * exactly: requests summed, latency histograms added.
  */
-async function measure(targets: Array<{ label: string; url: string }>, key: string, ids: string[]): Promise<Array<{ label: string; result: AutocannonResult; reqPerSec: number }>> {
+async function measure(
+  targets: Array<{ label: string; url: string }>,
+  key: string,
+  ids: string[],
+): Promise<Array<{ label: string; result: AutocannonResult; reqPerSec: number }>> {
   const slices = targets.map(() => [] as AutocannonRaw[]);
   for (const t of targets) {
     log(`${t.label}: warm-up ${WARMUP} s…`);
@@ -144,7 +170,9 @@ async function measure(targets: Array<{ label: string; url: string }>, key: stri
   const slice = DURATION / ROUNDS;
   for (let r = 0; r < ROUNDS; r++) {
     for (const [n, t] of targets.entries()) {
-      log(`${t.label}: round ${r + 1}/${ROUNDS}, ${slice} s at ${CONNECTIONS} connections over ${ids.length} connections' tokens…`);
+      log(
+        `${t.label}: round ${r + 1}/${ROUNDS}, ${slice} s at ${CONNECTIONS} connections over ${ids.length} connections' tokens…`,
+      );
       slices[n]!.push(await drive(t.url, key, ids, slice));
     }
   }
@@ -200,7 +228,12 @@ async function main() {
 
     log(`Seeding ${K} connections with fresh tokens and an API key…`);
     const org = await db().organization.create({ data: { slug: `bench-${process.pid}`, name: "Benchmark" } });
-    const { key } = await createApiKey({ db: db(), organizationId: org.id, input: { name: "bench", scopes: ["tokens:read"] }, actor: { type: "system", label: "bench" } });
+    const { key } = await createApiKey({
+      db: db(),
+      organizationId: org.id,
+      input: { name: "bench", scopes: ["tokens:read"] },
+      actor: { type: "system", label: "bench" },
+    });
     const ids: string[] = [];
     const expiresAt = new Date(Date.now() + 6 * 3600_000);
     const expected = new Map<string, string>();
@@ -208,8 +241,34 @@ async function main() {
       const id = crypto.randomUUID();
       const accessToken = `bench-at-${i}-${crypto.randomBytes(24).toString("base64url")}`;
       await db().$transaction(async (tx) => {
-        await tx.connection.create({ data: { id, organizationId: org.id, providerId: "generic-oauth2", name: `bench ${i}`, status: "active", scopes: "openid api:read", settings: "{}", connectedAt: new Date(), expiresAt } });
-        await saveTokenSet({ tx, organizationId: org.id, connectionId: id, data: { accessToken, refreshToken: `bench-rt-${i}`, idToken: null, tokenType: "Bearer", expiresAt, refreshTokenExpiresAt: null, scopes: null, metadata: {} } });
+        await tx.connection.create({
+          data: {
+            id,
+            organizationId: org.id,
+            providerId: "generic-oauth2",
+            name: `bench ${i}`,
+            status: "active",
+            scopes: "openid api:read",
+            settings: "{}",
+            connectedAt: new Date(),
+            expiresAt,
+          },
+        });
+        await saveTokenSet({
+          tx,
+          organizationId: org.id,
+          connectionId: id,
+          data: {
+            accessToken,
+            refreshToken: `bench-rt-${i}`,
+            idToken: null,
+            tokenType: "Bearer",
+            expiresAt,
+            refreshTokenExpiresAt: null,
+            scopes: null,
+            metadata: {},
+          },
+        });
       });
       ids.push(id);
       expected.set(id, accessToken);
@@ -224,27 +283,46 @@ async function main() {
     if (floor) targets.push(["floor", `http://127.0.0.1:${floor.port}`]);
     for (const [label, url] of targets) {
       for (const id of [ids[0]!, ids[K - 1]!]) {
-        const res = await fetch(`${url}/api/v1/connections/${id}/token`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+        const res = await fetch(`${url}/api/v1/connections/${id}/token`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: "{}",
+        });
         const body = (await res.json()) as { access_token?: string };
-        if (res.status !== 200 || body.access_token !== expected.get(id)) throw new Error(`${label} answered ${res.status} ${JSON.stringify(body).slice(0, 200)} for ${id}`);
+        if (res.status !== 200 || body.access_token !== expected.get(id))
+          throw new Error(`${label} answered ${res.status} ${JSON.stringify(body).slice(0, 200)} for ${id}`);
       }
     }
 
-    const measured = await measure([{ label: "Consentry (production server)", url: server.url }, ...(floor ? [{ label: "Bare Node floor", url: `http://127.0.0.1:${floor.port}` }] : [])], key, ids);
+    const measured = await measure(
+      [
+        { label: "Consentry (production server)", url: server.url },
+        ...(floor ? [{ label: "Bare Node floor", url: `http://127.0.0.1:${floor.port}` }] : []),
+      ],
+      key,
+      ids,
+    );
 
     const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
     const lines = [
       "",
       `POST /api/v1/connections/{id}/token — ${engine}, K=${K}, ${CONNECTIONS} connections, ${DURATION} s each in ${ROUNDS} alternating rounds (after ${WARMUP} s warm-up), ${new Date().toISOString()}`,
       `${"".padEnd(30)} ${"req/s".padStart(10)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"2xx".padStart(10)} ${"errors".padStart(7)} ${"non-2xx".padStart(8)}`,
-      ...measured.map(({ label, result: r, reqPerSec }) => `${label.padEnd(30)} ${fmt(reqPerSec).padStart(10)} ${fmt(r.latency.p50, 1).padStart(8)} ${fmt(r.latency.p99, 1).padStart(8)} ${fmt(r.latency.max, 0).padStart(8)} ${fmt(r["2xx"]).padStart(10)} ${fmt(r.errors + r.timeouts).padStart(7)} ${fmt(r.non2xx).padStart(8)}`),
+      ...measured.map(
+        ({ label, result: r, reqPerSec }) =>
+          `${label.padEnd(30)} ${fmt(reqPerSec).padStart(10)} ${fmt(r.latency.p50, 1).padStart(8)} ${fmt(r.latency.p99, 1).padStart(8)} ${fmt(r.latency.max, 0).padStart(8)} ${fmt(r["2xx"]).padStart(10)} ${fmt(r.errors + r.timeouts).padStart(7)} ${fmt(r.non2xx).padStart(8)}`,
+      ),
     ];
     const app = measured[0]!;
     if (measured[1]) {
       const ratio = app.reqPerSec / measured[1].reqPerSec;
       lines.push(`ratio Consentry / floor: ${ratio.toFixed(2)}×  (target ≥ 0.50×)`);
     }
-    lines.push(engine === "sqlite" ? `p99 target ≤ 10 ms: ${app.result.latency.p99 <= 10 ? "met" : "NOT met"}` : `PostgreSQL target ≥ 5,000 req/s: ${app.reqPerSec >= 5000 ? "met" : "NOT met"}`);
+    lines.push(
+      engine === "sqlite"
+        ? `p99 target ≤ 10 ms: ${app.result.latency.p99 <= 10 ? "met" : "NOT met"}`
+        : `PostgreSQL target ≥ 5,000 req/s: ${app.reqPerSec >= 5000 ? "met" : "NOT met"}`,
+    );
     process.stdout.write(lines.join("\n") + "\n");
     const failures = measured.reduce((n, { result: r }) => n + r.errors + r.timeouts + r.non2xx, 0);
     if (failures > 0) {

@@ -17,7 +17,11 @@ const KEY_RE = /^Bearer (csk_[A-Za-z0-9_-]{43})$/;
 
 function send(res: http.ServerResponse, status: number, body: unknown) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -31,11 +35,27 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   const connectionId = decodeURIComponent(m[1]!);
   const row = await hotQueries(db()).apiKeyWithConnection(hashApiKey(k[1]!), connectionId);
   const key = row?.key;
-  if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date()) || !key.scopes.split(" ").includes("tokens:read")) return send(res, 401, { error: "unauthorized" });
+  if (
+    !key ||
+    key.revokedAt ||
+    (key.expiresAt && key.expiresAt <= new Date()) ||
+    !key.scopes.split(" ").includes("tokens:read")
+  )
+    return send(res, 401, { error: "unauthorized" });
   const c = row.connection;
   if (!c?.accessTokenEnc) return send(res, 404, { error: "not found" });
-  const accessToken = openToken({ organizationId: key.organizationId, connectionId }, "accessTokenEnc", c.accessTokenEnc);
-  send(res, 200, { access_token: accessToken, token_type: c.tokenType, expires_at: c.expiresAt?.toISOString() ?? null, scopes: c.scopes.split(" ").filter(Boolean), tenant_id: c.externalTenantId });
+  const accessToken = openToken(
+    { organizationId: key.organizationId, connectionId },
+    "accessTokenEnc",
+    c.accessTokenEnc,
+  );
+  send(res, 200, {
+    access_token: accessToken,
+    token_type: c.tokenType,
+    expires_at: c.expiresAt?.toISOString() ?? null,
+    scopes: c.scopes.split(" ").filter(Boolean),
+    tenant_id: c.externalTenantId,
+  });
 }
 
 async function main() {

@@ -35,7 +35,8 @@ function arg(name: string, fallback: number): number {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : NaN);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : NaN;
 
 // ---------------------------------------------------------------------------------------------
 // Worker process: refreshDue until nothing is due, timing each refresh through a query extension.
@@ -57,7 +58,8 @@ async function worker() {
           const t0 = performance.now();
           const r = await query(args);
           if (typeof id === "string" && "leaseOwner" in data) {
-            if (data.leaseOwner !== null && r.count === 1) claimedAt.set(id, t0); // claimLease
+            if (data.leaseOwner !== null && r.count === 1)
+              claimedAt.set(id, t0); // claimLease
             else if (data.leaseOwner === null) {
               // releaseLease: one refresh, from claiming the lease to releasing it after the commit
               const s = claimedAt.get(id);
@@ -89,7 +91,15 @@ async function worker() {
   });
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
   const batchSize = Number(process.env.BENCH_BATCH ?? 200);
-  const totals = { calls: 0, due: 0, claimed: 0, refreshed: 0, skipped: 0, busy: 0, failed: {} as Record<string, number> };
+  const totals = {
+    calls: 0,
+    due: 0,
+    claimed: 0,
+    refreshed: 0,
+    skipped: 0,
+    busy: 0,
+    failed: {} as Record<string, number>,
+  };
   const started = performance.now();
   let idle = 0;
   // until two calls in a row find nothing left (the other workers may still be finishing rows)
@@ -134,7 +144,8 @@ function startTokenServer(latencyMs: number) {
         if (latencyMs > 0) setTimeout(send, latencyMs);
         else send();
       };
-      if (req.url !== "/token" || form.get("grant_type") !== "refresh_token") return answer(400, { error: "unsupported_grant_type" });
+      if (req.url !== "/token" || form.get("grant_type") !== "refresh_token")
+        return answer(400, { error: "unsupported_grant_type" });
       if (form.get("client_id") !== "bench-client" || form.get("client_secret") !== "bench-secret") {
         stats.badClient++;
         return answer(401, { error: "invalid_client" });
@@ -152,11 +163,23 @@ function startTokenServer(latencyMs: number) {
       const next = `rt_${crypto.randomBytes(18).toString("base64url")}`;
       valid.add(next);
       stats.refreshed++;
-      answer(200, { access_token: `at_${crypto.randomBytes(24).toString("base64url")}`, token_type: "Bearer", expires_in: 3600, refresh_token: next });
+      answer(200, {
+        access_token: `at_${crypto.randomBytes(24).toString("base64url")}`,
+        token_type: "Bearer",
+        expires_in: 3600,
+        refresh_token: next,
+      });
     });
   });
   return new Promise<{ url: string; valid: Set<string>; stats: typeof stats; close: () => Promise<void> }>((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, valid, stats, close: () => new Promise((r) => server.close(() => r())) })),
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        valid,
+        stats,
+        close: () => new Promise((r) => server.close(() => r())),
+      }),
+    ),
   );
 }
 
@@ -226,8 +249,18 @@ async function main() {
     const as = await startTokenServer(latencyMs);
     const org = await db.organization.create({ data: { slug: `bench-${tag}`.replace(/_/g, "-"), name: "Benchmark" } });
     const actor = { type: "system", label: "bench" } as const;
-    const app = await saveOAuthApp({ db, organizationId: org.id, actor, input: { providerId: "generic-oauth2", name: "bench", clientId: "bench-client", clientSecret: "bench-secret" } });
-    const settings = JSON.stringify({ authorization_url: `${as.url}/authorize`, token_url: `${as.url}/token`, client_auth: "client_secret_post", use_pkce: true });
+    const app = await saveOAuthApp({
+      db,
+      organizationId: org.id,
+      actor,
+      input: { providerId: "generic-oauth2", name: "bench", clientId: "bench-client", clientSecret: "bench-secret" },
+    });
+    const settings = JSON.stringify({
+      authorization_url: `${as.url}/authorize`,
+      token_url: `${as.url}/token`,
+      client_auth: "client_secret_post",
+      use_pkce: true,
+    });
     const now = Date.now();
     const CHUNK = 500;
     for (let i = 0; i < n; i += CHUNK) {
@@ -252,20 +285,38 @@ async function main() {
           const rt = `rt_seed_${crypto.randomBytes(12).toString("base64url")}`;
           as.valid.add(rt);
           const owner = { organizationId: org.id, connectionId };
-          return { organizationId: org.id, connectionId, accessTokenEnc: sealToken(owner, "accessTokenEnc", `at_seed_${connectionId}`), refreshTokenEnc: sealToken(owner, "refreshTokenEnc", rt), tokenType: "Bearer" };
+          return {
+            organizationId: org.id,
+            connectionId,
+            accessTokenEnc: sealToken(owner, "accessTokenEnc", `at_seed_${connectionId}`),
+            refreshTokenEnc: sealToken(owner, "refreshTokenEnc", rt),
+            tokenType: "Bearer",
+          };
         }),
       });
     }
     const seededMs = performance.now() - t0 - migratedMs;
-    console.log(`${pg ? "PostgreSQL" : "SQLite"}: migrated in ${(migratedMs / 1000).toFixed(1)} s, seeded ${n} due connections in ${(seededMs / 1000).toFixed(1)} s; ${workers} worker(s), concurrency ${concurrency} each, batch ${batch}, AS latency ${latencyMs} ms`);
+    console.log(
+      `${pg ? "PostgreSQL" : "SQLite"}: migrated in ${(migratedMs / 1000).toFixed(1)} s, seeded ${n} due connections in ${(seededMs / 1000).toFixed(1)} s; ${workers} worker(s), concurrency ${concurrency} each, batch ${batch}, AS latency ${latencyMs} ms`,
+    );
 
     // The workers: the same script, worker role, the app's configuration in their environment.
     const children = Array.from({ length: workers }, () =>
-      spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []), __filename, "--worker"], {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: databaseUrl, BENCH_CONCURRENCY: String(concurrency), BENCH_BATCH: String(batch), NODE_ENV: "production" },
-        stdio: ["pipe", "pipe", "inherit"],
-      }),
+      spawn(
+        path.join(ROOT, "node_modules", ".bin", "tsx"),
+        [...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []), __filename, "--worker"],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            DATABASE_URL: databaseUrl,
+            BENCH_CONCURRENCY: String(concurrency),
+            BENCH_BATCH: String(batch),
+            NODE_ENV: "production",
+          },
+          stdio: ["pipe", "pipe", "inherit"],
+        },
+      ),
     );
     const messages = children.map((c) => {
       const queue: Array<Record<string, unknown>> = [];
@@ -285,9 +336,17 @@ async function main() {
           else queue.push(m);
         }
       });
-      const exited = new Promise<never>((_, reject) => c.on("exit", (code) => reject(new Error(`worker ${c.pid} exited with ${code} before reporting`))));
+      const exited = new Promise<never>((_, reject) =>
+        c.on("exit", (code) => reject(new Error(`worker ${c.pid} exited with ${code} before reporting`))),
+      );
       exited.catch(() => {});
-      return { next: () => Promise.race([new Promise<Record<string, unknown>>((r) => (queue.length ? r(queue.shift()!) : waiters.push(r))), exited]) };
+      return {
+        next: () =>
+          Promise.race([
+            new Promise<Record<string, unknown>>((r) => (queue.length ? r(queue.shift()!) : waiters.push(r))),
+            exited,
+          ]),
+      };
     });
     await Promise.all(messages.map((m) => m.next()));
     const go = performance.now();
@@ -295,7 +354,15 @@ async function main() {
     const results = (await Promise.all(messages.map((m) => m.next()))) as Array<{
       pid: number;
       wallMs: number;
-      totals: { calls: number; due: number; claimed: number; refreshed: number; skipped: number; busy: number; failed: Record<string, number> };
+      totals: {
+        calls: number;
+        due: number;
+        claimed: number;
+        refreshed: number;
+        skipped: number;
+        busy: number;
+        failed: Record<string, number>;
+      };
       latencies: number[];
       notRefreshedClaims: number;
       maxRssKb: number;
@@ -304,8 +371,14 @@ async function main() {
 
     // Check the outcome in the database: every connection refreshed exactly once.
     const since = new Date(now);
-    const refreshedRows = await db.connection.count({ where: { organizationId: org.id, lastRefreshedAt: { gte: since }, status: "active" } });
-    const versions = await db.tokenSet.groupBy({ by: ["version"], where: { organizationId: org.id }, _count: { _all: true } });
+    const refreshedRows = await db.connection.count({
+      where: { organizationId: org.id, lastRefreshedAt: { gte: since }, status: "active" },
+    });
+    const versions = await db.tokenSet.groupBy({
+      by: ["version"],
+      where: { organizationId: org.id },
+      _count: { _all: true },
+    });
     const notOnce = versions.filter((v) => v.version !== 2).reduce((s, v) => s + v._count._all, 0);
     await db.$disconnect();
     await as.close();
@@ -335,12 +408,25 @@ async function main() {
       rows_not_refreshed_exactly_once: notOnce,
     };
     console.log(`refreshed ${as.stats.refreshed}/${n} in ${summary.wall_s} s → ${summary.refreshes_per_s} refreshes/s`);
-    console.log(`refresh latency (lease claimed → committed → released, ${lat.length} samples): p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms`);
-    console.log(`peak RSS per worker: ${summary.peak_rss_mb.map((m) => `${m} MB`).join(", ")}; refreshes per worker: ${summary.per_worker_refreshed.join(", ")}; lease busy ${summary.busy}`);
-    console.log(`token server: ${as.stats.requests} requests, duplicate refresh requests ${as.stats.duplicates} (must be 0), extra refreshes ${summary.extra_refreshes} (must be 0), unknown tokens ${as.stats.unknown}, failed refreshes ${failed}`);
+    console.log(
+      `refresh latency (lease claimed → committed → released, ${lat.length} samples): p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms`,
+    );
+    console.log(
+      `peak RSS per worker: ${summary.peak_rss_mb.map((m) => `${m} MB`).join(", ")}; refreshes per worker: ${summary.per_worker_refreshed.join(", ")}; lease busy ${summary.busy}`,
+    );
+    console.log(
+      `token server: ${as.stats.requests} requests, duplicate refresh requests ${as.stats.duplicates} (must be 0), extra refreshes ${summary.extra_refreshes} (must be 0), unknown tokens ${as.stats.unknown}, failed refreshes ${failed}`,
+    );
     console.log(JSON.stringify(summary));
-    const ok = as.stats.duplicates === 0 && as.stats.unknown === 0 && failed === 0 && as.stats.refreshed === n && refreshedRows === n && notOnce === 0;
-    if (!ok) console.error("FAILED: every connection must be refreshed exactly once, with no duplicate refresh request");
+    const ok =
+      as.stats.duplicates === 0 &&
+      as.stats.unknown === 0 &&
+      failed === 0 &&
+      as.stats.refreshed === n &&
+      refreshedRows === n &&
+      notOnce === 0;
+    if (!ok)
+      console.error("FAILED: every connection must be refreshed exactly once, with no duplicate refresh request");
     process.exitCode = ok ? 0 : 1;
   } finally {
     await cleanup();
@@ -350,7 +436,9 @@ async function main() {
 if (process.argv.includes("--worker")) {
   worker().catch((e) => {
     const meta = (e as { code?: string; meta?: unknown }).meta;
-    process.stderr.write(`${(e as Error).stack ?? String(e)}\n${meta ? `${(e as { code?: string }).code} ${JSON.stringify(meta)}\n` : ""}`);
+    process.stderr.write(
+      `${(e as Error).stack ?? String(e)}\n${meta ? `${(e as { code?: string }).code} ${JSON.stringify(meta)}\n` : ""}`,
+    );
     process.exit(1);
   });
 } else {

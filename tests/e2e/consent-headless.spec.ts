@@ -6,7 +6,9 @@ import { expect, test } from "@playwright/test";
 import { emulatorState, type Kind } from "./servers";
 import { createConnectionInWizard, expectSecretNotShown, signInAsAdmin, statusOf } from "./flows";
 
-test("Webex with a 127.0.0.1 redirect: paste the redirected address, connected, test request", async ({ page }, info) => {
+test("Webex with a 127.0.0.1 redirect: paste the redirected address, connected, test request", async ({
+  page,
+}, info) => {
   const kind = info.project.name as Kind;
   const webex = emulatorState().webex;
   const baseURL = info.project.use.baseURL!;
@@ -27,7 +29,11 @@ test("Webex with a 127.0.0.1 redirect: paste the redirected address, connected, 
   let redirected = "";
   await page.route("https://127.0.0.1/**", async (route) => {
     redirected = route.request().url();
-    await route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: "<!doctype html><title>127.0.0.1</title><p>This site can’t be reached</p>" });
+    await route.fulfill({
+      status: 200,
+      contentType: "text/html; charset=utf-8",
+      body: "<!doctype html><title>127.0.0.1</title><p>This site can’t be reached</p>",
+    });
   });
   await page.getByRole("button", { name: "Connect now" }).click();
   await expect(page).toHaveURL(/^https:\/\/127\.0\.0\.1\/\?/);

@@ -5,7 +5,15 @@
 // with the tenant id that came from the token Consentry obtained itself.
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { controlEmulator, emulatorState, type Kind } from "./servers";
-import { ORG, ORG_NAME, createConnectionInWizard, createConsentLink, expectSecretNotShown, signInAsAdmin, statusOf } from "./flows";
+import {
+  ORG,
+  ORG_NAME,
+  createConnectionInWizard,
+  createConsentLink,
+  expectSecretNotShown,
+  signInAsAdmin,
+  statusOf,
+} from "./flows";
 
 const PROVIDER = "Microsoft 365 (Office 365 Management API)";
 
@@ -23,7 +31,10 @@ async function asTenantAdmin<T>(browser: Browser, run: (page: Page) => Promise<T
   }
 }
 
-test("Microsoft 365: consent link for a tenant admin, declined then approved; tenant id stored", async ({ page, browser }, info) => {
+test("Microsoft 365: consent link for a tenant admin, declined then approved; tenant id stored", async ({
+  page,
+  browser,
+}, info) => {
   const kind = info.project.name as Kind;
   const emu = emulatorState();
   const { tid } = emu.azure.tenant;
@@ -55,7 +66,10 @@ test("Microsoft 365: consent link for a tenant admin, declined then approved; te
     const link = await createConsentLink(page);
     await controlEmulator("/azure/sign-in", {
       tid,
-      decision: { error: "access_denied", error_description: 'AADSTS65004: User declined to consent to access the app. <img src=x onerror="alert(1)">' },
+      decision: {
+        error: "access_denied",
+        error_description: 'AADSTS65004: User declined to consent to access the app. <img src=x onerror="alert(1)">',
+      },
     });
     await asTenantAdmin(browser, async (admin) => {
       await admin.goto(link);
@@ -67,7 +81,9 @@ test("Microsoft 365: consent link for a tenant admin, declined then approved; te
       await expect(result).toContainText(`${PROVIDER} did not grant access.`);
       await expect(result.locator("code")).toHaveText("access_denied");
       // The provider's words are shown as text, never as markup.
-      await expect(result).toContainText('AADSTS65004: User declined to consent to access the app. <img src=x onerror="alert(1)">');
+      await expect(result).toContainText(
+        'AADSTS65004: User declined to consent to access the app. <img src=x onerror="alert(1)">',
+      );
       await expect(result.locator("img")).toHaveCount(0);
       await expect(result).toContainText(`send this page's message to ${ORG_NAME}`);
     });
@@ -91,7 +107,9 @@ test("Microsoft 365: consent link for a tenant admin, declined then approved; te
       // Back from the emulator: a clean URL (no code, no state) and the tenant Consentry verified.
       await expect(admin).toHaveURL(`${baseURL}/consent/result`);
       await expect(admin.getByTestId("consent-result")).toHaveAttribute("data-outcome", "connected");
-      await expect(admin.getByRole("heading", { level: 1 })).toHaveText(new RegExp(`^Connected to .+ \\(tenant ${tid}\\)$`));
+      await expect(admin.getByRole("heading", { level: 1 })).toHaveText(
+        new RegExp(`^Connected to .+ \\(tenant ${tid}\\)$`),
+      );
       await expect(admin.getByText("You can close this tab.", { exact: true })).toBeVisible();
       // The tenant admin has no account here: nothing links back into the portal.
       await expect(admin.getByRole("link", { name: "Back to the connection" })).toHaveCount(0);

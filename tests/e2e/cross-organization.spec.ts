@@ -44,7 +44,9 @@ test("organization B is invisible to a member of organization A", async ({ page 
 
   // Tampering with a form's hidden organization field does not reach B.
   await page.goto(`/orgs/${a}/settings`);
-  await page.locator('form:has(input[name="name"]) input[name="org"]').evaluate((el, slug) => ((el as HTMLInputElement).value = slug), b);
+  await page
+    .locator('form:has(input[name="name"]) input[name="org"]')
+    .evaluate((el, slug) => ((el as HTMLInputElement).value = slug), b);
   await page.getByLabel("Name").fill("Taken over");
   await page.getByRole("button", { name: "Save" }).click();
   await page.waitForLoadState("networkidle");

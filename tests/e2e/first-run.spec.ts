@@ -25,7 +25,18 @@ test("first sign-in, dashboard, create an organization, Japanese, sign out", asy
   // The sidebar, with exact names: it also has "Webhooks", and for staff "All organizations",
   // "Platform OAuth apps" and the installation audit log.
   const nav = page.getByRole("navigation", { name: "Main navigation" });
-  await expect(nav.getByRole("link")).toContainText(["Overview", "Connections", "OAuth apps", "API keys", "Webhooks", "Audit log", "Settings", "All organizations", "Platform OAuth apps", "Installation audit log"]);
+  await expect(nav.getByRole("link")).toContainText([
+    "Overview",
+    "Connections",
+    "OAuth apps",
+    "API keys",
+    "Webhooks",
+    "Audit log",
+    "Settings",
+    "All organizations",
+    "Platform OAuth apps",
+    "Installation audit log",
+  ]);
   await nav.getByRole("link", { name: "Platform OAuth apps", exact: true }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Platform OAuth apps" })).toBeVisible();
 

@@ -24,7 +24,10 @@ export async function createConnectionInWizard(
   page: Page,
   opts: { provider: RegExp; app: WizardApp; name: string; settings?: (page: Page) => Promise<void> },
 ): Promise<string> {
-  await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Connections", exact: true }).click();
+  await page
+    .getByRole("navigation", { name: "Main navigation" })
+    .getByRole("link", { name: "Connections", exact: true })
+    .click();
   await page.getByRole("link", { name: "New connection" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "New connection" })).toBeVisible();
   const next = page.getByRole("button", { name: "Next", exact: true });
@@ -38,7 +41,8 @@ export async function createConnectionInWizard(
     await page.getByRole("radio", { name: "Use our own app (enter its client id and secret)" }).check();
     await page.getByLabel("Client id", { exact: true }).fill(opts.app.clientId);
     await page.getByLabel("Client secret", { exact: true }).fill(opts.app.clientSecret);
-    if (opts.app.redirectUri) await page.getByLabel(/^Redirect URI registered at the provider/).fill(opts.app.redirectUri);
+    if (opts.app.redirectUri)
+      await page.getByLabel(/^Redirect URI registered at the provider/).fill(opts.app.redirectUri);
   }
   await next.click();
 
@@ -69,6 +73,8 @@ export async function expectSecretNotShown(page: Page, secret: string) {
   const html = await page.content();
   const escaped = secret.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   expect(html.includes(secret) || html.includes(escaped), "secret in the page's markup").toBe(false);
-  const values = await page.locator("input, textarea").evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+  const values = await page
+    .locator("input, textarea")
+    .evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
   expect(values, "secret in a form field").not.toContain(secret);
 }

@@ -13,11 +13,31 @@ import { createAzureAdEmulator, type AzureAdEmulator } from "../fixtures/azure-a
 import { faults, type BaseEmulator, type RecordedRequest, type TokenFault } from "../fixtures/http-emulator";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
-import { PG_DATABASE, ROOT, SERVERS, STATE_FILE, TMP, callbackUrlOf, type EchoedRequest, type EmulatorState, type FaultRequest } from "./servers";
+import {
+  PG_DATABASE,
+  ROOT,
+  SERVERS,
+  STATE_FILE,
+  TMP,
+  callbackUrlOf,
+  type EchoedRequest,
+  type EmulatorState,
+  type FaultRequest,
+} from "./servers";
 
-const CONTOSO = { tid: "41463f53-8812-40f4-890f-865bf6e35190", name: "Contoso", adminUpn: "admin@contoso.onmicrosoft.com", adminName: "Adele Vance", domains: ["contoso.onmicrosoft.com"] };
+const CONTOSO = {
+  tid: "41463f53-8812-40f4-890f-865bf6e35190",
+  name: "Contoso",
+  adminUpn: "admin@contoso.onmicrosoft.com",
+  adminName: "Adele Vance",
+  domains: ["contoso.onmicrosoft.com"],
+};
 const AZURE_APP = { clientId: "8f2c6a1e-6d3b-4a57-9c1e-2b7d9e0f4a11", clientSecret: "e2e~azure.secret_0123456789" };
-const WEBEX_APP = { clientId: "C0e2e0webex0integration0client0id", clientSecret: "e2e0webex0client0secret", headlessRedirect: "https://127.0.0.1/" };
+const WEBEX_APP = {
+  clientId: "C0e2e0webex0integration0client0id",
+  clientSecret: "e2e0webex0client0secret",
+  headlessRedirect: "https://127.0.0.1/",
+};
 
 interface Emulators {
   azure: AzureAdEmulator;
@@ -33,14 +53,20 @@ function faultFrom(f: FaultRequest): TokenFault {
     error: `${req.headers.authorization ?? ""} ${req.rawBody}`.trim().slice(0, 200),
     ...(f.errorCodes ? { error_codes: f.errorCodes } : {}),
   });
-  const fault: TokenFault = f.echo === "error-cut" ? { status: f.status ?? 400, body: cut } : faults.echo(f.echo, f.status);
+  const fault: TokenFault =
+    f.echo === "error-cut" ? { status: f.status ?? 400, body: cut } : faults.echo(f.echo, f.status);
   return f.path ? { ...fault, path: f.path } : fault;
 }
 
 const echoedOf = (emu: BaseEmulator): EchoedRequest[] =>
   emu.requests
     .filter((r) => r.fault)
-    .map((r) => ({ url: r.url, authorization: typeof r.headers.authorization === "string" ? r.headers.authorization : null, form: r.form, query: r.query }));
+    .map((r) => ({
+      url: r.url,
+      authorization: typeof r.headers.authorization === "string" ? r.headers.authorization : null,
+      form: r.form,
+      query: r.query,
+    }));
 
 async function startEmulators(): Promise<Emulators> {
   const callbacks = (providerId: string) => SERVERS.map((s) => callbackUrlOf(s.url, providerId));
@@ -59,7 +85,14 @@ async function startEmulators(): Promise<Emulators> {
     });
     started.push(oidc);
     const webex = await createWebexEmulator({
-      integrations: [{ clientId: WEBEX_APP.clientId, clientSecret: WEBEX_APP.clientSecret, redirectUris: [WEBEX_APP.headlessRedirect, ...callbacks("webex")], scopes: ["spark:people_read", "spark:kms"] }],
+      integrations: [
+        {
+          clientId: WEBEX_APP.clientId,
+          clientSecret: WEBEX_APP.clientSecret,
+          redirectUris: [WEBEX_APP.headlessRedirect, ...callbacks("webex")],
+          scopes: ["spark:people_read", "spark:kms"],
+        },
+      ],
     });
     started.push(webex);
 
@@ -74,7 +107,9 @@ async function startEmulators(): Promise<Emulators> {
         try {
           const echoed = /^\/echoed\?emulator=(azure|oidc|webex)$/.exec(req.url ?? "");
           if (req.method === "GET" && echoed) {
-            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(echoedOf(byName[echoed[1] as FaultRequest["emulator"]])));
+            res
+              .writeHead(200, { "content-type": "application/json" })
+              .end(JSON.stringify(echoedOf(byName[echoed[1] as FaultRequest["emulator"]])));
             return;
           }
           const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {};
@@ -82,7 +117,8 @@ async function startEmulators(): Promise<Emulators> {
           if (req.url === "/azure/sign-in") azure.setDefaultSignIn(body);
           else if (req.url === "/webex/next-sign-in") webex.setNextSignIn(body);
           else if (req.url === "/oidc/next-interaction") oidc.setNextInteraction(body);
-          else if (req.url === "/fault") byName[(body as FaultRequest).emulator].failNext(faultFrom(body as FaultRequest));
+          else if (req.url === "/fault")
+            byName[(body as FaultRequest).emulator].failNext(faultFrom(body as FaultRequest));
           else {
             res.writeHead(404).end();
             return;
@@ -101,9 +137,27 @@ async function startEmulators(): Promise<Emulators> {
 
     const state: EmulatorState = {
       control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
-      azure: { url: azure.url, clientId: AZURE_APP.clientId, clientSecret: AZURE_APP.clientSecret, tenant: { tid: CONTOSO.tid, name: CONTOSO.name, adminName: CONTOSO.adminName, adminUpn: CONTOSO.adminUpn } },
-      oidc: { url: oidc.url, authorizationUrl: oidc.endpoints.authorization, tokenUrl: oidc.endpoints.token, userinfoUrl: oidc.endpoints.userinfo, clientId: oidc.clients.post.client_id, clientSecret: oidc.clients.post.client_secret },
-      webex: { url: webex.url, clientId: WEBEX_APP.clientId, clientSecret: WEBEX_APP.clientSecret, redirectUri: WEBEX_APP.headlessRedirect, displayName: webex.person.displayName },
+      azure: {
+        url: azure.url,
+        clientId: AZURE_APP.clientId,
+        clientSecret: AZURE_APP.clientSecret,
+        tenant: { tid: CONTOSO.tid, name: CONTOSO.name, adminName: CONTOSO.adminName, adminUpn: CONTOSO.adminUpn },
+      },
+      oidc: {
+        url: oidc.url,
+        authorizationUrl: oidc.endpoints.authorization,
+        tokenUrl: oidc.endpoints.token,
+        userinfoUrl: oidc.endpoints.userinfo,
+        clientId: oidc.clients.post.client_id,
+        clientSecret: oidc.clients.post.client_secret,
+      },
+      webex: {
+        url: webex.url,
+        clientId: WEBEX_APP.clientId,
+        clientSecret: WEBEX_APP.clientSecret,
+        redirectUri: WEBEX_APP.headlessRedirect,
+        displayName: webex.person.displayName,
+      },
     };
     return { azure, oidc, webex, control, state };
   } catch (e) {
@@ -146,8 +200,7 @@ function start(env: Record<string, string>, logFile: string): Promise<{ child: C
         if (!password) {
           child.kill("SIGTERM");
           reject(new Error("the first start printed no administrator password"));
-        }
-        else resolve({ child, password });
+        } else resolve({ child, password });
       }
     };
     child.stdout!.on("data", onData);
@@ -157,14 +210,20 @@ function start(env: Record<string, string>, logFile: string): Promise<{ child: C
 }
 
 export default async function globalSetup() {
-  if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) throw new Error("No production build: run `npm run build` first (npm test does).");
+  if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID")))
+    throw new Error("No production build: run `npm run build` first (npm test does).");
   fs.mkdirSync(TMP, { recursive: true });
   await pgAdmin(`DROP DATABASE IF EXISTS "${PG_DATABASE}" WITH (FORCE)`);
   await pgAdmin(`CREATE DATABASE "${PG_DATABASE}"`);
   // Emulators first: the servers' configuration names their (dynamic) ports.
   const emu = await startEmulators();
   const closeEmulators = async () => {
-    await Promise.all([emu.azure.close(), emu.oidc.close(), emu.webex.close(), new Promise<void>((r) => emu.control.close(() => r()))]).catch(() => {});
+    await Promise.all([
+      emu.azure.close(),
+      emu.oidc.close(),
+      emu.webex.close(),
+      new Promise<void>((r) => emu.control.close(() => r())),
+    ]).catch(() => {});
   };
   const providerEnv = {
     CONSENTRY_TEST_ALLOW_LOOPBACK_EGRESS: "true",

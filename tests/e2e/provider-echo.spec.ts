@@ -7,7 +7,8 @@ import { expect, test, type Page } from "@playwright/test";
 import { controlEmulator, echoedRequests, emulatorState, type EchoedRequest, type Kind } from "./servers";
 import { ORG, createConnectionInWizard, signInAsAdmin, statusOf } from "./flows";
 
-const htmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
+const htmlEscape = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
 
 /** The secret values an echoed request carried. */
 function secretsOf(r: EchoedRequest): string[] {
@@ -18,7 +19,13 @@ function secretsOf(r: EchoedRequest): string[] {
 /** A secret as it could stand in markup: raw, URI- and form-encoded, JSON- and HTML-escaped, and its first 12 characters. */
 function probesOf(secret: string): string[] {
   const form = new URLSearchParams({ v: secret }).toString().slice(2);
-  const spellings = [secret, encodeURIComponent(secret), form, JSON.stringify(secret).slice(1, -1), secret.slice(0, 12)];
+  const spellings = [
+    secret,
+    encodeURIComponent(secret),
+    form,
+    JSON.stringify(secret).slice(1, -1),
+    secret.slice(0, 12),
+  ];
   return [...new Set(spellings.flatMap((s) => [s, htmlEscape(s)]))];
 }
 
@@ -27,7 +34,9 @@ async function html(page: Page, path: string): Promise<string> {
   return page.content();
 }
 
-test("a provider echoing the request: no secret on the result, connection, audit or OAuth app pages", async ({ page }, info) => {
+test("a provider echoing the request: no secret on the result, connection, audit or OAuth app pages", async ({
+  page,
+}, info) => {
   const kind = info.project.name as Kind;
   const op = emulatorState().oidc;
   const baseURL = info.project.use.baseURL!;
@@ -70,19 +79,26 @@ test("a provider echoing the request: no secret on the result, connection, audit
   pages["audit log"] = await html(page, `/orgs/${ORG}/audit`);
   expect(pages["audit log"]).toContain("connection.refresh_failed");
   pages["OAuth apps"] = await html(page, `/orgs/${ORG}/apps`);
-  const appLinks = await page.locator(`a[href^="/orgs/${ORG}/apps/"]:not([href$="/new"])`).evaluateAll((as) => as.map((a) => a.getAttribute("href")!));
+  const appLinks = await page
+    .locator(`a[href^="/orgs/${ORG}/apps/"]:not([href$="/new"])`)
+    .evaluateAll((as) => as.map((a) => a.getAttribute("href")!));
   for (const href of appLinks) pages[`OAuth app ${href}`] = await html(page, href);
-  const alerted = Object.entries(pages).some(([name, text]) => name.startsWith("OAuth app /") && text.includes("AADSTS7000215"));
+  const alerted = Object.entries(pages).some(
+    ([name, text]) => name.startsWith("OAuth app /") && text.includes("AADSTS7000215"),
+  );
   expect(alerted, "the operator alert is shown").toBe(true);
 
   const echoed = (await echoedRequests("oidc")).slice(echoedBefore);
-  expect(echoed.map((r) => Object.keys(r.form).includes("code_verifier") || Object.keys(r.form).includes("refresh_token"))).toEqual([true, true]);
+  expect(
+    echoed.map((r) => Object.keys(r.form).includes("code_verifier") || Object.keys(r.form).includes("refresh_token")),
+  ).toEqual([true, true]);
   const canaries = [op.clientSecret, ...echoed.flatMap(secretsOf)];
   expect(canaries.length).toBeGreaterThanOrEqual(5);
   const leaks: string[] = [];
   for (const [name, text] of Object.entries(pages)) {
     for (const secret of canaries) {
-      for (const p of probesOf(secret)) if (text.includes(p)) leaks.push(`${secret.slice(0, 8)}… (as ${p.slice(0, 16)}…) on ${name}`);
+      for (const p of probesOf(secret))
+        if (text.includes(p)) leaks.push(`${secret.slice(0, 8)}… (as ${p.slice(0, 16)}…) on ${name}`);
     }
   }
   expect(leaks).toEqual([]);

@@ -66,8 +66,20 @@ export interface EmulatorState {
    * /oidc/next-interaction (one-shot), /fault (one-shot); GET /echoed?emulator=…
    */
   control: string;
-  azure: { url: string; clientId: string; clientSecret: string; tenant: { tid: string; name: string; adminName: string; adminUpn: string } };
-  oidc: { url: string; authorizationUrl: string; tokenUrl: string; userinfoUrl: string; clientId: string; clientSecret: string };
+  azure: {
+    url: string;
+    clientId: string;
+    clientSecret: string;
+    tenant: { tid: string; name: string; adminName: string; adminUpn: string };
+  };
+  oidc: {
+    url: string;
+    authorizationUrl: string;
+    tokenUrl: string;
+    userinfoUrl: string;
+    clientId: string;
+    clientSecret: string;
+  };
   webex: { url: string; clientId: string; clientSecret: string; redirectUri: string; displayName: string };
 }
 
@@ -89,8 +101,15 @@ export function emulatorState(): EmulatorState {
  * Tells an emulator (living in the main process) how sign-ins go: `/azure/sign-in` sets the Azure AD
  * emulator's default sign-in ({ tid, decision }) until changed; the others queue one sign-in.
  */
-export async function controlEmulator(path: "/azure/sign-in" | "/webex/next-sign-in" | "/oidc/next-interaction" | "/fault", body: unknown): Promise<void> {
-  const res = await fetch(`${emulatorState().control}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+export async function controlEmulator(
+  path: "/azure/sign-in" | "/webex/next-sign-in" | "/oidc/next-interaction" | "/fault",
+  body: unknown,
+): Promise<void> {
+  const res = await fetch(`${emulatorState().control}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`emulator control ${path}: HTTP ${res.status} ${await res.text()}`);
 }
 
@@ -126,7 +145,8 @@ export function cliAsync(kind: Kind, args: string[]): Promise<string> {
       path.join(ROOT, "node_modules", ".bin", "tsx"),
       ["lib/cli/main.ts", ...args],
       { cwd: ROOT, env: { ...process.env, ...s.env, LOG_LEVEL: "warn" }, encoding: "utf8" },
-      (err, stdout, stderr) => (err ? reject(new Error(`cli ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout.trim())),
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`cli ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout.trim()),
     );
   });
 }

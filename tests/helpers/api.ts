@@ -46,14 +46,25 @@ export async function api(db: Db, method: string, pathAndQuery: string, opts: Ca
     body = JSON.stringify(opts.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
-  const res = await handleApiRequest(db, { method, url: new URL(`http://x${pathAndQuery}`), headers, body, ip: opts.ip ?? "198.51.100.7" });
+  const res = await handleApiRequest(db, {
+    method,
+    url: new URL(`http://x${pathAndQuery}`),
+    headers,
+    body,
+    ip: opts.ip ?? "198.51.100.7",
+  });
   let json: unknown;
   try {
     json = JSON.parse(res.body);
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])), text: res.body, json };
+  return {
+    status: res.status,
+    headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])),
+    text: res.body,
+    json,
+  };
 }
 
 /** A route's concrete path, `{id}` filled in. */
@@ -63,7 +74,13 @@ export function pathOf(route: Pick<ApiRoute, "path">, id = "00000000-0000-4000-8
 
 /** A syntactically valid request body for a route (the smallest one its schema accepts, or none). */
 export function minimalBody(route: ApiRoute): unknown {
-  if (route.id === "createConnection") return { provider: "generic-oauth2", name: "x", settings: { authorization_url: "https://as.example.com/auth", token_url: "https://as.example.com/token" }, oauth_app: { client_id: "c" } };
+  if (route.id === "createConnection")
+    return {
+      provider: "generic-oauth2",
+      name: "x",
+      settings: { authorization_url: "https://as.example.com/auth", token_url: "https://as.example.com/token" },
+      oauth_app: { client_id: "c" },
+    };
   if (route.method === "GET" || route.method === "DELETE") return undefined;
   return {};
 }
@@ -71,9 +88,20 @@ export function minimalBody(route: ApiRoute): unknown {
 export type TestKey = { key: string; id: string; prefix: string };
 
 /** An API key of `organizationId` (via lib's createApiKey), optionally expired or revoked afterwards. */
-export async function newApiKey(db: Db, organizationId: string, scopes: TApiScope[] = ALL_SCOPES, state: "valid" | "expired" | "revoked" = "valid"): Promise<TestKey> {
-  const r = await createApiKey({ db, organizationId, input: { name: `test ${state} ${scopes.join(",")}`, scopes }, actor: SYSTEM });
-  if (state === "expired") await db.apiKey.update({ where: { id: r.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+export async function newApiKey(
+  db: Db,
+  organizationId: string,
+  scopes: TApiScope[] = ALL_SCOPES,
+  state: "valid" | "expired" | "revoked" = "valid",
+): Promise<TestKey> {
+  const r = await createApiKey({
+    db,
+    organizationId,
+    input: { name: `test ${state} ${scopes.join(",")}`, scopes },
+    actor: SYSTEM,
+  });
+  if (state === "expired")
+    await db.apiKey.update({ where: { id: r.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
   if (state === "revoked") await db.apiKey.update({ where: { id: r.id }, data: { revokedAt: new Date() } });
   return { key: r.key, id: r.id, prefix: r.prefix };
 }
@@ -88,11 +116,17 @@ export function expectProblem(res: ApiResult, status: number, code: string) {
   expect(res.status, res.text).toBe(status);
   expect(res.headers["content-type"]).toBe("application/problem+json");
   expect(res.headers["cache-control"]).toBe("no-store");
-  expect(res.json).toMatchObject({ type: problemType(code), status, title: expect.any(String), detail: expect.any(String) });
+  expect(res.json).toMatchObject({
+    type: problemType(code),
+    status,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(res.headers["x-request-id"]).toBeTruthy();
 }
 
-const SECRET_KEY_NAMES = /^(client_secret|refresh_token|refresh_token_enc|access_token_enc|tokens?|token_set|tokenSet|secret|private_key(_pem)?|password|hash|api_key|id_token|pkce_verifier|.*_enc|.*Enc)$/i;
+const SECRET_KEY_NAMES =
+  /^(client_secret|refresh_token|refresh_token_enc|access_token_enc|tokens?|token_set|tokenSet|secret|private_key(_pem)?|password|hash|api_key|id_token|pkce_verifier|.*_enc|.*Enc)$/i;
 
 /** Every property name anywhere in a JSON value that names a secret (the token endpoint's `access_token` aside). */
 export function secretFieldsIn(value: unknown, allow: string[] = []): string[] {
@@ -129,9 +163,17 @@ export async function auditText(db: Db): Promise<string> {
 }
 
 /** Asserts one audit row per response, action api.<routeId>, with the status in its details. */
-export async function expectAudited(db: Db, calls: Array<{ res: ApiResult; routeId: string; organizationId: string | null }>) {
+export async function expectAudited(
+  db: Db,
+  calls: Array<{ res: ApiResult; routeId: string; organizationId: string | null }>,
+) {
   // one api.* row per request (the lib functions a request ran record their own events under its request id too)
-  const rows = (await auditRowsFor(db, calls.map((c) => c.res.headers["x-request-id"]!))).filter((r) => r.action.startsWith("api."));
+  const rows = (
+    await auditRowsFor(
+      db,
+      calls.map((c) => c.res.headers["x-request-id"]!),
+    )
+  ).filter((r) => r.action.startsWith("api."));
   const byRequest = new Map(rows.map((r) => [r.requestId, r]));
   expect(rows).toHaveLength(calls.length);
   for (const { res, routeId, organizationId } of calls) {
@@ -139,7 +181,9 @@ export async function expectAudited(db: Db, calls: Array<{ res: ApiResult; route
     expect(row, `no audit row for ${routeId} → ${res.status}`).toBeDefined();
     expect(row!.action).toBe(`api.${routeId}`);
     expect(row!.organizationId).toBe(organizationId);
-    expect(row!.outcome).toBe(res.status < 400 ? "success" : res.status === 401 || res.status === 403 ? "denied" : "failure");
+    expect(row!.outcome).toBe(
+      res.status < 400 ? "success" : res.status === 401 || res.status === 403 ? "denied" : "failure",
+    );
     expect(JSON.parse(row!.details)).toMatchObject({ status: res.status });
     // batched rows get time-ordered ids (UUIDv7) carrying their creation millisecond
     expect(row!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -158,7 +202,13 @@ export async function consentVia(db: Db, consentUrl: string, authorize: (authori
   const link = await findOpenConsentLink({ db, token });
   if (!link) throw new Error(`consent link ${consentUrl} is not open`);
   const browserSecret = crypto.randomBytes(32).toString("base64url");
-  const { authorizationUrl } = await startConsent({ db, consentRequestId: link.id, organizationId: link.organizationId, browserSecret, actor: { type: "anonymous", label: "tenant admin" } });
+  const { authorizationUrl } = await startConsent({
+    db,
+    consentRequestId: link.id,
+    organizationId: link.organizationId,
+    browserSecret,
+    actor: { type: "anonymous", label: "tenant admin" },
+  });
   let callback: URL;
   try {
     callback = await authorize(authorizationUrl);

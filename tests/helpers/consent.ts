@@ -39,25 +39,51 @@ export async function newOrg(db: Db, name = "Org") {
 }
 
 export async function newConnection(db: Db, organizationId: string, input: Record<string, unknown>) {
-  return createConnection({ db, organizationId, input: { name: `Conn ${crypto.randomBytes(3).toString("hex")}`, ...input }, actor });
+  return createConnection({
+    db,
+    organizationId,
+    input: { name: `Conn ${crypto.randomBytes(3).toString("hex")}`, ...input },
+    actor,
+  });
 }
 
 export type StartedFlow = { consentRequestId: string; authorizationUrl: string; browserSecret: string };
 
 /** Consent link + startConsent, as a tenant admin opening the link in `browserSecret`'s browser. */
-export async function startFlow(db: Db, organizationId: string, connectionId: string, browserSecret = newBrowser()): Promise<StartedFlow> {
+export async function startFlow(
+  db: Db,
+  organizationId: string,
+  connectionId: string,
+  browserSecret = newBrowser(),
+): Promise<StartedFlow> {
   const link = await createConsentLink({ db, organizationId, connectionId, actor });
-  const { authorizationUrl } = await startConsent({ db, consentRequestId: link.id, organizationId, browserSecret, actor: { type: "anonymous" } });
+  const { authorizationUrl } = await startConsent({
+    db,
+    consentRequestId: link.id,
+    organizationId,
+    browserSecret,
+    actor: { type: "anonymous" },
+  });
   return { consentRequestId: link.id, authorizationUrl, browserSecret };
 }
 
 /** Plays the browser at the emulator and returns the redirect it sends back (not fetched). */
-export async function authorizeAt(authorizationUrl: string, opts: { origins?: string[]; jar?: CookieJar } = {}): Promise<URL> {
-  return followAuthorize(authorizationUrl, { origins: opts.origins ?? [new URL(authorizationUrl).origin], jar: opts.jar });
+export async function authorizeAt(
+  authorizationUrl: string,
+  opts: { origins?: string[]; jar?: CookieJar } = {},
+): Promise<URL> {
+  return followAuthorize(authorizationUrl, {
+    origins: opts.origins ?? [new URL(authorizationUrl).origin],
+    jar: opts.jar,
+  });
 }
 
 /** What the callback route does: the provider from the path, the query as params. */
-export async function deliverCallback(db: Db, callback: URL | string, browserSecret: string | undefined): Promise<ConsentOutcome> {
+export async function deliverCallback(
+  db: Db,
+  callback: URL | string,
+  browserSecret: string | undefined,
+): Promise<ConsentOutcome> {
   const u = typeof callback === "string" ? new URL(callback) : callback;
   const m = /^\/api\/oauth\/callback\/([a-z0-9-]+)$/.exec(u.pathname);
   if (!m) throw new Error(`not a Consentry callback URL: ${u.pathname}`);
@@ -65,7 +91,12 @@ export async function deliverCallback(db: Db, callback: URL | string, browserSec
 }
 
 /** start → authorize → callback in one go. */
-export async function runFlow(db: Db, organizationId: string, connectionId: string, opts: { origins?: string[]; jar?: CookieJar; browserSecret?: string } = {}) {
+export async function runFlow(
+  db: Db,
+  organizationId: string,
+  connectionId: string,
+  opts: { origins?: string[]; jar?: CookieJar; browserSecret?: string } = {},
+) {
   const flow = await startFlow(db, organizationId, connectionId, opts.browserSecret);
   const callback = await authorizeAt(flow.authorizationUrl, opts);
   const outcome = await deliverCallback(db, callback, flow.browserSecret);
@@ -108,7 +139,8 @@ export async function auditActions(db: Db, where: { organizationId?: string | nu
 /** Header and payload of a compact JWS/JWT without verifying it. */
 export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
   const [h, p] = token.split(".");
-  const dec = (s: string | undefined) => JSON.parse(Buffer.from(s ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+  const dec = (s: string | undefined) =>
+    JSON.parse(Buffer.from(s ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
   return { header: dec(h), payload: dec(p) };
 }
 

@@ -25,7 +25,8 @@ async function removeAbandoned(kinds: DbKind[]) {
     return pid !== undefined && pid > 0 && !processAlive(pid);
   };
   if (fs.existsSync(TMP_ROOT)) {
-    for (const dir of fs.readdirSync(TMP_ROOT)) if (abandoned(dir)) fs.rmSync(path.join(TMP_ROOT, dir), { recursive: true, force: true });
+    for (const dir of fs.readdirSync(TMP_ROOT))
+      if (abandoned(dir)) fs.rmSync(path.join(TMP_ROOT, dir), { recursive: true, force: true });
   }
   if (kinds.includes("postgresql")) await dropPgDatabases((await listPgDatabases(testDbNameRegex())).filter(abandoned));
 }
@@ -47,7 +48,11 @@ export default async function setup(project: TestProject) {
   if (kinds.includes("postgresql")) {
     run.pgTemplate = `consentry_tpl_${runId}`;
     const tpl = run.pgTemplate;
-    migrating.push(createPgDatabase(tpl).then(() => applyMigrations({ databaseUrl: pgUrlFor(tpl), dataDir: runDir, root: REPO_ROOT })));
+    migrating.push(
+      createPgDatabase(tpl).then(() =>
+        applyMigrations({ databaseUrl: pgUrlFor(tpl), dataDir: runDir, root: REPO_ROOT }),
+      ),
+    );
   }
   try {
     await Promise.all(migrating);

@@ -25,9 +25,13 @@ export type TestDbRun = {
 export function selectedDbKinds(): DbKind[] {
   const raw = process.env.CONSENTRY_TEST_DATABASES;
   if (!raw) return [...ALL_DB_KINDS];
-  const kinds = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const kinds = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = kinds.filter((k) => !ALL_DB_KINDS.includes(k as DbKind));
-  if (unknown.length || kinds.length === 0) throw new Error(`CONSENTRY_TEST_DATABASES: expected sqlite and/or postgresql, got "${raw}"`);
+  if (unknown.length || kinds.length === 0)
+    throw new Error(`CONSENTRY_TEST_DATABASES: expected sqlite and/or postgresql, got "${raw}"`);
   return kinds as DbKind[];
 }
 

@@ -80,8 +80,12 @@ export function describeEachDb(name: string, fn: (getDb: () => TestDatabase) => 
 export async function listTables({ db, kind }: TestDatabase): Promise<string[]> {
   const rows =
     kind === "sqlite"
-      ? await db.$queryRawUnsafe<Array<{ name: string }>>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-      : await db.$queryRawUnsafe<Array<{ name: string }>>(`SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema()`);
+      ? await db.$queryRawUnsafe<Array<{ name: string }>>(
+          `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`,
+        )
+      : await db.$queryRawUnsafe<Array<{ name: string }>>(
+          `SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema()`,
+        );
   return rows.map((r) => r.name).sort();
 }
 
@@ -101,5 +105,7 @@ export async function dumpAllRows(t: TestDatabase): Promise<{ tables: string[]; 
 /** The raw bytes of a SQLite database (main file, WAL and journal): catches free pages a SELECT cannot see. */
 export function sqliteRawBytes(url: string): Buffer {
   const file = sqliteFilePath(url);
-  return Buffer.concat([file, `${file}-wal`, `${file}-journal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+  return Buffer.concat(
+    [file, `${file}-wal`, `${file}-journal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)),
+  );
 }

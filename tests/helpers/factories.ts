@@ -24,8 +24,18 @@ export function openSecret(table: SecretTable, row: Row, field: string): string 
   return decryptSecret(value, contextFor(table, row, field));
 }
 
-export async function seedUser(db: Db, over: { email?: string; name?: string; isStaff?: boolean; passwordHash?: string | null } = {}) {
-  return db.user.create({ data: { email: over.email ?? `user-${uniq()}@example.test`, name: over.name ?? "Test User", isStaff: over.isStaff ?? false, passwordHash: over.passwordHash ?? null } });
+export async function seedUser(
+  db: Db,
+  over: { email?: string; name?: string; isStaff?: boolean; passwordHash?: string | null } = {},
+) {
+  return db.user.create({
+    data: {
+      email: over.email ?? `user-${uniq()}@example.test`,
+      name: over.name ?? "Test User",
+      isStaff: over.isStaff ?? false,
+      passwordHash: over.passwordHash ?? null,
+    },
+  });
 }
 
 export async function seedOrg(db: Db, over: { slug?: string; name?: string } = {}) {
@@ -33,12 +43,23 @@ export async function seedOrg(db: Db, over: { slug?: string; name?: string } = {
   return db.organization.create({ data: { slug, name: over.name ?? `Org ${slug}` } });
 }
 
-export async function seedMembership(db: Db, { organizationId, userId, role }: { organizationId: string; userId: string; role: TRole }) {
+export async function seedMembership(
+  db: Db,
+  { organizationId, userId, role }: { organizationId: string; userId: string; role: TRole },
+) {
   return db.membership.create({ data: { organizationId, userId, role } });
 }
 
 /** An OAuth app: organization-owned, or platform-owned with organizationId null. */
-export async function seedOAuthApp(db: Db, { organizationId, clientSecret, privateKey, providerId = "microsoft" }: { organizationId: string | null; clientSecret?: string; privateKey?: string; providerId?: string }) {
+export async function seedOAuthApp(
+  db: Db,
+  {
+    organizationId,
+    clientSecret,
+    privateKey,
+    providerId = "microsoft",
+  }: { organizationId: string | null; clientSecret?: string; privateKey?: string; providerId?: string },
+) {
   const row = { id: `app_${uniq()}`, organizationId };
   return db.oAuthApp.create({
     data: {
@@ -52,11 +73,34 @@ export async function seedOAuthApp(db: Db, { organizationId, clientSecret, priva
   });
 }
 
-export async function seedConnection(db: Db, { organizationId, oauthAppId = null, name, providerId = "microsoft" }: { organizationId: string; oauthAppId?: string | null; name?: string; providerId?: string }) {
-  return db.connection.create({ data: { organizationId, oauthAppId, providerId, name: name ?? `Connection ${uniq()}`, status: "active" } });
+export async function seedConnection(
+  db: Db,
+  {
+    organizationId,
+    oauthAppId = null,
+    name,
+    providerId = "microsoft",
+  }: { organizationId: string; oauthAppId?: string | null; name?: string; providerId?: string },
+) {
+  return db.connection.create({
+    data: { organizationId, oauthAppId, providerId, name: name ?? `Connection ${uniq()}`, status: "active" },
+  });
 }
 
-export async function seedTokenSet(db: Db, { connection, accessToken, refreshToken, idToken }: { connection: { id: string; organizationId: string }; accessToken: string; refreshToken?: string; idToken?: string }) {
+export async function seedTokenSet(
+  db: Db,
+  {
+    connection,
+    accessToken,
+    refreshToken,
+    idToken,
+  }: {
+    connection: { id: string; organizationId: string };
+    accessToken: string;
+    refreshToken?: string;
+    idToken?: string;
+  },
+) {
   const row = { id: `ts_${uniq()}`, organizationId: connection.organizationId, connectionId: connection.id };
   return db.tokenSet.create({
     data: {
@@ -68,7 +112,13 @@ export async function seedTokenSet(db: Db, { connection, accessToken, refreshTok
   });
 }
 
-export async function seedConsentRequest(db: Db, { connection, pkceVerifier }: { connection: { id: string; organizationId: string; providerId: string }; pkceVerifier?: string }) {
+export async function seedConsentRequest(
+  db: Db,
+  {
+    connection,
+    pkceVerifier,
+  }: { connection: { id: string; organizationId: string; providerId: string }; pkceVerifier?: string },
+) {
   const row = { id: `cr_${uniq()}`, organizationId: connection.organizationId };
   return db.consentRequest.create({
     data: {
@@ -85,13 +135,26 @@ export async function seedConsentRequest(db: Db, { connection, pkceVerifier }: {
 /** Every secret kind the schema has, for one organization: returns the plaintexts by "Table.field@rowId". */
 export async function seedAllSecrets(db: Db, organizationId: string, label = "s") {
   const plain = new Map<string, string>();
-  const put = (table: string, rowId: string, field: string, value: string) => (plain.set(`${table}.${field}@${rowId}`, value), value);
-  const app = await seedOAuthApp(db, { organizationId, clientSecret: canary(`${label}-client-secret`), privateKey: canary(`${label}-private-key`) });
+  const put = (table: string, rowId: string, field: string, value: string) => (
+    plain.set(`${table}.${field}@${rowId}`, value),
+    value
+  );
+  const app = await seedOAuthApp(db, {
+    organizationId,
+    clientSecret: canary(`${label}-client-secret`),
+    privateKey: canary(`${label}-private-key`),
+  });
   put("OAuthApp", app.id, "clientSecretEnc", openSecret("OAuthApp", app, "clientSecretEnc"));
   put("OAuthApp", app.id, "privateKeyEnc", openSecret("OAuthApp", app, "privateKeyEnc"));
   const connection = await seedConnection(db, { organizationId, oauthAppId: app.id });
-  const tokens = await seedTokenSet(db, { connection, accessToken: canary(`${label}-access`), refreshToken: canary(`${label}-refresh`), idToken: canary(`${label}-id`) });
-  for (const f of ["accessTokenEnc", "refreshTokenEnc", "idTokenEnc"]) put("TokenSet", tokens.id, f, openSecret("TokenSet", tokens, f));
+  const tokens = await seedTokenSet(db, {
+    connection,
+    accessToken: canary(`${label}-access`),
+    refreshToken: canary(`${label}-refresh`),
+    idToken: canary(`${label}-id`),
+  });
+  for (const f of ["accessTokenEnc", "refreshTokenEnc", "idTokenEnc"])
+    put("TokenSet", tokens.id, f, openSecret("TokenSet", tokens, f));
   const consent = await seedConsentRequest(db, { connection, pkceVerifier: canary(`${label}-pkce`) });
   put("ConsentRequest", consent.id, "pkceVerifierEnc", openSecret("ConsentRequest", consent, "pkceVerifierEnc"));
   return { app, connection, tokens, consent, plain };

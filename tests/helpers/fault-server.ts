@@ -71,7 +71,10 @@ export async function startFaultServer(config: FaultServerConfig = {}): Promise<
       server = await startProductionServer({ env });
     },
     async cron() {
-      const res = await fetch(`${url}/api/cron/refresh`, { method: "POST", headers: { authorization: `Bearer ${CRON_SECRET}` } });
+      const res = await fetch(`${url}/api/cron/refresh`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${CRON_SECRET}` },
+      });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     },
     async dispose() {

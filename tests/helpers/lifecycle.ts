@@ -33,7 +33,10 @@ export const sleep = (ms: number) => new Promise<void>((r) => realSetTimeout(r, 
 export const SYSTEM = { type: "system", label: "test" } as const;
 
 /** Polls `fn` (real time) until it returns a truthy value. */
-export async function waitFor<T>(fn: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -68,10 +71,27 @@ export async function connectViaConsent({
   authorize: (authorizationUrl: string) => Promise<URL>;
   name?: string;
 }): Promise<{ connectionId: string; oauthAppId: string }> {
-  const c = await createConnection({ db, organizationId, actor: SYSTEM, input: { provider, name: name ?? `conn-${crypto.randomBytes(3).toString("hex")}`, settings, scopes, oauth_app: app } });
+  const c = await createConnection({
+    db,
+    organizationId,
+    actor: SYSTEM,
+    input: {
+      provider,
+      name: name ?? `conn-${crypto.randomBytes(3).toString("hex")}`,
+      settings,
+      scopes,
+      oauth_app: app,
+    },
+  });
   const link = await createConsentLink({ db, organizationId, connectionId: c.id, actor: SYSTEM });
   const browserSecret = crypto.randomBytes(16).toString("hex");
-  const { authorizationUrl } = await startConsent({ db, consentRequestId: link.id, organizationId, browserSecret, actor: SYSTEM });
+  const { authorizationUrl } = await startConsent({
+    db,
+    consentRequestId: link.id,
+    organizationId,
+    browserSecret,
+    actor: SYSTEM,
+  });
   const callback = await authorize(authorizationUrl);
   const outcome = await completeConsent({ db, providerId: provider, params: callback.searchParams, browserSecret });
   if (!outcome.ok) throw new Error(`consent failed: ${JSON.stringify(outcome)}`);
@@ -79,11 +99,34 @@ export async function connectViaConsent({
 }
 
 /** Consent again on an existing connection (a new consent link, the same flow). */
-export async function reconsent({ db, organizationId, connectionId, provider, authorize }: { db: Db; organizationId: string; connectionId: string; provider: string; authorize: (authorizationUrl: string) => Promise<URL> }) {
+export async function reconsent({
+  db,
+  organizationId,
+  connectionId,
+  provider,
+  authorize,
+}: {
+  db: Db;
+  organizationId: string;
+  connectionId: string;
+  provider: string;
+  authorize: (authorizationUrl: string) => Promise<URL>;
+}) {
   const link = await createConsentLink({ db, organizationId, connectionId, actor: SYSTEM });
   const browserSecret = crypto.randomBytes(16).toString("hex");
-  const { authorizationUrl } = await startConsent({ db, consentRequestId: link.id, organizationId, browserSecret, actor: SYSTEM });
-  const outcome = await completeConsent({ db, providerId: provider, params: (await authorize(authorizationUrl)).searchParams, browserSecret });
+  const { authorizationUrl } = await startConsent({
+    db,
+    consentRequestId: link.id,
+    organizationId,
+    browserSecret,
+    actor: SYSTEM,
+  });
+  const outcome = await completeConsent({
+    db,
+    providerId: provider,
+    params: (await authorize(authorizationUrl)).searchParams,
+    browserSecret,
+  });
   if (!outcome.ok) throw new Error(`consent failed: ${JSON.stringify(outcome)}`);
 }
 
@@ -131,7 +174,15 @@ export const WORKER_SCRIPT = path.join(REPO_ROOT, "tests", "workers", "refresh-w
  * Spawns tests/workers/refresh-worker.ts with the database, keyring and egress allowance of this test.
  * Without `args` the worker boots and waits for them (`send`), so its start-up overlaps the test's set-up.
  */
-export function spawnRefreshWorker({ databaseUrl, args, providerHosts = {} }: { databaseUrl: string; args?: Record<string, unknown>; providerHosts?: Record<string, string> }): WorkerHandle {
+export function spawnRefreshWorker({
+  databaseUrl,
+  args,
+  providerHosts = {},
+}: {
+  databaseUrl: string;
+  args?: Record<string, unknown>;
+  providerHosts?: Record<string, string>;
+}): WorkerHandle {
   const child = spawn(TSX, [WORKER_SCRIPT, ...(args ? [JSON.stringify(args)] : [])], {
     cwd: REPO_ROOT,
     env: {
@@ -171,7 +222,9 @@ export function spawnRefreshWorker({ databaseUrl, args, providerHosts = {} }: { 
   });
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   const workerExited = async () => {
     for (let i = 0; i < 200 && workerPid !== undefined; i++) {
       try {
@@ -194,7 +247,11 @@ export function spawnRefreshWorker({ databaseUrl, args, providerHosts = {} }: { 
         return Promise.resolve(seen);
       }
       return new Promise((resolve, reject) => {
-        const t = realSetTimeout(() => reject(new Error(`worker ${child.pid}: no "${event}" within ${timeoutMs} ms; stderr: ${err.slice(-2000)}`)), timeoutMs);
+        const t = realSetTimeout(
+          () =>
+            reject(new Error(`worker ${child.pid}: no "${event}" within ${timeoutMs} ms; stderr: ${err.slice(-2000)}`)),
+          timeoutMs,
+        );
         waiters.push({
           event,
           resolve: (m) => {
@@ -203,7 +260,11 @@ export function spawnRefreshWorker({ databaseUrl, args, providerHosts = {} }: { 
             resolve(m);
           },
         });
-        void exited.then(({ code, signal }) => reject(new Error(`worker ${child.pid} exited (${code ?? signal}) before "${event}"; stderr: ${err.slice(-2000)}`)));
+        void exited.then(({ code, signal }) =>
+          reject(
+            new Error(`worker ${child.pid} exited (${code ?? signal}) before "${event}"; stderr: ${err.slice(-2000)}`),
+          ),
+        );
       });
     },
     send(a) {
@@ -247,7 +308,12 @@ export async function startReceiver(): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      received.push({ path: req.url ?? "/", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
+      received.push({
+        path: req.url ?? "/",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+        at: Date.now(),
+      });
       if (state.mode === "hang") return;
       res.writeHead(state.mode === "ok" ? 204 : state.mode);
       res.end();
@@ -279,7 +345,11 @@ export async function connectGenericViaOp(op: OidcServer, t: Pick<TestDatabase, 
     db: t.db,
     organizationId: org.id,
     provider: "generic-oauth2",
-    settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
+    settings: {
+      authorization_url: op.endpoints.authorization,
+      token_url: op.endpoints.token,
+      client_auth: "client_secret_post",
+    },
     scopes: ["openid", "offline_access"],
     app: op.clients.post,
     authorize: (url) => op.authorize(url),
@@ -288,7 +358,8 @@ export async function connectGenericViaOp(op: OidcServer, t: Pick<TestDatabase, 
 }
 
 /** Makes the connection due for the scheduler now. */
-export const makeDue = (t: TestDatabase, connectionId: string) => t.db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: new Date(Date.now() - 1000) } });
+export const makeDue = (t: TestDatabase, connectionId: string) =>
+  t.db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: new Date(Date.now() - 1000) } });
 
 /**
  * Refresh-worker processes started ahead of the tests that use them (booting tsx takes seconds);

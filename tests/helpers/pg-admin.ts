@@ -47,5 +47,9 @@ export async function dropPgDatabases(names: string[]): Promise<void> {
 
 /** Database names matching a POSIX regular expression (not LIKE: "_" is a wildcard there). */
 export async function listPgDatabases(regex: string): Promise<string[]> {
-  return withPgAdmin(async (c) => (await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname ~ $1", [regex])).rows.map((r) => r.datname));
+  return withPgAdmin(async (c) =>
+    (await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname ~ $1", [regex])).rows.map(
+      (r) => r.datname,
+    ),
+  );
 }

@@ -25,7 +25,8 @@ export type PrivatePg = {
 
 /** Why a private server cannot run here, or null when it can. */
 export function privatePgUnavailable(): string | null {
-  if (!BIN || !fs.existsSync(path.join(BIN, "initdb"))) return "PostgreSQL server binaries (initdb, pg_ctl) are not installed";
+  if (!BIN || !fs.existsSync(path.join(BIN, "initdb")))
+    return "PostgreSQL server binaries (initdb, pg_ctl) are not installed";
   try {
     execFileSync("id", ["postgres"], { stdio: "ignore" });
   } catch {
@@ -35,10 +36,14 @@ export function privatePgUnavailable(): string | null {
 }
 
 const asPostgres = (cmd: string, args: string[]) =>
-  execFileSync(process.getuid?.() === 0 ? "runuser" : path.join(BIN, cmd), process.getuid?.() === 0 ? ["-u", "postgres", "--", path.join(BIN, cmd), ...args] : args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    encoding: "utf8",
-  });
+  execFileSync(
+    process.getuid?.() === 0 ? "runuser" : path.join(BIN, cmd),
+    process.getuid?.() === 0 ? ["-u", "postgres", "--", path.join(BIN, cmd), ...args] : args,
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      encoding: "utf8",
+    },
+  );
 
 export async function startPrivatePg(port: number): Promise<PrivatePg> {
   // outside the repository: the postgres user must be able to reach it, and /tmp is open to all

@@ -14,7 +14,14 @@ const SYSTEM = { type: "system", label: "fault test" } as const;
 export type SeededConnection = { id: string; grantId: string };
 
 /** `count` generic-oauth2 connections, each on its own fresh grant, due for refresh now. */
-export async function seedRotatingConnections({ db, as, count, organizationId, dueInMs = -1000, expiresInMs = 5 * 60_000 }: {
+export async function seedRotatingConnections({
+  db,
+  as,
+  count,
+  organizationId,
+  dueInMs = -1000,
+  expiresInMs = 5 * 60_000,
+}: {
   db: Db;
   as: RotatingAs;
   count: number;
@@ -25,12 +32,29 @@ export async function seedRotatingConnections({ db, as, count, organizationId, d
   expiresInMs?: number;
 }): Promise<{ organizationId: string; oauthAppId: string; connections: SeededConnection[] }> {
   const orgId = organizationId ?? (await seedOrg(db)).id;
-  const app = await saveOAuthApp({ db, organizationId: orgId, input: { providerId: "generic-oauth2", name: `rotating ${crypto.randomBytes(3).toString("hex")}`, clientId: as.client.client_id, clientSecret: as.client.client_secret }, actor: SYSTEM });
-  const settings = JSON.stringify({ authorization_url: `${as.url}/authorize`, token_url: as.tokenUrl, client_auth: "client_secret_post" });
+  const app = await saveOAuthApp({
+    db,
+    organizationId: orgId,
+    input: {
+      providerId: "generic-oauth2",
+      name: `rotating ${crypto.randomBytes(3).toString("hex")}`,
+      clientId: as.client.client_id,
+      clientSecret: as.client.client_secret,
+    },
+    actor: SYSTEM,
+  });
+  const settings = JSON.stringify({
+    authorization_url: `${as.url}/authorize`,
+    token_url: as.tokenUrl,
+    client_auth: "client_secret_post",
+  });
   const now = Date.now();
   const connections: SeededConnection[] = [];
   for (let i = 0; i < count; i += 250) {
-    const chunk = Array.from({ length: Math.min(250, count - i) }, (_, k) => ({ id: `rot_${i + k}_${crypto.randomBytes(6).toString("hex")}`, grant: as.mintGrant() }));
+    const chunk = Array.from({ length: Math.min(250, count - i) }, (_, k) => ({
+      id: `rot_${i + k}_${crypto.randomBytes(6).toString("hex")}`,
+      grant: as.mintGrant(),
+    }));
     await db.connection.createMany({
       data: chunk.map((c, k) => ({
         id: c.id,
@@ -49,7 +73,13 @@ export async function seedRotatingConnections({ db, as, count, organizationId, d
     await db.tokenSet.createMany({
       data: chunk.map((c) => {
         const owner = { organizationId: orgId, connectionId: c.id };
-        return { organizationId: orgId, connectionId: c.id, accessTokenEnc: sealToken(owner, "accessTokenEnc", c.grant.accessToken), refreshTokenEnc: sealToken(owner, "refreshTokenEnc", c.grant.refreshToken), tokenType: "Bearer" };
+        return {
+          organizationId: orgId,
+          connectionId: c.id,
+          accessTokenEnc: sealToken(owner, "accessTokenEnc", c.grant.accessToken),
+          refreshTokenEnc: sealToken(owner, "refreshTokenEnc", c.grant.refreshToken),
+          tokenType: "Bearer",
+        };
       }),
     });
     connections.push(...chunk.map((c) => ({ id: c.id, grantId: c.grant.id })));
@@ -68,7 +98,10 @@ export type LossReport = {
 
 /** What a fault cost: compares every connection's stored refresh token with the server's current one. */
 export async function countLosses(db: Db, as: RotatingAs, connections: SeededConnection[]): Promise<LossReport> {
-  const rows = await db.connection.findMany({ where: { id: { in: connections.map((c) => c.id) } }, include: { tokenSet: true } });
+  const rows = await db.connection.findMany({
+    where: { id: { in: connections.map((c) => c.id) } },
+    include: { tokenSet: true },
+  });
   const byId = new Map(rows.map((r) => [r.id, r]));
   const lost: string[] = [];
   const needsReconsent: string[] = [];
@@ -76,7 +109,13 @@ export async function countLosses(db: Db, as: RotatingAs, connections: SeededCon
     const row = byId.get(c.id);
     const grant = as.grants.get(c.grantId)!;
     if (row?.status === "needs_reconsent") needsReconsent.push(c.id);
-    const stored = row?.tokenSet?.refreshTokenEnc ? openToken({ organizationId: row.organizationId, connectionId: c.id }, "refreshTokenEnc", row.tokenSet.refreshTokenEnc) : null;
+    const stored = row?.tokenSet?.refreshTokenEnc
+      ? openToken(
+          { organizationId: row.organizationId, connectionId: c.id },
+          "refreshTokenEnc",
+          row.tokenSet.refreshTokenEnc,
+        )
+      : null;
     if (grant.revoked || stored !== grant.refreshToken) lost.push(c.id);
   }
   return { lost, needsReconsent, revokedGrants: [...as.grants.values()].filter((g) => g.revoked).length };

@@ -18,19 +18,37 @@ describeEachDb("addMember", (getDb) => {
   it("adds an existing user as a member at once (e-mail matched case-insensitively)", async () => {
     const { db } = getDb();
     const user = await seedUser(db, { email: `existing-${uniq()}@example.test` });
-    const result = await addMember({ db, organizationId: org.id, input: { email: user.email.toUpperCase(), role: "admin" }, actor: actor(), localLogin: false });
+    const result = await addMember({
+      db,
+      organizationId: org.id,
+      input: { email: user.email.toUpperCase(), role: "admin" },
+      actor: actor(),
+      localLogin: false,
+    });
     expect(result).toEqual({ kind: "member", email: user.email, role: "admin", password: undefined });
-    expect(await db.membership.findUnique({ where: { organizationId_userId: { organizationId: org.id, userId: user.id } } })).toMatchObject({ role: "admin" });
+    expect(
+      await db.membership.findUnique({ where: { organizationId_userId: { organizationId: org.id, userId: user.id } } }),
+    ).toMatchObject({ role: "admin" });
     expect(await db.invitation.count({ where: { organizationId: org.id, email: user.email } })).toBe(0);
-    expect(await db.auditEvent.count({ where: { organizationId: org.id, action: "member.added" } })).toBeGreaterThanOrEqual(1);
+    expect(
+      await db.auditEvent.count({ where: { organizationId: org.id, action: "member.added" } }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it("invites someone without an account when local sign-in is off", async () => {
     const { db } = getDb();
     const email = `invitee-${uniq()}@example.test`;
-    const result = await addMember({ db, organizationId: org.id, input: { email, role: "member" }, actor: actor(), localLogin: false });
+    const result = await addMember({
+      db,
+      organizationId: org.id,
+      input: { email, role: "member" },
+      actor: actor(),
+      localLogin: false,
+    });
     expect(result).toEqual({ kind: "invited", email, role: "member", password: undefined });
-    const invitation = await db.invitation.findUnique({ where: { organizationId_email: { organizationId: org.id, email } } });
+    const invitation = await db.invitation.findUnique({
+      where: { organizationId_email: { organizationId: org.id, email } },
+    });
     expect(invitation).toMatchObject({ role: "member", invitedByUserId: inviter.id, acceptedAt: null });
     const days = (invitation!.expiresAt.getTime() - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(13.9);
@@ -39,13 +57,21 @@ describeEachDb("addMember", (getDb) => {
 
     // inviting again updates the invitation instead of failing or duplicating it
     await addMember({ db, organizationId: org.id, input: { email, role: "admin" }, actor: actor(), localLogin: false });
-    expect(await db.invitation.findMany({ where: { organizationId: org.id, email }, select: { role: true } })).toEqual([{ role: "admin" }]);
+    expect(await db.invitation.findMany({ where: { organizationId: org.id, email }, select: { role: true } })).toEqual([
+      { role: "admin" },
+    ]);
   });
 
   it("creates an account with a one-time password when local sign-in is on", async () => {
     const { db } = getDb();
     const email = `local-${uniq()}@example.test`;
-    const result = await addMember({ db, organizationId: org.id, input: { email, role: "member" }, actor: actor(), localLogin: true });
+    const result = await addMember({
+      db,
+      organizationId: org.id,
+      input: { email, role: "member" },
+      actor: actor(),
+      localLogin: true,
+    });
     expect(result.kind).toBe("member");
     expect(result.password).toMatch(/^[\w]{5}(-[\w]{5}){3}$/);
     const user = await db.user.findUniqueOrThrow({ where: { email }, include: { memberships: true } });
@@ -57,14 +83,33 @@ describeEachDb("addMember", (getDb) => {
   it("refuses to add someone twice, and rejects invalid input", async () => {
     const { db } = getDb();
     const user = await seedUser(db);
-    await addMember({ db, organizationId: org.id, input: { email: user.email, role: "member" }, actor: actor(), localLogin: false });
-    const dup = await addMember({ db, organizationId: org.id, input: { email: user.email, role: "owner" }, actor: actor(), localLogin: false }).catch((e: unknown) => e);
+    await addMember({
+      db,
+      organizationId: org.id,
+      input: { email: user.email, role: "member" },
+      actor: actor(),
+      localLogin: false,
+    });
+    const dup = await addMember({
+      db,
+      organizationId: org.id,
+      input: { email: user.email, role: "owner" },
+      actor: actor(),
+      localLogin: false,
+    }).catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(AppError);
     expect((dup as AppError).code).toBe("conflict");
-    expect(await db.membership.findMany({ where: { organizationId: org.id, userId: user.id }, select: { role: true } })).toEqual([{ role: "member" }]);
+    expect(
+      await db.membership.findMany({ where: { organizationId: org.id, userId: user.id }, select: { role: true } }),
+    ).toEqual([{ role: "member" }]);
 
-    for (const input of [{ email: "not-an-email", role: "member" }, { email: user.email, role: "superuser" }]) {
-      const err = await addMember({ db, organizationId: org.id, input, actor: actor(), localLogin: false }).catch((e: unknown) => e);
+    for (const input of [
+      { email: "not-an-email", role: "member" },
+      { email: user.email, role: "superuser" },
+    ]) {
+      const err = await addMember({ db, organizationId: org.id, input, actor: actor(), localLogin: false }).catch(
+        (e: unknown) => e,
+      );
       expect((err as AppError).code).toBe("validation");
     }
   });

@@ -22,8 +22,16 @@ import { decodeJwt } from "../helpers/consent";
 import { api, auditText, consentVia, expectNoSecrets, expectProblem, newApiKey, type TestKey } from "../helpers/api";
 
 const PROVIDER = "microsoft-365-management";
-const CONTOSO = { tid: "41463f53-8812-40f4-890f-865bf6e35190", name: "Contoso, Inc.", adminUpn: "admin@contoso.onmicrosoft.com", adminName: "John Doe" };
-const APP = { clientId: "a6099727-6b7b-482c-b509-1df309acc563", clientSecret: `s3cr3t~${crypto.randomBytes(8).toString("hex")}+/=` };
+const CONTOSO = {
+  tid: "41463f53-8812-40f4-890f-865bf6e35190",
+  name: "Contoso, Inc.",
+  adminUpn: "admin@contoso.onmicrosoft.com",
+  adminName: "John Doe",
+};
+const APP = {
+  clientId: "a6099727-6b7b-482c-b509-1df309acc563",
+  clientSecret: `s3cr3t~${crypto.randomBytes(8).toString("hex")}+/=`,
+};
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let emu: AzureAdEmulator;
@@ -36,7 +44,14 @@ beforeAll(async () => {
   certSha1 = crypto.createHash("sha1").update(new crypto.X509Certificate(cert.certificatePem).raw).digest("base64url");
   emu = await createAzureAdEmulator({
     tenants: [CONTOSO],
-    apps: [{ ...APP, certificatePem: cert.certificatePem, redirectUris: [callbackUrl(PROVIDER)], displayName: "Consentry cert app" }],
+    apps: [
+      {
+        ...APP,
+        certificatePem: cert.certificatePem,
+        redirectUris: [callbackUrl(PROVIDER)],
+        displayName: "Consentry cert app",
+      },
+    ],
     defaultSignIn: { tid: CONTOSO.tid, decision: "approve" },
   });
   setProviderHostOverridesForTests({ "https://login.windows.net": emu.url, "https://manage.office.com": emu.url });
@@ -64,7 +79,11 @@ describeEachDb("REST API: app-only tokens (Azure AD emulator)", (getDb) => {
       body: {
         provider: PROVIDER,
         name: "Contoso audit log",
-        oauth_app: { client_id: APP.clientId, client_secret: APP.clientSecret, certificate: { certificate_pem: cert.certificatePem, private_key_pem: cert.privateKeyPem } },
+        oauth_app: {
+          client_id: APP.clientId,
+          client_secret: APP.clientSecret,
+          certificate: { certificate_pem: cert.certificatePem, private_key_pem: cert.privateKeyPem },
+        },
       },
     });
     expect(res.status, res.text).toBe(201);
@@ -110,10 +129,19 @@ describeEachDb("REST API: app-only tokens (Azure AD emulator)", (getDb) => {
     });
     const assertion = decodeJwt(tr.form.client_assertion!);
     expect(assertion.header).toMatchObject({ x5t: certSha1 });
-    expect(assertion.payload).toMatchObject({ aud: emu.tokenEndpoint(CONTOSO.tid), iss: APP.clientId, sub: APP.clientId });
+    expect(assertion.payload).toMatchObject({
+      aud: emu.tokenEndpoint(CONTOSO.tid),
+      iss: APP.clientId,
+      sub: APP.clientId,
+    });
     // the token is the emulator's, for that tenant, app-only by certificate (appidacr 2)
     const claims = await emu.verifyToken(res.json.access_token);
-    expect(claims).toMatchObject({ tid: CONTOSO.tid, appid: APP.clientId, appidacr: "2", aud: "https://manage.office.com" });
+    expect(claims).toMatchObject({
+      tid: CONTOSO.tid,
+      appid: APP.clientId,
+      appidacr: "2",
+      aud: "https://manage.office.com",
+    });
 
     // cached until shortly before it expires
     const again = await appToken(c.connection.id);
@@ -139,7 +167,12 @@ describeEachDb("REST API: app-only tokens (Azure AD emulator)", (getDb) => {
   it("a provider without app-only tokens → 400", async () => {
     const res = await api(getDb().db, "POST", "/api/v1/connections", {
       key: key.key,
-      body: { provider: "generic-oauth2", name: "generic", settings: { authorization_url: "http://127.0.0.1:9/auth", token_url: "http://127.0.0.1:9/token" }, oauth_app: { client_id: "x", client_secret: "y" } },
+      body: {
+        provider: "generic-oauth2",
+        name: "generic",
+        settings: { authorization_url: "http://127.0.0.1:9/auth", token_url: "http://127.0.0.1:9/token" },
+        oauth_app: { client_id: "x", client_secret: "y" },
+      },
     });
     expect(res.status, res.text).toBe(201);
     expectProblem(await appToken(res.json.connection.id), 400, "bad-request");

@@ -18,12 +18,26 @@ import { hotQueries } from "@/lib/db/hot-queries";
 import { flushAuthFailureAudit } from "@/lib/audit/auth-failure-audit";
 import { describeEachDb } from "../helpers/db";
 import { seedOrg } from "../helpers/factories";
-import { api, auditText, expectAudited, expectNoSecrets, expectProblem, newApiKey, unknownKey, type ApiResult, type TestKey } from "../helpers/api";
+import {
+  api,
+  auditText,
+  expectAudited,
+  expectNoSecrets,
+  expectProblem,
+  newApiKey,
+  unknownKey,
+  type ApiResult,
+  type TestKey,
+} from "../helpers/api";
 
 const MISSING = "00000000-0000-4000-8000-000000000000";
 
 beforeAll(() => {
-  expect(env()).toMatchObject({ apiAuthFailuresPerIp: 5, apiAuthFailureWindowSeconds: 120, apiAuthFailureAuditSeconds: 3600 });
+  expect(env()).toMatchObject({
+    apiAuthFailuresPerIp: 5,
+    apiAuthFailureWindowSeconds: 120,
+    apiAuthFailureAuditSeconds: 3600,
+  });
 });
 
 afterEach(() => {
@@ -70,9 +84,10 @@ describeEachDb("failed API authentication per client address", (getDb) => {
 
     // well-formed unknown keys on both kinds of endpoint: each one is looked up, then refused
     for (let i = 0; i < 5; i++) {
-      const res = i % 2
-        ? await api(db, "GET", "/api/v1/connections", { key: wrong(), ip: attacker })
-        : await api(db, "POST", `/api/v1/connections/${MISSING}/token`, { key: wrong(), body: {}, ip: attacker });
+      const res =
+        i % 2
+          ? await api(db, "GET", "/api/v1/connections", { key: wrong(), ip: attacker })
+          : await api(db, "POST", `/api/v1/connections/${MISSING}/token`, { key: wrong(), body: {}, ip: attacker });
       expectProblem(res, 401, "unauthorized");
       denied.push(res);
     }
@@ -142,14 +157,30 @@ describeEachDb("failed API authentication per client address", (getDb) => {
     await flushAuthFailureAudit();
     const rows = await db.auditEvent.findMany({ where: { action: "api.auth_failed" }, orderBy: { ip: "asc" } });
     expect(rows.map((r) => r.ip)).toEqual([attacker, neighbour]);
-    const anonymous = { organizationId: null, actorType: "anonymous", actorId: null, actorLabel: null, outcome: "denied", requestId: null, targetId: null };
+    const anonymous = {
+      organizationId: null,
+      actorType: "anonymous",
+      actorId: null,
+      actorLabel: null,
+      outcome: "denied",
+      requestId: null,
+      targetId: null,
+    };
     for (const r of rows) expect(r).toMatchObject(anonymous);
     const [a, n] = rows.map((r) => JSON.parse(r.details) as Record<string, unknown>);
     // attacker: 5 failures, the lockout, 1 failure after it; 7 + 1 + 1 requests refused while locked out
-    expect(a).toEqual({ count: 6, refused: 9, lockouts: 1, first_at: new Date(T0).toISOString(), last_at: new Date(T0 + 120_000).toISOString() });
+    expect(a).toEqual({
+      count: 6,
+      refused: 9,
+      lockouts: 1,
+      first_at: new Date(T0).toISOString(),
+      last_at: new Date(T0 + 120_000).toISOString(),
+    });
     expect(n).toMatchObject({ count: 1, refused: 0, lockouts: 0 });
     expect(denied).toHaveLength(6 + 9 + 1);
-    expect(await db.auditEvent.count({ where: { requestId: { in: denied.map((r) => r.headers["x-request-id"]!) } } })).toBe(0);
+    expect(
+      await db.auditEvent.count({ where: { requestId: { in: denied.map((r) => r.headers["x-request-id"]!) } } }),
+    ).toBe(0);
     await expectAudited(db, served);
     const text = await auditText(db);
     expectNoSecrets(text, [...wrongKeys, ...wrongKeys.map((k) => k.slice(0, 12)), valid.key]);
@@ -157,9 +188,13 @@ describeEachDb("failed API authentication per client address", (getDb) => {
 
   it("a later interval gets a row of its own", async () => {
     const { db } = getDb();
-    for (let i = 0; i < 2; i++) expectProblem(await api(db, "GET", "/api/v1/providers", { key: wrong(), ip: neighbour }), 401, "unauthorized");
+    for (let i = 0; i < 2; i++)
+      expectProblem(await api(db, "GET", "/api/v1/providers", { key: wrong(), ip: neighbour }), 401, "unauthorized");
     await flushAuthFailureAudit();
-    const rows = await db.auditEvent.findMany({ where: { action: "api.auth_failed", ip: neighbour }, orderBy: { createdAt: "asc" } });
+    const rows = await db.auditEvent.findMany({
+      where: { action: "api.auth_failed", ip: neighbour },
+      orderBy: { createdAt: "asc" },
+    });
     expect(rows.map((r) => (JSON.parse(r.details) as { count: number }).count)).toEqual([1, 2]);
   });
 });

@@ -17,7 +17,20 @@ import { flushAuditBuffer } from "@/lib/audit/audit-buffer";
 import { flushAuthFailureAudit } from "@/lib/audit/auth-failure-audit";
 import { describeEachDb } from "../helpers/db";
 import { seedConnection, seedOrg, seedTokenSet } from "../helpers/factories";
-import { ALL_SCOPES, api, auditText, expectAudited, expectNoSecrets, expectProblem, minimalBody, newApiKey, pathOf, unknownKey, type ApiResult, type TestKey } from "../helpers/api";
+import {
+  ALL_SCOPES,
+  api,
+  auditText,
+  expectAudited,
+  expectNoSecrets,
+  expectProblem,
+  minimalBody,
+  newApiKey,
+  pathOf,
+  unknownKey,
+  type ApiResult,
+  type TestKey,
+} from "../helpers/api";
 
 const idRoutes = API_ROUTES.filter((r) => r.path.includes("{id}"));
 
@@ -65,17 +78,31 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
     keys.push(keyA.key, keyB.key, revoked.key, expired.key);
     // B's connections are active and hold tokens: a 404 for A cannot come from a missing token
     const g = await seedConnection(db, { organizationId: orgB, providerId: "generic-oauth2" });
-    await db.connection.update({ where: { id: g.id }, data: { externalTenantId: "tenant-b", expiresAt: new Date(Date.now() + 3600_000) } });
+    await db.connection.update({
+      where: { id: g.id },
+      data: { externalTenantId: "tenant-b", expiresAt: new Date(Date.now() + 3600_000) },
+    });
     await seedTokenSet(db, { connection: g, accessToken: "canary-b-access", refreshToken: "canary-b-refresh" });
     otherGeneric = g.id;
     const m = await seedConnection(db, { organizationId: orgB, providerId: "microsoft-365-management" });
-    await db.connection.update({ where: { id: m.id }, data: { externalTenantId: "41463f53-8812-40f4-890f-865bf6e35190", expiresAt: new Date(Date.now() + 3600_000) } });
+    await db.connection.update({
+      where: { id: m.id },
+      data: { externalTenantId: "41463f53-8812-40f4-890f-865bf6e35190", expiresAt: new Date(Date.now() + 3600_000) },
+    });
     await seedTokenSet(db, { connection: m, accessToken: "canary-b-ms-access" });
     otherMicrosoft = m.id;
   });
 
-  async function call(route: ApiRoute, opts: { key?: string | null; headers?: Record<string, string>; query?: string; id?: string }, expectOrg: string | null) {
-    const res = await api(getDb().db, route.method, `${pathOf(route, opts.id)}${opts.query ?? ""}`, { key: opts.key, headers: opts.headers, body: minimalBody(route) });
+  async function call(
+    route: ApiRoute,
+    opts: { key?: string | null; headers?: Record<string, string>; query?: string; id?: string },
+    expectOrg: string | null,
+  ) {
+    const res = await api(getDb().db, route.method, `${pathOf(route, opts.id)}${opts.query ?? ""}`, {
+      key: opts.key,
+      headers: opts.headers,
+      body: minimalBody(route),
+    });
     if (res.status === 401) failed.push(res);
     else audited.push({ res, routeId: route.id, organizationId: expectOrg });
     return res;
@@ -86,9 +113,19 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
 
     it(`${label}: no key, a non-Bearer header, malformed keys → 401 unauthorized`, async () => {
       expectProblem(await call(route, {}, null), 401, "unauthorized");
-      expectProblem(await call(route, { headers: { authorization: `Basic ${Buffer.from("a:b").toString("base64")}` } }, null), 401, "unauthorized");
+      expectProblem(
+        await call(route, { headers: { authorization: `Basic ${Buffer.from("a:b").toString("base64")}` } }, null),
+        401,
+        "unauthorized",
+      );
       expectProblem(await call(route, { headers: { authorization: "Bearer" } }, null), 401, "unauthorized");
-      for (const bad of ["csk_short", `csk_${"A".repeat(42)}!`, `sk_${"A".repeat(43)}`, `${keyA.key}x`, keyA.key.slice(0, -1)]) {
+      for (const bad of [
+        "csk_short",
+        `csk_${"A".repeat(42)}!`,
+        `sk_${"A".repeat(43)}`,
+        `${keyA.key}x`,
+        keyA.key.slice(0, -1),
+      ]) {
         expectProblem(await call(route, { key: bad }, null), 401, "unauthorized");
       }
     });
@@ -104,7 +141,13 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
     });
 
     it(`${label}: a key in the query string → 400, even with a valid Authorization header`, async () => {
-      for (const query of [`?api_key=${keyA.key}`, `?token=${keyA.key}`, `?access_token=x`, `?foo=${keyA.key}`, `?provider=x&apikey=${keyA.key}`]) {
+      for (const query of [
+        `?api_key=${keyA.key}`,
+        `?token=${keyA.key}`,
+        `?access_token=x`,
+        `?foo=${keyA.key}`,
+        `?provider=x&apikey=${keyA.key}`,
+      ]) {
         const res = await call(route, { key: keyA.key, query }, null);
         expectProblem(res, 400, "bad-request");
         expect(res.json.detail).toMatch(/Authorization header/);
@@ -161,12 +204,21 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
   it("a caller's safe X-Request-Id is echoed and audited; an unsafe one is replaced, never reflected", async () => {
     const { db } = getDb();
     const get = API_ROUTES.find((r) => r.id === "getConnection")!;
-    const mine = await api(db, "GET", pathOf(get, otherGeneric), { key: keyB.key, headers: { "x-request-id": "job-42.run_7" } });
+    const mine = await api(db, "GET", pathOf(get, otherGeneric), {
+      key: keyB.key,
+      headers: { "x-request-id": "job-42.run_7" },
+    });
     expect(mine.status).toBe(200);
     expect(mine.headers["x-request-id"]).toBe("job-42.run_7");
-    const unsafe = await api(db, "GET", pathOf(get, otherGeneric), { key: keyB.key, headers: { "x-request-id": "<script>alert(1)</script>" } });
+    const unsafe = await api(db, "GET", pathOf(get, otherGeneric), {
+      key: keyB.key,
+      headers: { "x-request-id": "<script>alert(1)</script>" },
+    });
     expect(unsafe.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
-    const tooLong = await api(db, "GET", pathOf(get, otherGeneric), { key: keyB.key, headers: { "x-request-id": "a".repeat(129) } });
+    const tooLong = await api(db, "GET", pathOf(get, otherGeneric), {
+      key: keyB.key,
+      headers: { "x-request-id": "a".repeat(129) },
+    });
     expect(tooLong.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
     await flushAuditBuffer();
     const row = await db.auditEvent.findFirst({ where: { requestId: "job-42.run_7" } });
@@ -191,9 +243,17 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
     await flushAuthFailureAudit();
     const aggregate = await db.auditEvent.findMany({ where: { action: "api.auth_failed" } });
     expect(aggregate).toHaveLength(1);
-    expect(aggregate[0]).toMatchObject({ organizationId: null, actorType: "anonymous", outcome: "denied", ip: "198.51.100.7", requestId: null });
+    expect(aggregate[0]).toMatchObject({
+      organizationId: null,
+      actorType: "anonymous",
+      outcome: "denied",
+      ip: "198.51.100.7",
+      requestId: null,
+    });
     expect(JSON.parse(aggregate[0]!.details)).toMatchObject({ count: failed.length, refused: 0, lockouts: 0 });
-    expect(await db.auditEvent.count({ where: { requestId: { in: failed.map((r) => r.headers["x-request-id"]!) } } })).toBe(0);
+    expect(
+      await db.auditEvent.count({ where: { requestId: { in: failed.map((r) => r.headers["x-request-id"]!) } } }),
+    ).toBe(0);
     expectNoSecrets(await auditText(db), [...keys, "canary-b-access", "canary-b-refresh", "canary-b-ms-access"]);
   });
 });

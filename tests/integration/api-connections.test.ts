@@ -16,7 +16,17 @@ import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { describeEachDb } from "../helpers/db";
 import { seedOrg } from "../helpers/factories";
 import { storedTokens } from "../helpers/lifecycle";
-import { api, auditText, consentVia, expectNoSecrets, expectProblem, newApiKey, secretFieldsIn, type ApiResult, type TestKey } from "../helpers/api";
+import {
+  api,
+  auditText,
+  consentVia,
+  expectNoSecrets,
+  expectProblem,
+  newApiKey,
+  secretFieldsIn,
+  type ApiResult,
+  type TestKey,
+} from "../helpers/api";
 
 const GENERIC = "generic-oauth2";
 let op: OidcServer;
@@ -30,13 +40,33 @@ afterAll(async () => op?.close());
 const genericBody = (over: Record<string, unknown> = {}) => ({
   provider: GENERIC,
   name: `OP ${Math.random().toString(36).slice(2, 8)}`,
-  settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post", test_url: op.endpoints.userinfo },
+  settings: {
+    authorization_url: op.endpoints.authorization,
+    token_url: op.endpoints.token,
+    client_auth: "client_secret_post",
+    test_url: op.endpoints.userinfo,
+  },
   scopes: ["openid", "offline_access", "email"],
   oauth_app: { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret },
   ...over,
 });
 
-const CONNECTION_KEYS = ["id", "name", "provider", "status", "tenant_id", "account", "scopes", "settings", "created_at", "connected_at", "expires_at", "refresh_token_expires_at", "last_refreshed_at", "last_error"].sort();
+const CONNECTION_KEYS = [
+  "id",
+  "name",
+  "provider",
+  "status",
+  "tenant_id",
+  "account",
+  "scopes",
+  "settings",
+  "created_at",
+  "connected_at",
+  "expires_at",
+  "refresh_token_expires_at",
+  "last_refreshed_at",
+  "last_error",
+].sort();
 
 describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
   let org: string;
@@ -52,7 +82,8 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
   });
   afterAll(() => flushAuditBuffer());
 
-  const call = (method: string, path: string, body?: unknown, k = key.key) => api(getDb().db, method, path, { key: k, body });
+  const call = (method: string, path: string, body?: unknown, k = key.key) =>
+    api(getDb().db, method, path, { key: k, body });
 
   /** creates through the API and completes consent at the OP */
   async function createAndConsent(over: Record<string, unknown> = {}) {
@@ -73,17 +104,36 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     const ids = (res.json.data as Array<{ id: string }>).map((p) => p.id);
     expect(ids.sort()).toEqual([...PROVIDERS.keys()].sort());
     const generic = res.json.data.find((p: { id: string }) => p.id === GENERIC);
-    expect(generic).toMatchObject({ name: expect.any(String), auth_kind: "oauth2", app_only_tokens: false, redirect_uri: callbackUrl(GENERIC) });
-    const settings = Object.fromEntries((generic.settings as Array<{ key: string; type: string; required: boolean; options: string[] | null }>).map((s) => [s.key, s]));
+    expect(generic).toMatchObject({
+      name: expect.any(String),
+      auth_kind: "oauth2",
+      app_only_tokens: false,
+      redirect_uri: callbackUrl(GENERIC),
+    });
+    const settings = Object.fromEntries(
+      (generic.settings as Array<{ key: string; type: string; required: boolean; options: string[] | null }>).map(
+        (s) => [s.key, s],
+      ),
+    );
     expect(settings.authorization_url).toMatchObject({ type: "url", required: true });
     expect(settings.token_url).toMatchObject({ type: "url", required: true });
     expect(settings.refresh_url).toMatchObject({ type: "url", required: false });
     expect(settings.authorization_params).toMatchObject({ type: "key_values" });
-    expect(settings.client_auth).toMatchObject({ type: "enum", options: ["client_secret_post", "client_secret_basic"], default: "client_secret_post" });
+    expect(settings.client_auth).toMatchObject({
+      type: "enum",
+      options: ["client_secret_post", "client_secret_basic"],
+      default: "client_secret_post",
+    });
     expect(settings.use_pkce).toMatchObject({ type: "boolean", default: true });
-    for (const p of res.json.data) for (const s of p.settings) expect(typeof s.key === "string" && typeof s.type === "string").toBe(true);
-    expect(res.json.data.find((p: { id: string }) => p.id === "microsoft-365-management")).toMatchObject({ app_only_tokens: true });
-    expect(res.json.data.find((p: { id: string }) => p.id === "backlog-api-key")).toMatchObject({ auth_kind: "api_key", redirect_uri: null });
+    for (const p of res.json.data)
+      for (const s of p.settings) expect(typeof s.key === "string" && typeof s.type === "string").toBe(true);
+    expect(res.json.data.find((p: { id: string }) => p.id === "microsoft-365-management")).toMatchObject({
+      app_only_tokens: true,
+    });
+    expect(res.json.data.find((p: { id: string }) => p.id === "backlog-api-key")).toMatchObject({
+      auth_kind: "api_key",
+      redirect_uri: null,
+    });
   });
 
   it("POST /connections: 201 with consent_url, consent_expires_at and redirect_uri; the inline oauth_app becomes the organization's custom app", async () => {
@@ -99,11 +149,29 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     expect(res.json.redirect_uri).toBe(callbackUrl(GENERIC));
     const c = res.json.connection;
     expect(Object.keys(c).sort()).toEqual(CONNECTION_KEYS);
-    expect(c).toMatchObject({ name: body.name, provider: GENERIC, status: "pending_consent", tenant_id: null, scopes: body.scopes, connected_at: null, expires_at: null, last_error: null });
-    expect(c.settings).toMatchObject({ authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post", use_pkce: true });
+    expect(c).toMatchObject({
+      name: body.name,
+      provider: GENERIC,
+      status: "pending_consent",
+      tenant_id: null,
+      scopes: body.scopes,
+      connected_at: null,
+      expires_at: null,
+      last_error: null,
+    });
+    expect(c.settings).toMatchObject({
+      authorization_url: op.endpoints.authorization,
+      token_url: op.endpoints.token,
+      client_auth: "client_secret_post",
+      use_pkce: true,
+    });
     const row = await db.connection.findUniqueOrThrow({ where: { id: c.id }, include: { oauthApp: true } });
     expect(row.organizationId).toBe(org);
-    expect(row.oauthApp).toMatchObject({ organizationId: org, providerId: GENERIC, clientId: op.clients.post.client_id });
+    expect(row.oauthApp).toMatchObject({
+      organizationId: org,
+      providerId: GENERIC,
+      clientId: op.clients.post.client_id,
+    });
     expect(row.oauthApp!.clientSecretEnc).toMatch(/^enc1\./);
     expect(secretFieldsIn(res.json)).toEqual([]);
     expectNoSecrets(res.text, secrets);
@@ -112,7 +180,11 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
   it("the audit events of an API call carry its X-Request-Id: the call itself, the inline app, the connection and its consent link", async () => {
     const { db } = getDb();
     const requestId = `job-create.${crypto.randomUUID()}`;
-    const res = await api(db, "POST", "/api/v1/connections", { key: key.key, body: genericBody(), headers: { "x-request-id": requestId } });
+    const res = await api(db, "POST", "/api/v1/connections", {
+      key: key.key,
+      body: genericBody(),
+      headers: { "x-request-id": requestId },
+    });
     expect(res.status, res.text).toBe(201);
     await flushAuditBuffer();
     const rows = await db.auditEvent.findMany({ where: { requestId } });
@@ -123,7 +195,9 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
       ["oauth_app.created", "api_key", key.id, org],
     ]);
     // and only there: another call's events do not inherit it
-    expect((await call("GET", `/api/v1/connections/${res.json.connection.id}`)).headers["x-request-id"]).not.toBe(requestId);
+    expect((await call("GET", `/api/v1/connections/${res.json.connection.id}`)).headers["x-request-id"]).not.toBe(
+      requestId,
+    );
     await flushAuditBuffer();
     expect(await db.auditEvent.count({ where: { requestId } })).toBe(4);
   });
@@ -131,13 +205,30 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
   it("POST /connections with bad bodies → 422 with English errors[{ path, message }]; bad JSON → 400", async () => {
     const cases: Array<[unknown, string]> = [
       [genericBody({ settings: { authorization_url: "https://as.example.com/auth" } }), "settings.token_url"],
-      [genericBody({ settings: { authorization_url: "not a url", token_url: "https://as.example.com/token" } }), "settings.authorization_url"],
-      [genericBody({ settings: { authorization_url: "https://as.example.com/auth", token_url: "https://as.example.com/token", nonsense: 1 } }), "settings"],
+      [
+        genericBody({ settings: { authorization_url: "not a url", token_url: "https://as.example.com/token" } }),
+        "settings.authorization_url",
+      ],
+      [
+        genericBody({
+          settings: {
+            authorization_url: "https://as.example.com/auth",
+            token_url: "https://as.example.com/token",
+            nonsense: 1,
+          },
+        }),
+        "settings",
+      ],
       [genericBody({ name: "" }), "name"],
       [genericBody({ provider: "no-such-provider" }), "provider"],
       [genericBody({ oauth_app: undefined }), "oauth_app_id"],
       [genericBody({ scopes: ["has space"] }), "scopes.0"],
-      [genericBody({ settings: { authorization_url: "http://10.0.0.1/auth", token_url: "https://as.example.com/token" } }), "settings.authorization_url"],
+      [
+        genericBody({
+          settings: { authorization_url: "http://10.0.0.1/auth", token_url: "https://as.example.com/token" },
+        }),
+        "settings.authorization_url",
+      ],
     ];
     for (const [body, path] of cases) {
       const res = await call("POST", "/api/v1/connections", body);
@@ -152,11 +243,23 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
         expect(x.message).toMatch(/[A-Za-z]+ [A-Za-z]+/);
       }
     }
-    const invalidJson = await api(getDb().db, "POST", "/api/v1/connections", { key: key.key, rawBody: "{nope", headers: { "content-type": "application/json" } });
+    const invalidJson = await api(getDb().db, "POST", "/api/v1/connections", {
+      key: key.key,
+      rawBody: "{nope",
+      headers: { "content-type": "application/json" },
+    });
     expectProblem(invalidJson, 400, "bad-request");
-    const notJson = await api(getDb().db, "POST", "/api/v1/connections", { key: key.key, rawBody: "provider=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const notJson = await api(getDb().db, "POST", "/api/v1/connections", {
+      key: key.key,
+      rawBody: "provider=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expectProblem(notJson, 400, "bad-request");
-    const tooBig = await api(getDb().db, "POST", "/api/v1/connections", { key: key.key, rawBody: JSON.stringify({ name: "x".repeat(70_000) }), headers: { "content-type": "application/json" } });
+    const tooBig = await api(getDb().db, "POST", "/api/v1/connections", {
+      key: key.key,
+      rawBody: JSON.stringify({ name: "x".repeat(70_000) }),
+      headers: { "content-type": "application/json" },
+    });
     expectProblem(tooBig, 400, "bad-request");
   });
 
@@ -206,7 +309,13 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     op.resetRecording();
     const res = await call("POST", `/api/v1/connections/${id}/test`);
     expect(res.status, res.text).toBe(200);
-    expect(res.json).toMatchObject({ ok: true, status: 200, message: expect.any(String), summary: expect.any(Object), duration_ms: expect.any(Number) });
+    expect(res.json).toMatchObject({
+      ok: true,
+      status: 200,
+      message: expect.any(String),
+      summary: expect.any(Object),
+      duration_ms: expect.any(Number),
+    });
     expect(op.requests.filter((r) => r.path === "/me")).toHaveLength(1);
     expectNoSecrets(res.text, secrets);
   });
@@ -222,14 +331,32 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
       expect(res.status).toBe(201);
       ids.push(res.json.connection.id);
     }
-    const apiKeyConn = await call("POST", "/api/v1/connections", { provider: "backlog-api-key", name: "backlog key", settings: { space: "example.backlog.com" }, api_key: "canary-backlog-api-key" }, k.key);
+    const apiKeyConn = await call(
+      "POST",
+      "/api/v1/connections",
+      {
+        provider: "backlog-api-key",
+        name: "backlog key",
+        settings: { space: "example.backlog.com" },
+        api_key: "canary-backlog-api-key",
+      },
+      k.key,
+    );
     expect(apiKeyConn.status, apiKeyConn.text).toBe(201);
-    expect(apiKeyConn.json).toMatchObject({ consent_url: null, consent_expires_at: null, redirect_uri: null, connection: { status: "active" } });
+    expect(apiKeyConn.json).toMatchObject({
+      consent_url: null,
+      consent_expires_at: null,
+      redirect_uri: null,
+      connection: { status: "active" },
+    });
     secrets.push("canary-backlog-api-key");
     ids.push(apiKeyConn.json.connection.id);
     // statuses and tenants for the filters
     await db.connection.update({ where: { id: ids[3] }, data: { status: "active", externalTenantId: "tenant-x" } });
-    await db.connection.update({ where: { id: ids[4] }, data: { status: "needs_reconsent", externalTenantId: "tenant-x" } });
+    await db.connection.update({
+      where: { id: ids[4] },
+      data: { status: "needs_reconsent", externalTenantId: "tenant-x" },
+    });
     await db.connection.update({ where: { id: ids[5] }, data: { status: "error", externalTenantId: "tenant-y" } });
     // another organization's connection never shows up
     await call("POST", "/api/v1/connections", genericBody({ name: "other org" }));
@@ -238,7 +365,12 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: ApiResult = await call("GET", `/api/v1/connections?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, undefined, k.key);
+      const res: ApiResult = await call(
+        "GET",
+        `/api/v1/connections?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        undefined,
+        k.key,
+      );
       expect(res.status, res.text).toBe(200);
       expect(res.json.data.length).toBeLessThanOrEqual(7);
       for (const c of res.json.data) expect(Object.keys(c).sort()).toEqual(CONNECTION_KEYS);
@@ -258,7 +390,10 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     expect(defaultPage.json.data).toHaveLength(24);
     expect(defaultPage.json.next_cursor).toBeNull();
 
-    const q = async (query: string) => ((await call("GET", `/api/v1/connections?${query}`, undefined, k.key)).json.data as Array<{ id: string }>).map((c) => c.id).sort();
+    const q = async (query: string) =>
+      ((await call("GET", `/api/v1/connections?${query}`, undefined, k.key)).json.data as Array<{ id: string }>)
+        .map((c) => c.id)
+        .sort();
     expect(await q("provider=backlog-api-key")).toEqual([ids[23]]);
     expect((await q(`provider=${GENERIC}`)).length).toBe(23);
     expect(await q("status=needs_reconsent")).toEqual([ids[4]]);
@@ -267,7 +402,15 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     expect(await q("tenant_id=TENANT-X&status=active")).toEqual([ids[3]]);
     expect(await q("provider=webex")).toEqual([]);
 
-    for (const bad of ["limit=0", "limit=101", "limit=abc", "limit=2.5", "status=sleeping", "cursor=not-a-cursor", `cursor=${ids[0]}x`]) {
+    for (const bad of [
+      "limit=0",
+      "limit=101",
+      "limit=abc",
+      "limit=2.5",
+      "status=sleeping",
+      "cursor=not-a-cursor",
+      `cursor=${ids[0]}x`,
+    ]) {
       const res = await call("GET", `/api/v1/connections?${bad}`, undefined, k.key);
       expectProblem(res, 422, "validation");
       expect(res.json.errors[0].path).toBe(bad.split("=")[0]);
@@ -275,7 +418,11 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     // a cursor from another organization is not a cursor here
     const otherPage = await call("GET", "/api/v1/connections?limit=1");
     const foreignCursor = otherPage.json.next_cursor ?? otherPage.json.data[0].id;
-    expectProblem(await call("GET", `/api/v1/connections?cursor=${foreignCursor}`, undefined, k.key), 422, "validation");
+    expectProblem(
+      await call("GET", `/api/v1/connections?cursor=${foreignCursor}`, undefined, k.key),
+      422,
+      "validation",
+    );
     expect((await call("GET", "/api/v1/connections?limit=100", undefined, k.key)).status).toBe(200);
     expect((await call("GET", "/api/v1/connections?limit=1", undefined, k.key)).json.data).toHaveLength(1);
   });
@@ -294,7 +441,9 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     await flushAuditBuffer();
     const auditAfter = await db.auditEvent.findMany({ where: { targetId: id } });
     expect(auditAfter.length).toBeGreaterThan(auditBefore);
-    expect(auditAfter.map((a) => a.action)).toEqual(expect.arrayContaining(["connection.created", "connection.revoked", "api.deleteConnection"]));
+    expect(auditAfter.map((a) => a.action)).toEqual(
+      expect.arrayContaining(["connection.created", "connection.revoked", "api.deleteConnection"]),
+    );
     expect((await call("GET", `/api/v1/connections/${id}`)).json.status).toBe("revoked");
     const token = await call("POST", `/api/v1/connections/${id}/token`);
     expectProblem(token, 409, "needs-reconsent");

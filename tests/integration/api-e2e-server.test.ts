@@ -60,8 +60,16 @@ function descendants(pid: number): number[] {
 }
 
 async function introspect(token: string): Promise<Record<string, unknown>> {
-  const body = new URLSearchParams({ token, client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret }).toString();
-  const res = await httpRequest(op.endpoints.introspection, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+  const body = new URLSearchParams({
+    token,
+    client_id: op.clients.post.client_id,
+    client_secret: op.clients.post.client_secret,
+  }).toString();
+  const res = await httpRequest(op.endpoints.introspection, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
   return JSON.parse(res.body) as Record<string, unknown>;
 }
 
@@ -92,7 +100,11 @@ for (const kind of dbKinds()) {
       if (kind === "postgresql") {
         const scratch = await cloneTemplate("postgresql");
         dropDb = scratch.drop;
-        Object.assign(env, { DATABASE_URL: scratch.url, CONSENTRY_ENCRYPTION_KEYS: K1, AUTH_SECRET: crypto.randomBytes(32).toString("hex") });
+        Object.assign(env, {
+          DATABASE_URL: scratch.url,
+          CONSENTRY_ENCRYPTION_KEYS: K1,
+          AUTH_SECRET: crypto.randomBytes(32).toString("hex"),
+        });
       }
       server = await startProductionServer({ env });
     }, TIMEOUT);
@@ -111,7 +123,19 @@ for (const kind of dbKinds()) {
       const slug = `downstream-${crypto.randomBytes(3).toString("hex")}`;
       const org = runCli(["org", "create", "--name", "Downstream Ltd", "--slug", slug], env);
       expect(org.status, org.stderr).toBe(0);
-      const cli = runCli(["api-key", "create", "--org", slug, "--scopes", "connections:read,connections:write,tokens:read", "--name", "nightly job"], env);
+      const cli = runCli(
+        [
+          "api-key",
+          "create",
+          "--org",
+          slug,
+          "--scopes",
+          "connections:read,connections:write,tokens:read",
+          "--name",
+          "nightly job",
+        ],
+        env,
+      );
       expect(cli.status, cli.stderr).toBe(0);
       expect(cli.stdout).toMatch(/^csk_[A-Za-z0-9_-]{43}\n$/);
       const key = cli.stdout.trim();
@@ -124,12 +148,20 @@ for (const kind of dbKinds()) {
         body: JSON.stringify({
           provider: GENERIC,
           name: "Downstream OP",
-          settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
+          settings: {
+            authorization_url: op.endpoints.authorization,
+            token_url: op.endpoints.token,
+            client_auth: "client_secret_post",
+          },
           scopes: ["openid", "offline_access"],
           oauth_app: { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret },
         }),
       });
-      const c = (await created.json()) as { connection: { id: string; status: string }; consent_url: string; redirect_uri: string };
+      const c = (await created.json()) as {
+        connection: { id: string; status: string };
+        consent_url: string;
+        redirect_uri: string;
+      };
       expect(created.status, JSON.stringify(c)).toBe(201);
       expect(c.connection.status).toBe("pending_consent");
       expect(c.redirect_uri).toBe(`${base}/api/oauth/callback/${GENERIC}`);
@@ -140,9 +172,15 @@ for (const kind of dbKinds()) {
       const jar = new CookieJar();
       const landing = await httpRequest(c.consent_url, { headers: { accept: "text/html" } });
       expect(landing.status).toBe(200);
-      const action = /<form[^>]*method="post"[^>]*action="([^"]+)"/.exec(landing.body)?.[1] ?? /<form[^>]*action="([^"]+)"[^>]*method="post"/.exec(landing.body)?.[1];
+      const action =
+        /<form[^>]*method="post"[^>]*action="([^"]+)"/.exec(landing.body)?.[1] ??
+        /<form[^>]*action="([^"]+)"[^>]*method="post"/.exec(landing.body)?.[1];
       expect(action, landing.body.slice(0, 500)).toMatch(/^\/consent\/[A-Za-z0-9_-]{43}\/start$/);
-      const start = await httpRequest(`${base}${action}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: base }, body: "" });
+      const start = await httpRequest(`${base}${action}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: base },
+        body: "",
+      });
       expect(start.status, start.body).toBe(303);
       jar.store(`${base}${action}`, start.headers["set-cookie"]);
       const authorizationUrl = String(start.headers.location);
@@ -158,7 +196,9 @@ for (const kind of dbKinds()) {
       expect(back.status, back.body).toBe(303);
       expect(back.headers.location).toBe(`${base}/consent/result`);
       jar.store(callback.toString(), back.headers["set-cookie"]);
-      const result = await httpRequest(`${base}/consent/result`, { headers: { accept: "text/html", cookie: jar.header(`${base}/consent/result`) ?? "" } });
+      const result = await httpRequest(`${base}/consent/result`, {
+        headers: { accept: "text/html", cookie: jar.header(`${base}/consent/result`) ?? "" },
+      });
       expect(result.status).toBe(200);
       expect(op.counters.grantsIssued).toBe(1);
       const opAccess = issued.body?.access_token as string;
@@ -170,7 +210,11 @@ for (const kind of dbKinds()) {
 
       // 4. the job asks for a token: exactly what the OP issued, live at the OP
       const token = async () => {
-        const res = await fetch(`${base}/api/v1/connections/${id}/token`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ min_validity: 1 }) });
+        const res = await fetch(`${base}/api/v1/connections/${id}/token`, {
+          method: "POST",
+          headers: { ...auth, "content-type": "application/json" },
+          body: JSON.stringify({ min_validity: 1 }),
+        });
         const text = await res.text();
         expect(res.status, text).toBe(200);
         expect(res.headers.get("cache-control")).toBe("no-store");
@@ -180,7 +224,10 @@ for (const kind of dbKinds()) {
       const first = await token();
       expect(first.access_token).toBe(opAccess);
       expect(first.token_type).toBe("Bearer");
-      expect(await introspect(first.access_token)).toMatchObject({ active: true, client_id: op.clients.post.client_id });
+      expect(await introspect(first.access_token)).toMatchObject({
+        active: true,
+        client_id: op.clients.post.client_id,
+      });
       expect(op.counters.refreshed).toBe(0);
 
       // 5. the OP's 8-second token expires there …
@@ -196,8 +243,13 @@ for (const kind of dbKinds()) {
       const second = await token();
       expect(second.access_token).not.toBe(first.access_token);
       expect(op.counters.refreshed).toBe(1);
-      expect(await introspect(second.access_token)).toMatchObject({ active: true, client_id: op.clients.post.client_id });
-      expect((await fetch(op.endpoints.userinfo, { headers: { authorization: `Bearer ${second.access_token}` } })).status).toBe(200);
+      expect(await introspect(second.access_token)).toMatchObject({
+        active: true,
+        client_id: op.clients.post.client_id,
+      });
+      expect(
+        (await fetch(op.endpoints.userinfo, { headers: { authorization: `Bearer ${second.access_token}` } })).status,
+      ).toBe(200);
       expect(new Date(second.expires_at).getTime()).toBeGreaterThan(Date.now());
       // a token still valid for the asked seconds is served again without another refresh
       expect((await token()).access_token).toBe(second.access_token);
@@ -208,7 +260,8 @@ for (const kind of dbKinds()) {
       expect(doc.status).toBe(200);
       expect(((await doc.json()) as { openapi: string }).openapi).toBe("3.1.0");
       // no secret reached the server's log
-      for (const s of [key, opAccess, second.access_token, op.clients.post.client_secret]) expect(server!.output()).not.toContain(s);
+      for (const s of [key, opAccess, second.access_token, op.clients.post.client_secret])
+        expect(server!.output()).not.toContain(s);
     });
 
     it("the server's fast path: an oversized body gets its 400 answer (not a reset), a bad %-escape a 404, Content-Length set, X-Request-Id echoed", async (ctx) => {
@@ -221,15 +274,27 @@ for (const kind of dbKinds()) {
       const auth = { authorization: `Bearer ${cli.stdout.trim()}`, "content-type": "application/json" };
       const id = "00000000-0000-4000-8000-000000000000";
 
-      const big = await fetch(`${base}/api/v1/connections/${id}/token`, { method: "POST", headers: auth, body: JSON.stringify({ min_validity: 60, pad: "x".repeat(300 * 1024) }) });
+      const big = await fetch(`${base}/api/v1/connections/${id}/token`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ min_validity: 60, pad: "x".repeat(300 * 1024) }),
+      });
       expect(big.status).toBe(400);
       expect(big.headers.get("content-type")).toBe("application/problem+json");
       expect(((await big.json()) as { detail: string }).detail).toMatch(/larger than 64 KiB/);
 
-      const bad = await fetch(`${base}/api/v1/connections/%E0%A4%A/token`, { method: "POST", headers: auth, body: "{}" });
+      const bad = await fetch(`${base}/api/v1/connections/%E0%A4%A/token`, {
+        method: "POST",
+        headers: auth,
+        body: "{}",
+      });
       expect(bad.status).toBe(404);
 
-      const missing = await fetch(`${base}/api/v1/connections/${id}/token`, { method: "POST", headers: { ...auth, "x-request-id": "edge-check-1" }, body: "{}" });
+      const missing = await fetch(`${base}/api/v1/connections/${id}/token`, {
+        method: "POST",
+        headers: { ...auth, "x-request-id": "edge-check-1" },
+        body: "{}",
+      });
       const text = await missing.text();
       expect(missing.status).toBe(404);
       expect(missing.headers.get("x-request-id")).toBe("edge-check-1");
@@ -252,7 +317,10 @@ for (const kind of dbKinds()) {
       expect(page.headers.get("connection")).not.toBe("close");
 
       // a portal process below the server, other than `except`
-      const portalPid = (...except: Array<number | undefined>) => descendants(server!.pid).find((pid) => !except.includes(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("portal-child"));
+      const portalPid = (...except: Array<number | undefined>) =>
+        descendants(server!.pid).find(
+          (pid) => !except.includes(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("portal-child"),
+        );
       // the portal process dies: the REST API, served by the front process, does not notice
       const first = portalPid();
       expect(first, "the portal child process").toBeDefined();
@@ -261,12 +329,15 @@ for (const kind of dbKinds()) {
       process.kill(first!, "SIGKILL");
       const slug = `restart-${crypto.randomBytes(3).toString("hex")}`;
       expect(runCli(["org", "create", "--name", "Restart", "--slug", slug], env).status).toBe(0);
-      const key = runCli(["api-key", "create", "--org", slug, "--scopes", "connections:read", "--name", "restart"], env).stdout.trim();
+      const key = runCli(
+        ["api-key", "create", "--org", slug, "--scopes", "connections:read", "--name", "restart"],
+        env,
+      ).stdout.trim();
       const providers = await fetch(`${base}/api/v1/providers`, { headers: { authorization: `Bearer ${key}` } });
       expect(providers.status).toBe(200);
       // the replacement is killed too while it is still starting: it is tried again
       let starting: number | undefined;
-      for (const until = Date.now() + 20_000; !starting && Date.now() < until; ) {
+      for (const until = Date.now() + 20_000; !starting && Date.now() < until;) {
         starting = portalPid(first);
         if (!starting) await new Promise((r) => setTimeout(r, 20));
       }

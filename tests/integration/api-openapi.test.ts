@@ -9,7 +9,22 @@ import { GET as openapiJson } from "@/app/api/v1/openapi.json/route";
 import { API_ROUTES } from "@/lib/api/routes";
 import { REPO_ROOT, TMP_ROOT } from "../helpers/paths";
 
-type Doc = { openapi: string; paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown>; requestBody?: unknown; parameters?: Array<{ name: string; in: string }> }>>; components: { schemas: Record<string, unknown> } };
+type Doc = {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        responses: Record<string, unknown>;
+        requestBody?: unknown;
+        parameters?: Array<{ name: string; in: string }>;
+      }
+    >
+  >;
+  components: { schemas: Record<string, unknown> };
+};
 
 const APP_DIR = path.join(REPO_ROOT, "app");
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -23,10 +38,20 @@ function routeFileOperations(appDir = APP_DIR): Array<{ method: string; path: st
       if (e.isDirectory()) walk(full);
       else if (e.name === "route.ts" || e.name === "route.tsx") {
         const rel = path.relative(appDir, path.dirname(full)).split(path.sep);
-        const urlPath = "/" + rel.filter((s) => !/^\(.*\)$/.test(s)).map((s) => s.replace(/^\[(\.\.\.)?(\w+)\]$/, "{$2}")).join("/");
+        const urlPath =
+          "/" +
+          rel
+            .filter((s) => !/^\(.*\)$/.test(s))
+            .map((s) => s.replace(/^\[(\.\.\.)?(\w+)\]$/, "{$2}"))
+            .join("/");
         const src = fs.readFileSync(full, "utf8");
         for (const m of METHODS) {
-          if (new RegExp(`export\\s+(const|async\\s+function|function)\\s+${m}\\b|export\\s*\\{[^}]*\\b${m}\\b[^}]*\\}`).test(src)) out.push({ method: m, path: urlPath, file: path.relative(appDir, full) });
+          if (
+            new RegExp(
+              `export\\s+(const|async\\s+function|function)\\s+${m}\\b|export\\s*\\{[^}]*\\b${m}\\b[^}]*\\}`,
+            ).test(src)
+          )
+            out.push({ method: m, path: urlPath, file: path.relative(appDir, full) });
         }
       }
     }
@@ -60,24 +85,38 @@ describe("GET /api/v1/openapi.json", () => {
       expect(op!.operationId).toBe(r.id);
       expect(Object.keys(op!.responses).sort()).toEqual([String(r.response.status), ...r.errors.map(String)].sort());
       if (r.body) expect(op!.requestBody, `${r.id} request body`).toBeDefined();
-      if (r.path.includes("{id}")) expect(op!.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "id", in: "path" })]));
+      if (r.path.includes("{id}"))
+        expect(op!.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "id", in: "path" })]));
     }
     const list = doc.paths["/api/v1/connections"]!.get!;
     expect(list.parameters!.map((p) => p.name).sort()).toEqual(["cursor", "limit", "provider", "status", "tenant_id"]);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Connection", "Token", "Problem", "CreateConnection", "ProviderList"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["Connection", "Token", "Problem", "CreateConnection", "ProviderList"]),
+    );
   });
 
   it("every (method, path) exported by a route file under app/api/v1 is in the document, and every route-table entry has a route file", async () => {
     const { doc } = await document();
     const ops = routeFileOperations();
     expect(ops.length).toBeGreaterThanOrEqual(API_ROUTES.length);
-    const undocumented = ops.filter((o) => o.path !== "/api/v1/openapi.json" && !doc.paths[o.path]?.[o.method.toLowerCase()]).map((o) => `${o.method} ${o.path} (${o.file})`);
+    const undocumented = ops
+      .filter((o) => o.path !== "/api/v1/openapi.json" && !doc.paths[o.path]?.[o.method.toLowerCase()])
+      .map((o) => `${o.method} ${o.path} (${o.file})`);
     expect(undocumented, "route files without OpenAPI documentation").toEqual([]);
-    const withoutFile = API_ROUTES.filter((r) => !ops.some((o) => o.method === r.method && o.path === r.path)).map((r) => `${r.method} ${r.path}`);
+    const withoutFile = API_ROUTES.filter((r) => !ops.some((o) => o.method === r.method && o.path === r.path)).map(
+      (r) => `${r.method} ${r.path}`,
+    );
     expect(withoutFile, "route-table entries without a route file").toEqual([]);
     // and the document has nothing the code does not serve
-    const documented = Object.entries(doc.paths).flatMap(([p, m]) => Object.keys(m).map((method) => `${method.toUpperCase()} ${p}`));
-    expect(documented.sort()).toEqual(ops.filter((o) => o.path !== "/api/v1/openapi.json").map((o) => `${o.method} ${o.path}`).sort());
+    const documented = Object.entries(doc.paths).flatMap(([p, m]) =>
+      Object.keys(m).map((method) => `${method.toUpperCase()} ${p}`),
+    );
+    expect(documented.sort()).toEqual(
+      ops
+        .filter((o) => o.path !== "/api/v1/openapi.json")
+        .map((o) => `${o.method} ${o.path}`)
+        .sort(),
+    );
   });
 
   it("the walker itself: route files of every export style, [id] → {id}, route groups ignored", () => {
@@ -86,8 +125,15 @@ describe("GET /api/v1/openapi.json", () => {
     try {
       const dir = path.join(appDir, "api", "v1", "(group)", "things", "[id]");
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, "route.ts"), "export const GET = () => new Response();\nexport async function DELETE() { return new Response(); }\nconst h = () => new Response();\nexport { h as PATCH };\n// POST is not exported\n");
-      expect(routeFileOperations(appDir).map((o) => `${o.method} ${o.path}`).sort()).toEqual(["DELETE /api/v1/things/{id}", "GET /api/v1/things/{id}", "PATCH /api/v1/things/{id}"]);
+      fs.writeFileSync(
+        path.join(dir, "route.ts"),
+        "export const GET = () => new Response();\nexport async function DELETE() { return new Response(); }\nconst h = () => new Response();\nexport { h as PATCH };\n// POST is not exported\n",
+      );
+      expect(
+        routeFileOperations(appDir)
+          .map((o) => `${o.method} ${o.path}`)
+          .sort(),
+      ).toEqual(["DELETE /api/v1/things/{id}", "GET /api/v1/things/{id}", "PATCH /api/v1/things/{id}"]);
     } finally {
       fs.rmSync(appDir, { recursive: true, force: true });
     }

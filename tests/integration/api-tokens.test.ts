@@ -17,7 +17,17 @@ import { faults, httpRequest } from "../fixtures/http-emulator";
 import { describeEachDb } from "../helpers/db";
 import { seedOrg } from "../helpers/factories";
 import { storedTokens } from "../helpers/lifecycle";
-import { api, auditText, consentVia, expectAudited, expectNoSecrets, expectProblem, newApiKey, type ApiResult, type TestKey } from "../helpers/api";
+import {
+  api,
+  auditText,
+  consentVia,
+  expectAudited,
+  expectNoSecrets,
+  expectProblem,
+  newApiKey,
+  type ApiResult,
+  type TestKey,
+} from "../helpers/api";
 
 const GENERIC = "generic-oauth2";
 let op: OidcServer;
@@ -35,8 +45,16 @@ beforeEach(() => {
 
 /** OP's own view of a token (RFC 7662). */
 async function introspect(token: string): Promise<Record<string, unknown>> {
-  const body = new URLSearchParams({ token, client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret }).toString();
-  const res = await httpRequest(op.endpoints.introspection, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+  const body = new URLSearchParams({
+    token,
+    client_id: op.clients.post.client_id,
+    client_secret: op.clients.post.client_secret,
+  }).toString();
+  const res = await httpRequest(op.endpoints.introspection, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
   return JSON.parse(res.body) as Record<string, unknown>;
 }
 
@@ -73,7 +91,11 @@ describeEachDb("REST API: the token endpoint (oidc-provider)", (getDb) => {
       body: {
         provider: GENERIC,
         name: `tok ${Math.random().toString(36).slice(2, 8)}`,
-        settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_post" },
+        settings: {
+          authorization_url: op.endpoints.authorization,
+          token_url: op.endpoints.token,
+          client_auth: "client_secret_post",
+        },
         scopes: ["openid", "offline_access"],
         oauth_app: op.clients.post,
       },
@@ -87,7 +109,8 @@ describeEachDb("REST API: the token endpoint (oidc-provider)", (getDb) => {
     return { id, tokens: t };
   }
 
-  const expireInDb = (id: string, inSeconds: number) => getDb().db.connection.update({ where: { id }, data: { expiresAt: new Date(Date.now() + inSeconds * 1000) } });
+  const expireInDb = (id: string, inSeconds: number) =>
+    getDb().db.connection.update({ where: { id }, data: { expiresAt: new Date(Date.now() + inSeconds * 1000) } });
 
   it("a fresh token is served as stored: no AS call, Cache-Control no-store, exactly the contract's fields, never the refresh token", async () => {
     const { id, tokens } = await connect();
@@ -151,7 +174,11 @@ describeEachDb("REST API: the token endpoint (oidc-provider)", (getDb) => {
     const { id } = await connect();
     await expireInDb(id, 60);
     const requestId = `job-refresh.${crypto.randomUUID()}`;
-    const res = await api(db, "POST", `/api/v1/connections/${id}/token`, { key: key.key, body: {}, headers: { "x-request-id": requestId } });
+    const res = await api(db, "POST", `/api/v1/connections/${id}/token`, {
+      key: key.key,
+      body: {},
+      headers: { "x-request-id": requestId },
+    });
     expect(res.status, res.text).toBe(200);
     secrets.push(res.json.access_token, (await storedTokens(db, id)).refreshToken!);
     await flushAuditBuffer();
@@ -164,7 +191,13 @@ describeEachDb("REST API: the token endpoint (oidc-provider)", (getDb) => {
 
   it("invalid min_validity → 422 with the path", async () => {
     const { id } = await connect();
-    for (const body of [{ min_validity: -1 }, { min_validity: 86_401 }, { min_validity: "60" }, { min_validity: 1.5 }, { min_validity: 60, refresh: true }]) {
+    for (const body of [
+      { min_validity: -1 },
+      { min_validity: 86_401 },
+      { min_validity: "60" },
+      { min_validity: 1.5 },
+      { min_validity: 60, refresh: true },
+    ]) {
       const res = await token(id, body);
       expectProblem(res, 422, "validation");
       expect(res.json.errors.length).toBeGreaterThan(0);
@@ -175,7 +208,12 @@ describeEachDb("REST API: the token endpoint (oidc-provider)", (getDb) => {
   it("a connection waiting for consent → 409 needs-reconsent, reason pending_consent", async () => {
     const created = await api(getDb().db, "POST", "/api/v1/connections", {
       key: key.key,
-      body: { provider: GENERIC, name: "pending", settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token }, oauth_app: op.clients.post },
+      body: {
+        provider: GENERIC,
+        name: "pending",
+        settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token },
+        oauth_app: op.clients.post,
+      },
     });
     const res = await token(created.json.connection.id);
     expectProblem(res, 409, "needs-reconsent");
@@ -189,7 +227,12 @@ describeEachDb("REST API: the token endpoint (oidc-provider)", (getDb) => {
     const revoke = await httpRequest(op.endpoints.revocation, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: tokens.refreshToken!, token_type_hint: "refresh_token", client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret }).toString(),
+      body: new URLSearchParams({
+        token: tokens.refreshToken!,
+        token_type_hint: "refresh_token",
+        client_id: op.clients.post.client_id,
+        client_secret: op.clients.post.client_secret,
+      }).toString(),
     });
     expect(revoke.status).toBe(200);
     await expireInDb(id, -5);

@@ -11,11 +11,29 @@ import { createDb } from "@/lib/db/client";
 import { sqliteFilePath } from "@/lib/db/urls";
 import { env } from "@/lib/env";
 import { createLogger } from "@/lib/logger";
-import { MAX_BUFFERED_ROWS, auditRowsBuffered, auditRowsDropped, bufferAuditValues, flushAuditBuffer } from "@/lib/audit/audit-buffer";
+import {
+  MAX_BUFFERED_ROWS,
+  auditRowsBuffered,
+  auditRowsDropped,
+  bufferAuditValues,
+  flushAuditBuffer,
+} from "@/lib/audit/audit-buffer";
 import type { AuditValues } from "@/lib/db/hot-queries";
 import { cloneTemplate, dbKinds } from "../helpers/db";
 
-const row = (i: number): AuditValues => [null, "system", null, "audit test", "test.audit_fault", null, null, "success", null, `r-${i}`, "{}"];
+const row = (i: number): AuditValues => [
+  null,
+  "system",
+  null,
+  "audit test",
+  "test.audit_fault",
+  null,
+  null,
+  "success",
+  null,
+  `r-${i}`,
+  "{}",
+];
 
 const logged: string[] = [];
 const g = globalThis as unknown as { __consentryLogger?: ReturnType<typeof createLogger> };
@@ -42,7 +60,11 @@ describe.skipIf(!dbKinds().includes("sqlite"))("audit rows while SQLite is locke
       // refused: the newest MAX_BUFFERED_ROWS stay in memory, the oldest 250 went to the spill file
       expect(auditRowsBuffered()).toBe(MAX_BUFFERED_ROWS);
       // this database's spill file (one per database URL)
-      const spillFile = path.join(env().dataDir, "audit-spill", `${crypto.createHash("sha256").update(scratch.url).digest("hex").slice(0, 16)}.jsonl`);
+      const spillFile = path.join(
+        env().dataDir,
+        "audit-spill",
+        `${crypto.createHash("sha256").update(scratch.url).digest("hex").slice(0, 16)}.jsonl`,
+      );
       expect(fs.readFileSync(spillFile, "utf8").trim().split("\n")).toHaveLength(250);
       expect(logged.join("")).toMatch(/audit batch not recorded yet: kept and retried/);
 
@@ -50,7 +72,13 @@ describe.skipIf(!dbKinds().includes("sqlite"))("audit rows while SQLite is locke
       await flushAuditBuffer();
       expect(auditRowsBuffered()).toBe(0);
       expect(await db.auditEvent.count({ where: { action: "test.audit_fault" } })).toBe(total);
-      expect(new Set((await db.auditEvent.findMany({ where: { action: "test.audit_fault" }, select: { requestId: true } })).map((r) => r.requestId)).size).toBe(total);
+      expect(
+        new Set(
+          (await db.auditEvent.findMany({ where: { action: "test.audit_fault" }, select: { requestId: true } })).map(
+            (r) => r.requestId,
+          ),
+        ).size,
+      ).toBe(total);
       expect(fs.existsSync(spillFile)).toBe(false);
       expect(logged.join("")).not.toMatch(/audit rows dropped/);
     } finally {
@@ -79,7 +107,9 @@ describe.skipIf(!dbKinds().includes("postgresql"))("audit rows while PostgreSQL 
       expect(auditRowsBuffered()).toBe(MAX_BUFFERED_ROWS);
       expect(auditRowsDropped() - droppedBefore).toBe(40);
       // logged at once, then once a minute with the count since (not once per row)
-      const drops = logged.map((l) => JSON.parse(l) as { msg: string; dropped?: number }).filter((l) => /audit rows dropped/.test(l.msg));
+      const drops = logged
+        .map((l) => JSON.parse(l) as { msg: string; dropped?: number })
+        .filter((l) => /audit rows dropped/.test(l.msg));
       expect(drops).toHaveLength(1);
       expect(drops[0]!.dropped).toBeGreaterThanOrEqual(1);
       // a final flush (shutdown) with the database still away: the rest is dropped too, counted

@@ -4,7 +4,23 @@
 // callback (SECURITY 12) and error-over-admin_consent (SECURITY 13).
 import crypto from "node:crypto";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { actor, auditActions, authorizeAt, callbackFor, captureNextTokenResponse, decodeJwt, deliverCallback, expectFailure, expectLoopbackAllowance, expectNothingStored, expectSuccess, newConnection, newOrg, startFlow, storedTokens } from "../helpers/consent";
+import {
+  actor,
+  auditActions,
+  authorizeAt,
+  callbackFor,
+  captureNextTokenResponse,
+  decodeJwt,
+  deliverCallback,
+  expectFailure,
+  expectLoopbackAllowance,
+  expectNothingStored,
+  expectSuccess,
+  newConnection,
+  newOrg,
+  startFlow,
+  storedTokens,
+} from "../helpers/consent";
 import { describeEachDb } from "../helpers/db";
 import { createAzureAdEmulator, type AzureAdEmulator } from "../fixtures/azure-ad-emulator";
 import { faults } from "../fixtures/http-emulator";
@@ -25,11 +41,35 @@ vi.hoisted(() => {
 const PROVIDER = "microsoft-365-management";
 const provider = PROVIDERS.get(PROVIDER)!;
 // seed 000's example tenant and app
-const CONTOSO = { tid: "41463f53-8812-40f4-890f-865bf6e35190", name: "Contoso, Inc.", adminUpn: "admin@contoso.onmicrosoft.com", adminName: "John Doe", adminOid: "1cef1fdb-ff52-48c4-8e4e-dfb5ea83d357" };
-const FABRIKAM = { tid: "8f1c9e7a-3b52-4d6e-9a10-2c4b5d6e7f80", name: "Fabrikam", adminUpn: "admin@fabrikam.onmicrosoft.com", adminName: "Fabrikam Admin" };
-const NORTHWIND = { tid: "0b7d2a34-5c6e-4f81-9d02-a1b2c3d4e5f6", name: "Northwind", adminUpn: "admin@northwind.onmicrosoft.com", adminName: "Northwind Admin" };
-const WOODGROVE = { tid: "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", name: "Woodgrove", adminUpn: "admin@woodgrove.onmicrosoft.com", adminName: "Woodgrove Admin" };
-const SECRET_APP = { clientId: "2d4d11a2-f814-46a7-890a-274a72a7309e", clientSecret: `s3cr3t~${crypto.randomBytes(8).toString("hex")}+/=` };
+const CONTOSO = {
+  tid: "41463f53-8812-40f4-890f-865bf6e35190",
+  name: "Contoso, Inc.",
+  adminUpn: "admin@contoso.onmicrosoft.com",
+  adminName: "John Doe",
+  adminOid: "1cef1fdb-ff52-48c4-8e4e-dfb5ea83d357",
+};
+const FABRIKAM = {
+  tid: "8f1c9e7a-3b52-4d6e-9a10-2c4b5d6e7f80",
+  name: "Fabrikam",
+  adminUpn: "admin@fabrikam.onmicrosoft.com",
+  adminName: "Fabrikam Admin",
+};
+const NORTHWIND = {
+  tid: "0b7d2a34-5c6e-4f81-9d02-a1b2c3d4e5f6",
+  name: "Northwind",
+  adminUpn: "admin@northwind.onmicrosoft.com",
+  adminName: "Northwind Admin",
+};
+const WOODGROVE = {
+  tid: "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+  name: "Woodgrove",
+  adminUpn: "admin@woodgrove.onmicrosoft.com",
+  adminName: "Woodgrove Admin",
+};
+const SECRET_APP = {
+  clientId: "2d4d11a2-f814-46a7-890a-274a72a7309e",
+  clientSecret: `s3cr3t~${crypto.randomBytes(8).toString("hex")}+/=`,
+};
 const CERT_APP_ID = "a6099727-6b7b-482c-b509-1df309acc563";
 
 let emu: AzureAdEmulator;
@@ -45,7 +85,13 @@ beforeAll(async () => {
     apps: [
       { ...SECRET_APP, redirectUris: [callbackFor(PROVIDER)], displayName: "Consentry secret app" },
       // the certificate app also keeps a secret, for the client-secret alternative
-      { clientId: CERT_APP_ID, clientSecret: SECRET_APP.clientSecret, certificatePem: cert.certificatePem, redirectUris: [callbackFor(PROVIDER)], displayName: "Consentry cert app" },
+      {
+        clientId: CERT_APP_ID,
+        clientSecret: SECRET_APP.clientSecret,
+        certificatePem: cert.certificatePem,
+        redirectUris: [callbackFor(PROVIDER)],
+        displayName: "Consentry cert app",
+      },
     ],
     defaultSignIn: { tid: CONTOSO.tid, decision: "approve" },
   });
@@ -60,14 +106,29 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
   /** The platform ("embedded") app with the uploaded certificate, shared by every organization of this database. */
   let platformCertAppId: string;
   beforeAll(async () => {
-    const app = await saveOAuthApp({ db: getDb().db, organizationId: null, input: { providerId: PROVIDER, name: "Platform cert app", clientId: CERT_APP_ID, certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem }, actor });
+    const app = await saveOAuthApp({
+      db: getDb().db,
+      organizationId: null,
+      input: {
+        providerId: PROVIDER,
+        name: "Platform cert app",
+        clientId: CERT_APP_ID,
+        certificatePem: cert.certificatePem,
+        privateKeyPem: cert.privateKeyPem,
+      },
+      actor,
+    });
     platformCertAppId = app.id;
   });
 
   it("seed 000 v1 flow: exact authorize URL, token request at /common/oauth2/token, tid/upn/name stored, string expires_in, unsigned id_token", async () => {
     const { db } = getDb();
     const org = await newOrg(db, "Contoso customer");
-    const c = await newConnection(db, org.id, { provider: PROVIDER, settings: {}, oauth_app: { client_id: SECRET_APP.clientId, client_secret: SECRET_APP.clientSecret } });
+    const c = await newConnection(db, org.id, {
+      provider: PROVIDER,
+      settings: {},
+      oauth_app: { client_id: SECRET_APP.clientId, client_secret: SECRET_APP.clientSecret },
+    });
     emu.resetRecording();
     const flow = await startFlow(db, org.id, c.id);
     const state = new URL(flow.authorizationUrl).searchParams.get("state")!;
@@ -83,21 +144,43 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     const requestedAt = Date.now();
     const outcome = await deliverCallback(db, callback, flow.browserSecret);
     expectSuccess(outcome);
-    if (outcome.ok) expect(outcome).toMatchObject({ tenantId: CONTOSO.tid, tenantLabel: "contoso.onmicrosoft.com", connectionId: c.id });
+    if (outcome.ok)
+      expect(outcome).toMatchObject({
+        tenantId: CONTOSO.tid,
+        tenantLabel: "contoso.onmicrosoft.com",
+        connectionId: c.id,
+      });
 
     expect(emu.tokenRequests).toHaveLength(1);
     const tr = emu.tokenRequests[0]!;
     expect(tr.method).toBe("POST");
     expect(tr.path).toBe("/common/oauth2/token");
     expect(tr.headers.authorization).toBeUndefined();
-    expect(tr.form).toEqual({ resource: "https://manage.office.com", client_id: SECRET_APP.clientId, redirect_uri: callbackFor(PROVIDER), client_secret: SECRET_APP.clientSecret, grant_type: "authorization_code", code });
+    expect(tr.form).toEqual({
+      resource: "https://manage.office.com",
+      client_id: SECRET_APP.clientId,
+      redirect_uri: callbackFor(PROVIDER),
+      client_secret: SECRET_APP.clientSecret,
+      grant_type: "authorization_code",
+      code,
+    });
     expect(emu.counters.grantsIssued).toBe(1);
 
     // what Azure returned: v1 strings and an unsigned id_token
-    expect(issued.body).toMatchObject({ expires_in: "3599", token_type: "Bearer", resource: "https://manage.office.com" });
+    expect(issued.body).toMatchObject({
+      expires_in: "3599",
+      token_type: "Bearer",
+      resource: "https://manage.office.com",
+    });
     expect(decodeJwt(issued.body!.id_token as string).header.alg).toBe("none");
     const conn = await db.connection.findUniqueOrThrow({ where: { id: c.id } });
-    expect(conn).toMatchObject({ status: "active", externalTenantId: CONTOSO.tid, accountEmail: CONTOSO.adminUpn, accountName: CONTOSO.adminName, accountId: CONTOSO.adminOid });
+    expect(conn).toMatchObject({
+      status: "active",
+      externalTenantId: CONTOSO.tid,
+      accountEmail: CONTOSO.adminUpn,
+      accountName: CONTOSO.adminName,
+      accountId: CONTOSO.adminOid,
+    });
     const lifetime = (conn.expiresAt!.getTime() - requestedAt) / 1000;
     expect(lifetime).toBeGreaterThan(3599 - 30);
     expect(lifetime).toBeLessThanOrEqual(3599 + 1);
@@ -119,7 +202,11 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
   it("an Azure flow returning on the generic provider's callback path → wrong_provider, no token request (SECURITY 9)", async () => {
     const { db } = getDb();
     const org = await newOrg(db);
-    const c = await newConnection(db, org.id, { provider: PROVIDER, settings: {}, oauth_app: { client_id: SECRET_APP.clientId, client_secret: SECRET_APP.clientSecret } });
+    const c = await newConnection(db, org.id, {
+      provider: PROVIDER,
+      settings: {},
+      oauth_app: { client_id: SECRET_APP.clientId, client_secret: SECRET_APP.clientSecret },
+    });
     const flow = await startFlow(db, org.id, c.id);
     emu.setNextSignIn({ tid: NORTHWIND.tid });
     const callback = await authorizeAt(flow.authorizationUrl);
@@ -143,7 +230,12 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     expect(emu.counters.clientCredentials).toBe(2);
     expect(emu.counters.tokenErrors).toBe(0);
     expect(readTenantClaims(provider, first.accessToken)?.tenantId).toBe(CONTOSO.tid);
-    expect(decodeJwt(second.accessToken).payload).toMatchObject({ tid: CONTOSO.tid, appid: CERT_APP_ID, appidacr: "2", aud: "https://manage.office.com" });
+    expect(decodeJwt(second.accessToken).payload).toMatchObject({
+      tid: CONTOSO.tid,
+      appid: CERT_APP_ID,
+      appidacr: "2",
+      aud: "https://manage.office.com",
+    });
 
     const endpoint = `${emu.url}/${CONTOSO.tid}/oauth2/token`;
     expect(emu.tokenEndpoint(CONTOSO.tid)).toBe(endpoint);
@@ -175,7 +267,17 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
   it("app-only token with a client secret instead of a certificate", async () => {
     const { db } = getDb();
     const org = await newOrg(db);
-    const saved = await saveOAuthApp({ db, organizationId: org.id, input: { providerId: PROVIDER, name: "Secret only", clientId: CERT_APP_ID, clientSecret: SECRET_APP.clientSecret }, actor });
+    const saved = await saveOAuthApp({
+      db,
+      organizationId: org.id,
+      input: {
+        providerId: PROVIDER,
+        name: "Secret only",
+        clientId: CERT_APP_ID,
+        clientSecret: SECRET_APP.clientSecret,
+      },
+      actor,
+    });
     const app = await getAppCredentials({ db, appId: saved.id, organizationId: org.id });
     expect(app.certificate).toBeNull();
     emu.grantConsent(CONTOSO.tid, CERT_APP_ID);
@@ -184,7 +286,12 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     expect(decodeJwt(token.accessToken).payload).toMatchObject({ tid: CONTOSO.tid, appidacr: "1" });
     expect(emu.tokenRequests).toHaveLength(1);
     expect(emu.tokenRequests[0]!.path).toBe(`/${CONTOSO.tid}/oauth2/token`);
-    expect(emu.tokenRequests[0]!.form).toEqual({ resource: "https://manage.office.com", grant_type: "client_credentials", client_id: CERT_APP_ID, client_secret: SECRET_APP.clientSecret });
+    expect(emu.tokenRequests[0]!.form).toEqual({
+      resource: "https://manage.office.com",
+      grant_type: "client_credentials",
+      client_id: CERT_APP_ID,
+      client_secret: SECRET_APP.clientSecret,
+    });
   });
 
   it("the tenant of an app-only request is never common (or any non-GUID): refused before any request", async () => {
@@ -192,8 +299,17 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     const org = await newOrg(db);
     const app = await getAppCredentials({ db, appId: platformCertAppId, organizationId: org.id });
     emu.resetRecording();
-    for (const tenantId of ["common", "organizations", "consumers", "contoso.onmicrosoft.com", `${CONTOSO.tid}/../common`]) {
-      await expect(requestAppOnlyToken({ provider, app, tenantId })).rejects.toMatchObject({ name: "AppError", code: "bad-request" });
+    for (const tenantId of [
+      "common",
+      "organizations",
+      "consumers",
+      "contoso.onmicrosoft.com",
+      `${CONTOSO.tid}/../common`,
+    ]) {
+      await expect(requestAppOnlyToken({ provider, app, tenantId })).rejects.toMatchObject({
+        name: "AppError",
+        code: "bad-request",
+      });
       expect(() => renderTemplate(provider, provider.appOnly!.tokenUrl, { tenant: tenantId })).toThrow(/GUID/);
     }
     expect(emu.requests).toHaveLength(0);
@@ -205,15 +321,42 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
   async function adminConsentConnection(orgName: string) {
     const { db } = getDb();
     const org = await newOrg(db, orgName);
-    const own = await saveOAuthApp({ db, organizationId: org.id, input: { providerId: PROVIDER, name: "Own cert app", clientId: CERT_APP_ID, certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem }, actor });
-    const c = await newConnection(db, org.id, { provider: PROVIDER, settings: { consent_mode: "v2_admin_consent" }, oauth_app_id: own.id });
+    const own = await saveOAuthApp({
+      db,
+      organizationId: org.id,
+      input: {
+        providerId: PROVIDER,
+        name: "Own cert app",
+        clientId: CERT_APP_ID,
+        certificatePem: cert.certificatePem,
+        privateKeyPem: cert.privateKeyPem,
+      },
+      actor,
+    });
+    const c = await newConnection(db, org.id, {
+      provider: PROVIDER,
+      settings: { consent_mode: "v2_admin_consent" },
+      oauth_app_id: own.id,
+    });
     return { db, org, c };
   }
 
   it("v2 admin consent with the shared platform app is refused at creation: its tenant parameter would prove nothing", async () => {
     const { db } = getDb();
     const org = await newOrg(db, "Platform v2");
-    await expect(createConnection({ db, organizationId: org.id, input: { provider: PROVIDER, name: "v2 on platform app", settings: { consent_mode: "v2_admin_consent" }, oauth_app_id: platformCertAppId }, actor })).rejects.toMatchObject({
+    await expect(
+      createConnection({
+        db,
+        organizationId: org.id,
+        input: {
+          provider: PROVIDER,
+          name: "v2 on platform app",
+          settings: { consent_mode: "v2_admin_consent" },
+          oauth_app_id: platformCertAppId,
+        },
+        actor,
+      }),
+    ).rejects.toMatchObject({
       code: "validation",
       errors: [expect.objectContaining({ path: "settings.consent_mode" })],
     });
@@ -225,7 +368,11 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     const flow = await startFlow(db, org.id, c.id);
     const auth = new URL(flow.authorizationUrl);
     expect(`${auth.origin}${auth.pathname}`).toBe(`${emu.url}/common/adminconsent`);
-    expect(Object.fromEntries(auth.searchParams)).toEqual({ client_id: CERT_APP_ID, redirect_uri: callbackFor(PROVIDER), state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(Object.fromEntries(auth.searchParams)).toEqual({
+      client_id: CERT_APP_ID,
+      redirect_uri: callbackFor(PROVIDER),
+      state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
 
     emu.setNextSignIn({ tid: FABRIKAM.tid });
     const callback = await authorizeAt(flow.authorizationUrl);
@@ -236,7 +383,9 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     expectSuccess(outcome);
     if (outcome.ok) expect(outcome.tenantId).toBe(FABRIKAM.tid);
     // the proof: one certificate-authenticated client-credentials request at the tenant's own endpoint
-    expect(emu.tokenRequests.map((r) => [r.path, r.form.grant_type, Boolean(r.form.client_assertion)])).toEqual([[`/${FABRIKAM.tid}/oauth2/token`, "client_credentials", true]]);
+    expect(emu.tokenRequests.map((r) => [r.path, r.form.grant_type, Boolean(r.form.client_assertion)])).toEqual([
+      [`/${FABRIKAM.tid}/oauth2/token`, "client_credentials", true],
+    ]);
     expect(emu.counters.clientCredentials).toBe(1);
     const conn = await db.connection.findUniqueOrThrow({ where: { id: c.id } });
     expect(conn).toMatchObject({ status: "active", externalTenantId: FABRIKAM.tid });
@@ -246,20 +395,31 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
 
   it("forged /adminconsent callback: attacker's own valid state + a victim tenant linked elsewhere → tenant_conflict 409, nothing linked, audited", async () => {
     const { db } = getDb();
-    const victim = await db.connection.findFirstOrThrow({ where: { externalTenantId: FABRIKAM.tid, status: "active" }, include: { tokenSet: true } });
+    const victim = await db.connection.findFirstOrThrow({
+      where: { externalTenantId: FABRIKAM.tid, status: "active" },
+      include: { tokenSet: true },
+    });
     const { org, c } = await adminConsentConnection("Attacker");
     const flow = await startFlow(db, org.id, c.id);
     const state = new URL(flow.authorizationUrl).searchParams.get("state")!;
-    const forged = new URL(`${callbackFor(PROVIDER)}?admin_consent=True&tenant=${FABRIKAM.tid}&state=${state}&scope=${encodeURIComponent("https://manage.office.com/.default")}`);
+    const forged = new URL(
+      `${callbackFor(PROVIDER)}?admin_consent=True&tenant=${FABRIKAM.tid}&state=${state}&scope=${encodeURIComponent("https://manage.office.com/.default")}`,
+    );
     emu.resetRecording();
     const outcome = await deliverCallback(db, forged, flow.browserSecret);
     expectFailure(outcome, "tenant_conflict");
     if (!outcome.ok) expect(outcome.status).toBe(409);
     // the tenant value itself was never trusted: Consentry asked that tenant for a token first
-    expect(emu.tokenRequests.map((r) => [r.path, r.form.grant_type])).toEqual([[`/${FABRIKAM.tid}/oauth2/token`, "client_credentials"]]);
+    expect(emu.tokenRequests.map((r) => [r.path, r.form.grant_type])).toEqual([
+      [`/${FABRIKAM.tid}/oauth2/token`, "client_credentials"],
+    ]);
     await expectNothingStored(db, c.id);
     expect(await auditActions(db, { organizationId: org.id, action: "consent.failed" })).toEqual([
-      expect.objectContaining({ outcome: "denied", targetId: c.id, details: expect.objectContaining({ reason: "tenant_conflict", tenantId: FABRIKAM.tid }) }),
+      expect.objectContaining({
+        outcome: "denied",
+        targetId: c.id,
+        details: expect.objectContaining({ reason: "tenant_conflict", tenantId: FABRIKAM.tid }),
+      }),
     ]);
     // the victim's connection is exactly as it was
     const after = await db.connection.findUniqueOrThrow({ where: { id: victim.id }, include: { tokenSet: true } });
@@ -277,7 +437,11 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     // Northwind exists but never consented to the certificate app
     expect(emu.isConsented(NORTHWIND.tid, CERT_APP_ID)).toBe(false);
     emu.resetRecording();
-    const outcome = await deliverCallback(db, `${callbackFor(PROVIDER)}?admin_consent=True&tenant=${NORTHWIND.tid}&state=${state}`, flow.browserSecret);
+    const outcome = await deliverCallback(
+      db,
+      `${callbackFor(PROVIDER)}?admin_consent=True&tenant=${NORTHWIND.tid}&state=${state}`,
+      flow.browserSecret,
+    );
     expectFailure(outcome, "exchange_failed");
     expect(emu.tokenRequests.map((r) => r.path)).toEqual([`/${NORTHWIND.tid}/oauth2/token`]);
     expect(emu.counters.clientCredentials).toBe(0);
@@ -290,11 +454,21 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
     const { db, org, c } = await adminConsentConnection("Mismatch");
     // a genuine token of Woodgrove, which the token endpoint will hand out instead of Fabrikam's
     emu.grantConsent(WOODGROVE.tid, CERT_APP_ID);
-    const woodgroveToken = (await requestAppOnlyToken({ provider, app: await getAppCredentials({ db, appId: platformCertAppId, organizationId: org.id }), tenantId: WOODGROVE.tid })).accessToken;
+    const woodgroveToken = (
+      await requestAppOnlyToken({
+        provider,
+        app: await getAppCredentials({ db, appId: platformCertAppId, organizationId: org.id }),
+        tenantId: WOODGROVE.tid,
+      })
+    ).accessToken;
     const flow = await startFlow(db, org.id, c.id);
     const state = new URL(flow.authorizationUrl).searchParams.get("state")!;
     emu.failNext(faults.mutate((b) => ({ ...b, access_token: woodgroveToken })));
-    const outcome = await deliverCallback(db, `${callbackFor(PROVIDER)}?admin_consent=True&tenant=${FABRIKAM.tid.toUpperCase()}&state=${state}`, flow.browserSecret);
+    const outcome = await deliverCallback(
+      db,
+      `${callbackFor(PROVIDER)}?admin_consent=True&tenant=${FABRIKAM.tid.toUpperCase()}&state=${state}`,
+      flow.browserSecret,
+    );
     expectFailure(outcome, "tenant_mismatch");
     await expectNothingStored(db, c.id);
     expect(await db.connection.count({ where: { externalTenantId: WOODGROVE.tid } })).toBe(0);
@@ -303,7 +477,14 @@ describeEachDb("Microsoft 365 consent against the Azure AD emulator", (getDb) =>
   it("admin_consent=True with error=consent_required → the error wins: provider_error, no token request, nothing stored", async () => {
     const { db, org, c } = await adminConsentConnection("Declined");
     const flow = await startFlow(db, org.id, c.id);
-    emu.setNextSignIn({ tid: NORTHWIND.tid, decision: { error: "consent_required", error_description: "AADSTS65001: <b>The admin</b> has not consented.", error_codes: [65001] } });
+    emu.setNextSignIn({
+      tid: NORTHWIND.tid,
+      decision: {
+        error: "consent_required",
+        error_description: "AADSTS65001: <b>The admin</b> has not consented.",
+        error_codes: [65001],
+      },
+    });
     const callback = await authorizeAt(flow.authorizationUrl);
     expect(callback.searchParams.get("admin_consent")).toBe("True");
     expect(callback.searchParams.get("tenant")).toBe(NORTHWIND.tid);

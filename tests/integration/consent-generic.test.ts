@@ -3,7 +3,21 @@
 // authorization parameters, encrypted storage, injected codes (SECURITY 6-7) and a canary scan of
 // every table after the flows (SECURITY 32).
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { actor, authorizeAt, callbackFor, captureNextTokenResponse, deliverCallback, expectFailure, expectLoopbackAllowance, expectNothingStored, expectSuccess, newConnection, newOrg, startFlow, storedTokens } from "../helpers/consent";
+import {
+  actor,
+  authorizeAt,
+  callbackFor,
+  captureNextTokenResponse,
+  deliverCallback,
+  expectFailure,
+  expectLoopbackAllowance,
+  expectNothingStored,
+  expectSuccess,
+  newConnection,
+  newOrg,
+  startFlow,
+  storedTokens,
+} from "../helpers/consent";
 import { describeEachDb, dumpAllRows } from "../helpers/db";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { httpRequest, s256 } from "../fixtures/http-emulator";
@@ -21,7 +35,11 @@ let op: OidcServer;
 
 beforeAll(async () => {
   expectLoopbackAllowance(true);
-  op = await createOidcServer({ redirectUris: [callbackFor(PROVIDER)], pkceRequired: true, ttl: { AccessToken: 300, RefreshToken: 600 } });
+  op = await createOidcServer({
+    redirectUris: [callbackFor(PROVIDER)],
+    pkceRequired: true,
+    ttl: { AccessToken: 300, RefreshToken: 600 },
+  });
 });
 afterAll(async () => op?.close());
 
@@ -31,8 +49,16 @@ function genericSettings(extra: Record<string, unknown> = {}) {
 
 /** OP's own view of a token (RFC 7662), authenticated as the post client. */
 async function introspect(token: string): Promise<Record<string, unknown>> {
-  const body = new URLSearchParams({ token, client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret }).toString();
-  const res = await httpRequest(op.endpoints.introspection, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+  const body = new URLSearchParams({
+    token,
+    client_id: op.clients.post.client_id,
+    client_secret: op.clients.post.client_secret,
+  }).toString();
+  const res = await httpRequest(op.endpoints.introspection, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
   return JSON.parse(res.body) as Record<string, unknown>;
 }
 
@@ -45,7 +71,10 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
     const org = await newOrg(db, "Post");
     const c = await newConnection(db, org.id, {
       provider: PROVIDER,
-      settings: genericSettings({ client_auth: "client_secret_post", authorization_params: { access_type: "offline", ui_locales: "ja" } }),
+      settings: genericSettings({
+        client_auth: "client_secret_post",
+        authorization_params: { access_type: "offline", ui_locales: "ja" },
+      }),
       scopes: SCOPES,
       oauth_app: { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret },
     });
@@ -57,7 +86,15 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
     // seed 001: {AUTHORIZATION_ENDPOINT}?response_type=code&client_id=…&redirect_uri=…&scope=S1 S2&{extra}={value}
     expect(`${auth.origin}${auth.pathname}`).toBe(`${op.issuer}/auth`);
     const q = Object.fromEntries(auth.searchParams);
-    expect(q).toMatchObject({ response_type: "code", client_id: op.clients.post.client_id, redirect_uri: callbackFor(PROVIDER), scope: SCOPES.join(" "), access_type: "offline", ui_locales: "ja", code_challenge_method: "S256" });
+    expect(q).toMatchObject({
+      response_type: "code",
+      client_id: op.clients.post.client_id,
+      redirect_uri: callbackFor(PROVIDER),
+      scope: SCOPES.join(" "),
+      access_type: "offline",
+      ui_locales: "ja",
+      code_challenge_method: "S256",
+    });
     expect(auth.searchParams.getAll("code_challenge_method")).toEqual(["S256"]);
     expect(q.state).toMatch(/^[A-Za-z0-9_-]{43,}$/);
 
@@ -112,13 +149,21 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
     expect(stored!.row.refreshTokenEnc).not.toContain(stored!.refreshToken!);
     // OP itself recognises both as live tokens it issued to this client
     expect(await introspect(stored!.accessToken)).toMatchObject({ active: true, client_id: op.clients.post.client_id });
-    expect(await introspect(stored!.refreshToken!)).toMatchObject({ active: true, client_id: op.clients.post.client_id });
+    expect(await introspect(stored!.refreshToken!)).toMatchObject({
+      active: true,
+      client_id: op.clients.post.client_id,
+    });
     // the flow state is gone: single use, verifier wiped
     const used = await db.consentRequest.findUniqueOrThrow({ where: { id: flow.consentRequestId } });
     expect(used).toMatchObject({ stateHash: null, pkceVerifierEnc: null, browserHash: null });
     expect(used.usedAt).not.toBeNull();
 
-    canaries.set("post access token", stored!.accessToken).set("post refresh token", stored!.refreshToken!).set("post code", code).set("post verifier", verifier).set("post client secret", op.clients.post.client_secret);
+    canaries
+      .set("post access token", stored!.accessToken)
+      .set("post refresh token", stored!.refreshToken!)
+      .set("post code", code)
+      .set("post verifier", verifier)
+      .set("post client secret", op.clients.post.client_secret);
     if (stored!.idToken) canaries.set("post id token", stored!.idToken);
   });
 
@@ -140,7 +185,9 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
     const tr = op.tokenRequests[0]!;
     expect(tr.headers.authorization).toMatch(/^Basic /);
     const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, "+");
-    expect(tr.headers.authorization).toBe(`Basic ${Buffer.from(`${enc(op.clients.basic.client_id)}:${enc(op.clients.basic.client_secret)}`).toString("base64")}`);
+    expect(tr.headers.authorization).toBe(
+      `Basic ${Buffer.from(`${enc(op.clients.basic.client_id)}:${enc(op.clients.basic.client_secret)}`).toString("base64")}`,
+    );
     expect(tr.form.client_secret).toBeUndefined();
     expect(tr.form.client_id).toBeUndefined();
     expect(tr.form.code_verifier).toMatch(/^[A-Za-z0-9_-]{43,128}$/);
@@ -150,7 +197,12 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
     expect(stored!.accessToken).toBe(issued.body!.access_token);
     expect(stored!.refreshToken).toBe(issued.body!.refresh_token);
     expect((await db.connection.findUniqueOrThrow({ where: { id: c.id } })).status).toBe("active");
-    canaries.set("basic access token", stored!.accessToken).set("basic refresh token", stored!.refreshToken!).set("basic client secret", op.clients.basic.client_secret).set("basic code", callback.searchParams.get("code")!).set("basic verifier", tr.form.code_verifier!);
+    canaries
+      .set("basic access token", stored!.accessToken)
+      .set("basic refresh token", stored!.refreshToken!)
+      .set("basic client secret", op.clients.basic.client_secret)
+      .set("basic code", callback.searchParams.get("code")!)
+      .set("basic verifier", tr.form.code_verifier!);
   });
 
   it("without a code_verifier the OP refuses the exchange (PKCE required), and nothing is stored", async () => {
@@ -177,10 +229,30 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
   it("an attacker's code injected into the victim's callback fails at the OP (verifier mismatch); the victim's connection stays pending", async () => {
     const { db } = getDb();
     const org = await newOrg(db, "Victim");
-    const app = await saveOAuthApp({ db, organizationId: org.id, input: { providerId: PROVIDER, name: "OP post", clientId: op.clients.post.client_id, clientSecret: op.clients.post.client_secret }, actor });
-    const victim = await newConnection(db, org.id, { provider: PROVIDER, settings: genericSettings(), scopes: SCOPES, oauth_app_id: app.id });
+    const app = await saveOAuthApp({
+      db,
+      organizationId: org.id,
+      input: {
+        providerId: PROVIDER,
+        name: "OP post",
+        clientId: op.clients.post.client_id,
+        clientSecret: op.clients.post.client_secret,
+      },
+      actor,
+    });
+    const victim = await newConnection(db, org.id, {
+      provider: PROVIDER,
+      settings: genericSettings(),
+      scopes: SCOPES,
+      oauth_app_id: app.id,
+    });
     const attackerOrg = await newOrg(db, "Attacker");
-    const attacker = await newConnection(db, attackerOrg.id, { provider: PROVIDER, settings: genericSettings(), scopes: SCOPES, oauth_app: { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret } });
+    const attacker = await newConnection(db, attackerOrg.id, {
+      provider: PROVIDER,
+      settings: genericSettings(),
+      scopes: SCOPES,
+      oauth_app: { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret },
+    });
 
     // the attacker runs their own flow up to the redirect and keeps the code
     const attackerFlow = await startFlow(db, attackerOrg.id, attacker.id);
@@ -219,6 +291,7 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
     // positive control: the scan does see stored, non-secret values of these flows
     expect(dump.text).toContain(op.clients.post.client_id);
     expect(dump.text).toContain(`${op.issuer}/token`);
-    for (const [label, value] of canaries) expect(dump.text.includes(value), `${label} found in plaintext in the database`).toBe(false);
+    for (const [label, value] of canaries)
+      expect(dump.text.includes(value), `${label} found in plaintext in the database`).toBe(false);
   });
 });

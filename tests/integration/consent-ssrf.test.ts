@@ -2,7 +2,17 @@
 // AND when used, and host overrides cannot smuggle a request to a local address either
 // (SECURITY 28, 39). A local server stands by to prove that no request ever reaches it.
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { actor, callbackFor, deliverCallback, expectFailure, expectLoopbackAllowance, expectNothingStored, newConnection, newOrg, startFlow } from "../helpers/consent";
+import {
+  actor,
+  callbackFor,
+  deliverCallback,
+  expectFailure,
+  expectLoopbackAllowance,
+  expectNothingStored,
+  newConnection,
+  newOrg,
+  startFlow,
+} from "../helpers/consent";
 import { describeEachDb } from "../helpers/db";
 import { json, startEmulatorServer, type EmulatorServer } from "../fixtures/http-emulator";
 import { testConnection } from "@/lib/connections/test-connection";
@@ -53,7 +63,14 @@ describeEachDb("egress policy without the test allowance", (getDb) => {
       "https://0.0.0.0/token",
     ];
     for (const token_url of loopbacks) {
-      await expect(newConnection(db, org.id, { provider: "generic-oauth2", settings: { authorization_url: `${PUBLIC}/auth`, token_url }, oauth_app: { client_id: "x", client_secret: "y" } }), token_url).rejects.toMatchObject({
+      await expect(
+        newConnection(db, org.id, {
+          provider: "generic-oauth2",
+          settings: { authorization_url: `${PUBLIC}/auth`, token_url },
+          oauth_app: { client_id: "x", client_secret: "y" },
+        }),
+        token_url,
+      ).rejects.toMatchObject({
         code: "validation",
         errors: [expect.objectContaining({ path: "settings.token_url" })],
       });
@@ -65,13 +82,24 @@ describeEachDb("egress policy without the test allowance", (getDb) => {
   it("a stored URL that points at loopback is refused at request time: no token request leaves, nothing stored", async () => {
     const { db } = getDb();
     const org = await newOrg(db);
-    const c = await newConnection(db, org.id, { provider: "generic-oauth2", settings: { authorization_url: `${PUBLIC}/auth`, token_url: `${PUBLIC}/token` }, oauth_app: { client_id: "client-x", client_secret: "secret-x" } });
+    const c = await newConnection(db, org.id, {
+      provider: "generic-oauth2",
+      settings: { authorization_url: `${PUBLIC}/auth`, token_url: `${PUBLIC}/token` },
+      oauth_app: { client_id: "client-x", client_secret: "secret-x" },
+    });
     // the row changes behind the validator's back (an old row, a direct write, a DNS answer that changed)
     for (const token_url of [`https://127.0.0.1:${new URL(local.url).port}/token`, `${local.url}/token`]) {
-      await db.connection.update({ where: { id: c.id }, data: { settings: JSON.stringify({ ...JSON.parse(c.settings), token_url }) } });
+      await db.connection.update({
+        where: { id: c.id },
+        data: { settings: JSON.stringify({ ...JSON.parse(c.settings), token_url }) },
+      });
       const flow = await startFlow(db, org.id, c.id);
       const state = new URL(flow.authorizationUrl).searchParams.get("state")!;
-      const outcome = await deliverCallback(db, `${callbackFor("generic-oauth2")}?code=abc&state=${state}`, flow.browserSecret);
+      const outcome = await deliverCallback(
+        db,
+        `${callbackFor("generic-oauth2")}?code=abc&state=${state}`,
+        flow.browserSecret,
+      );
       expectFailure(outcome, "invalid_response");
       // a generic message, never the local service's answer (SECURITY 30)
       expect(JSON.stringify(outcome)).not.toContain("should-never-be-issued");
@@ -83,10 +111,31 @@ describeEachDb("egress policy without the test allowance", (getDb) => {
   it("a test call whose URL points at loopback is refused at request time", async () => {
     const { db } = getDb();
     const org = await newOrg(db);
-    const c = await newConnection(db, org.id, { provider: "generic-oauth2", settings: { authorization_url: `${PUBLIC}/auth`, token_url: `${PUBLIC}/token`, test_url: `${PUBLIC}/me` }, oauth_app: { client_id: "client-x", client_secret: "secret-x" } });
+    const c = await newConnection(db, org.id, {
+      provider: "generic-oauth2",
+      settings: { authorization_url: `${PUBLIC}/auth`, token_url: `${PUBLIC}/token`, test_url: `${PUBLIC}/me` },
+      oauth_app: { client_id: "client-x", client_secret: "secret-x" },
+    });
     await db.$transaction(async (tx) => {
-      await saveTokenSet({ tx, organizationId: org.id, connectionId: c.id, data: { accessToken: "at-canary", refreshToken: null, idToken: null, tokenType: "Bearer", expiresAt: new Date(Date.now() + 3600_000), refreshTokenExpiresAt: null, scopes: null, metadata: {} } });
-      await tx.connection.update({ where: { id: c.id }, data: { status: "active", expiresAt: new Date(Date.now() + 3600_000) } });
+      await saveTokenSet({
+        tx,
+        organizationId: org.id,
+        connectionId: c.id,
+        data: {
+          accessToken: "at-canary",
+          refreshToken: null,
+          idToken: null,
+          tokenType: "Bearer",
+          expiresAt: new Date(Date.now() + 3600_000),
+          refreshTokenExpiresAt: null,
+          scopes: null,
+          metadata: {},
+        },
+      });
+      await tx.connection.update({
+        where: { id: c.id },
+        data: { status: "active", expiresAt: new Date(Date.now() + 3600_000) },
+      });
     });
     const port = new URL(local.url).port;
     for (const [test_url, message] of [
@@ -94,7 +143,10 @@ describeEachDb("egress policy without the test allowance", (getDb) => {
       [`https://localhost:${port}/me`, /does not call/],
       [`${local.url}/me`, /invalid_url/], // plain http is refused before any address is looked at
     ] as const) {
-      await db.connection.update({ where: { id: c.id }, data: { settings: JSON.stringify({ ...JSON.parse(c.settings), test_url }) } });
+      await db.connection.update({
+        where: { id: c.id },
+        data: { settings: JSON.stringify({ ...JSON.parse(c.settings), test_url }) },
+      });
       const result = await testConnection({ db, organizationId: org.id, connectionId: c.id, actor });
       expect(result, test_url).toMatchObject({ ok: false, status: null });
       expect(result.message).toMatch(message);
@@ -107,9 +159,25 @@ describeEachDb("egress policy without the test allowance", (getDb) => {
     const org = await newOrg(db);
     setProviderHostOverridesForTests({ "https://login.windows.net": local.url });
     try {
-      const saved = await saveOAuthApp({ db, organizationId: org.id, input: { providerId: "microsoft-365-management", name: "Secret app", clientId: "11111111-2222-3333-4444-555555555555", clientSecret: "app-secret" }, actor });
+      const saved = await saveOAuthApp({
+        db,
+        organizationId: org.id,
+        input: {
+          providerId: "microsoft-365-management",
+          name: "Secret app",
+          clientId: "11111111-2222-3333-4444-555555555555",
+          clientSecret: "app-secret",
+        },
+        actor,
+      });
       const app = await getAppCredentials({ db, appId: saved.id, organizationId: org.id });
-      await expect(requestAppOnlyToken({ provider: PROVIDERS.get("microsoft-365-management")!, app, tenantId: "41463f53-8812-40f4-890f-865bf6e35190" })).rejects.toMatchObject({ name: "TokenEndpointError" });
+      await expect(
+        requestAppOnlyToken({
+          provider: PROVIDERS.get("microsoft-365-management")!,
+          app,
+          tenantId: "41463f53-8812-40f4-890f-865bf6e35190",
+        }),
+      ).rejects.toMatchObject({ name: "TokenEndpointError" });
     } finally {
       setProviderHostOverridesForTests(undefined);
     }

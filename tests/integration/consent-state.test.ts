@@ -2,7 +2,22 @@
 // end to end against oidc-provider: a bad callback never reaches the token endpoint, stores nothing
 // and leaves an audit trail; a bad token response stores nothing and keeps the previous token.
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { auditActions, authorizeAt, callbackFor, deliverCallback, expectFailure, expectLoopbackAllowance, expectNothingStored, expectSuccess, newConnection, newOrg, runFlow, startFlow, storedTokens, newBrowser } from "../helpers/consent";
+import {
+  auditActions,
+  authorizeAt,
+  callbackFor,
+  deliverCallback,
+  expectFailure,
+  expectLoopbackAllowance,
+  expectNothingStored,
+  expectSuccess,
+  newConnection,
+  newOrg,
+  runFlow,
+  startFlow,
+  storedTokens,
+  newBrowser,
+} from "../helpers/consent";
 import { describeEachDb } from "../helpers/db";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { faults } from "../fixtures/http-emulator";
@@ -90,11 +105,16 @@ describeEachDb("consent callback: state, CSRF and malformed token responses", (g
     expect(row.stateExpiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + STATE_TTL_MS);
     const callback = await authorizeAt(flow.authorizationUrl);
     // the admin took 10 minutes and one second
-    await db.consentRequest.update({ where: { id: flow.consentRequestId }, data: { stateExpiresAt: new Date(Date.now() - 1000) } });
+    await db.consentRequest.update({
+      where: { id: flow.consentRequestId },
+      data: { stateExpiresAt: new Date(Date.now() - 1000) },
+    });
     expectFailure(await deliverCallback(db, callback, flow.browserSecret), "state_expired");
     expect(op.tokenRequests).toHaveLength(0);
     await expectNothingStored(db, c.id);
-    expect(await auditActions(db, { organizationId: org.id, action: "consent.failed" })).toEqual([expect.objectContaining({ targetId: c.id, details: expect.objectContaining({ reason: "state_expired" }) })]);
+    expect(await auditActions(db, { organizationId: org.id, action: "consent.failed" })).toEqual([
+      expect.objectContaining({ targetId: c.id, details: expect.objectContaining({ reason: "state_expired" }) }),
+    ]);
   });
 
   it("a replayed callback → the second is state_invalid; the code is exchanged once", async () => {
@@ -115,7 +135,10 @@ describeEachDb("consent callback: state, CSRF and malformed token responses", (g
     const { db, org, c } = await pendingConnection();
     const flow = await startFlow(db, org.id, c.id);
     const callback = await authorizeAt(flow.authorizationUrl);
-    const outcomes = await Promise.all([deliverCallback(db, callback, flow.browserSecret), deliverCallback(db, callback, flow.browserSecret)]);
+    const outcomes = await Promise.all([
+      deliverCallback(db, callback, flow.browserSecret),
+      deliverCallback(db, callback, flow.browserSecret),
+    ]);
     expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
     expect(outcomes.filter((o) => !o.ok)).toEqual([expect.objectContaining({ ok: false, reason: "state_invalid" })]);
     expect(op.tokenRequests).toHaveLength(1);
@@ -137,7 +160,10 @@ describeEachDb("consent callback: state, CSRF and malformed token responses", (g
     expect(op.tokenRequests).toHaveLength(0);
     await expectNothingStored(db, c.id);
     expect(await auditActions(db, { organizationId: org.id, action: "oauth.provider_mismatch" })).toEqual([
-      expect.objectContaining({ targetId: c.id, details: expect.objectContaining({ callbackProvider: "microsoft-365-management" }) }),
+      expect.objectContaining({
+        targetId: c.id,
+        details: expect.objectContaining({ callbackProvider: "microsoft-365-management" }),
+      }),
     ]);
   });
 

@@ -7,7 +7,10 @@ import { seedUser, uniq } from "../helpers/factories";
 const actor = { type: "system", label: "test" } as const;
 
 async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
 }
@@ -17,9 +20,16 @@ describeEachDb("createOrganization", (getDb) => {
     const { db } = getDb();
     const owner = await seedUser(db);
     const slug = `acme-${uniq()}`;
-    const org = await createOrganization({ db, input: { name: "  Acme  ", slug: ` ${slug.toUpperCase()} ` }, ownerUserId: owner.id, actor });
+    const org = await createOrganization({
+      db,
+      input: { name: "  Acme  ", slug: ` ${slug.toUpperCase()} ` },
+      ownerUserId: owner.id,
+      actor,
+    });
     expect(org).toMatchObject({ name: "Acme", slug });
-    expect(await db.membership.findMany({ where: { organizationId: org.id }, select: { userId: true, role: true } })).toEqual([{ userId: owner.id, role: "owner" }]);
+    expect(
+      await db.membership.findMany({ where: { organizationId: org.id }, select: { userId: true, role: true } }),
+    ).toEqual([{ userId: owner.id, role: "owner" }]);
     expect(await db.auditEvent.count({ where: { organizationId: org.id, action: "organization.created" } })).toBe(1);
   });
 
@@ -40,9 +50,13 @@ describeEachDb("createOrganization", (getDb) => {
     // several rounds on a warm pool: on PostgreSQL both check-then-insert transactions can pass the check
     for (let round = 0; round < 5; round++) {
       const slug = `race-${uniq()}`;
-      const results = await Promise.allSettled([1, 2, 3, 4].map((i) => createOrganization({ db, input: { name: `Race ${i}`, slug }, actor })));
+      const results = await Promise.allSettled(
+        [1, 2, 3, 4].map((i) => createOrganization({ db, input: { name: `Race ${i}`, slug }, actor })),
+      );
       expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-      for (const r of results) if (r.status === "rejected") expect({ name: r.reason?.name, code: r.reason?.code }).toEqual({ name: "AppError", code: "conflict" });
+      for (const r of results)
+        if (r.status === "rejected")
+          expect({ name: r.reason?.name, code: r.reason?.code }).toEqual({ name: "AppError", code: "conflict" });
       expect(await db.organization.count({ where: { slug } })).toBe(1);
     }
   });

@@ -65,7 +65,11 @@ function skipBecause(ctx: TestContext, reason: string | null) {
  * the commands whose exit status and output the test reads, and `failed` when a mount fails: after
  * the probe above succeeded, that fails the test.
  */
-function inPrivateMount(ctx: TestContext, script: string, dataDir = "data"): { runs: Record<string, Run>; mnt: string } {
+function inPrivateMount(
+  ctx: TestContext,
+  script: string,
+  dataDir = "data",
+): { runs: Record<string, Run>; mnt: string } {
   skipBecause(ctx, mountRefusal);
   const dir = fs.mkdtempSync(path.join(scratch, "case-"));
   const mnt = path.join(dir, "mnt");
@@ -93,7 +97,11 @@ failed() { echo "mount failed: $*" >&2; exit 97; }
 }
 
 /** The last `Error: …` line the CLI printed (its JSON log lines come before it). */
-const cliError = (r: Run) => r.stderr.split("\n").filter((l) => l.startsWith("Error: ")).pop() ?? `(no error line in: ${r.stderr})`;
+const cliError = (r: Run) =>
+  r.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("Error: "))
+    .pop() ?? `(no error line in: ${r.stderr})`;
 
 describe("a data folder that cannot be written, reported at start", { timeout: TIMEOUT }, () => {
   it("an installation whose disk became read-only: setup, migrate and the server's start exit 1 naming the read-only file system", (ctx) => {
@@ -125,7 +133,9 @@ run server timeout 60 "$TSX" lib/server/main.ts
     const { runs, mnt } = inPrivateMount(ctx, script, "a/data");
     expect(runs.setup!.status).toBe(1);
     const folder = `${mnt}/a/data`;
-    expect(cliError(runs.setup!)).toBe(`Error: The data folder ${folder} is on a read-only file system (EROFS): ${KEEPS} Mount it writable, or ${ELSEWHERE}.`);
+    expect(cliError(runs.setup!)).toBe(
+      `Error: The data folder ${folder} is on a read-only file system (EROFS): ${KEEPS} Mount it writable, or ${ELSEWHERE}.`,
+    );
   });
 
   it("only the database file is read-only (a read-only bind mount on it): named as the database file", (ctx) => {
@@ -141,7 +151,9 @@ run setup "$TSX" lib/cli/main.ts setup
     expect(runs.first!.status, runs.first!.stderr).toBe(0);
     expect(runs.setup!.status).toBe(1);
     const file = `${mnt}/data/consentry.db`;
-    expect(cliError(runs.setup!)).toBe(`Error: The database file ${file} is on a read-only file system (EROFS): ${KEEPS} Mount it writable, or ${ELSEWHERE}.`);
+    expect(cliError(runs.setup!)).toBe(
+      `Error: The database file ${file} is on a read-only file system (EROFS): ${KEEPS} Mount it writable, or ${ELSEWHERE}.`,
+    );
   });
 
   it("a full disk: ENOSPC, with what to do about it", (ctx) => {
@@ -160,7 +172,10 @@ run setup "$TSX" lib/cli/main.ts setup
 
   it("a disk that fills up during the migrations: the failing prisma migrate deploy is reported as the full disk", (ctx) => {
     // 64 KiB: the probe and the key files fit, the database (~200 KiB) does not
-    const { runs, mnt } = inPrivateMount(ctx, `mount -t tmpfs -o size=64k tmpfs "$MNT" || failed tmpfs\nrun setup "$TSX" lib/cli/main.ts setup\n`);
+    const { runs, mnt } = inPrivateMount(
+      ctx,
+      `mount -t tmpfs -o size=64k tmpfs "$MNT" || failed tmpfs\nrun setup "$TSX" lib/cli/main.ts setup\n`,
+    );
     expect(runs.setup!.status).toBe(1);
     // it was migrate deploy that failed (the folder passed the check before it) …
     expect(runs.setup!.stderr).toMatch(/database migrations failed: the disk is the cause/);
@@ -168,13 +183,19 @@ run setup "$TSX" lib/cli/main.ts setup
     // … and the message is about the disk
     const error = cliError(runs.setup!);
     expect(error.startsWith(`Error: The data folder ${mnt}/data is on a full disk (ENOSPC, `), error).toBe(true);
-    expect(error.endsWith(` free): ${KEEPS} Free some space on that disk, or ${ELSEWHERE} on a disk with room.`), error).toBe(true);
+    expect(
+      error.endsWith(` free): ${KEEPS} Free some space on that disk, or ${ELSEWHERE} on a disk with room.`),
+      error,
+    ).toBe(true);
   });
 
   it("a data folder of another user: EACCES, naming the user Consentry runs as", (ctx) => {
     const runuser = spawnSync("runuser", ["-u", "nobody", "--", "true"], { encoding: "utf8" });
     const cannot = process.getuid?.() !== 0 || runuser.status !== 0;
-    skipBecause(ctx, cannot ? `needs root and runuser to run as "nobody" (${runuser.error?.message ?? runuser.stderr.trim()})` : null);
+    skipBecause(
+      ctx,
+      cannot ? `needs root and runuser to run as "nobody" (${runuser.error?.message ?? runuser.stderr.trim()})` : null,
+    );
     const dir = fs.mkdtempSync(path.join(scratch, "acc-"));
     fs.chmodSync(dir, 0o755);
     const data = path.join(dir, "data");
@@ -190,7 +211,9 @@ run setup "$TSX" lib/cli/main.ts setup
     const error = cliError({ status: r.status!, stderr: r.stderr, stdout: r.stdout });
     const escaped = data.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     expect(error).toMatch(
-      new RegExp(`^Error: The data folder ${escaped} cannot be written by the user Consentry runs as \\(nobody, uid \\d+\\) \\(EACCES\\): `),
+      new RegExp(
+        `^Error: The data folder ${escaped} cannot be written by the user Consentry runs as \\(nobody, uid \\d+\\) \\(EACCES\\): `,
+      ),
     );
     expect(error).toContain(`${KEEPS} Give that user write access to it, or ${ELSEWHERE}.`);
   });

@@ -27,153 +27,201 @@ type Call = { status: number; retryAfter: string | null; requestId: string | nul
 const unavailable = privatePgUnavailable();
 let buildError: string | null = null;
 
-describe.skipIf(unavailable !== null)("PostgreSQL stopped for 20 s under load (a private server)", { timeout: TIMEOUT }, () => {
-  let pg: PrivatePg;
-  let as: RotatingAs;
-  let fault: FaultServer;
-  let db: Db;
-  let key: string;
-  let organizationId: string;
-  let connections: SeededConnection[];
+describe.skipIf(unavailable !== null)(
+  "PostgreSQL stopped for 20 s under load (a private server)",
+  { timeout: TIMEOUT },
+  () => {
+    let pg: PrivatePg;
+    let as: RotatingAs;
+    let fault: FaultServer;
+    let db: Db;
+    let key: string;
+    let organizationId: string;
+    let connections: SeededConnection[];
 
-  beforeAll(async () => {
-    buildError = ensureProductionBuild((s) => process.stderr.write(`${s}\n`));
-    if (buildError) return;
-    pg = await startPrivatePg(await freePort());
-    await pg.createDatabase("consentry");
-    // tokens that live 2 minutes, refreshed 10 minutes ahead: every background run refreshes them all again
-    as = await createRotatingAs({ expiresIn: 120, answerDelayMs: 300 });
-    fault = await startFaultServer({ databaseUrl: pg.urlFor("consentry"), env: { CONSENTRY_REFRESH_INTERVAL_SECONDS: "1" } });
-    db = createDb(fault.databaseUrl);
-    ({ organizationId, connections } = await seedRotatingConnections({ db, as, count: COUNT, dueInMs: 60_000, expiresInMs: 120_000 }));
-    key = (await createApiKey({ db, organizationId, input: { name: "outage job", scopes: ["tokens:read"] }, actor: { type: "system", label: "test" } })).key;
-  }, TIMEOUT);
+    beforeAll(async () => {
+      buildError = ensureProductionBuild((s) => process.stderr.write(`${s}\n`));
+      if (buildError) return;
+      pg = await startPrivatePg(await freePort());
+      await pg.createDatabase("consentry");
+      // tokens that live 2 minutes, refreshed 10 minutes ahead: every background run refreshes them all again
+      as = await createRotatingAs({ expiresIn: 120, answerDelayMs: 300 });
+      fault = await startFaultServer({
+        databaseUrl: pg.urlFor("consentry"),
+        env: { CONSENTRY_REFRESH_INTERVAL_SECONDS: "1" },
+      });
+      db = createDb(fault.databaseUrl);
+      ({ organizationId, connections } = await seedRotatingConnections({
+        db,
+        as,
+        count: COUNT,
+        dueInMs: 60_000,
+        expiresInMs: 120_000,
+      }));
+      key = (
+        await createApiKey({
+          db,
+          organizationId,
+          input: { name: "outage job", scopes: ["tokens:read"] },
+          actor: { type: "system", label: "test" },
+        })
+      ).key;
+    }, TIMEOUT);
 
-  afterAll(async () => {
-    await fault?.dispose();
-    await db?.$disconnect().catch(() => undefined);
-    await as?.close();
-    pg?.destroy();
-  }, 60_000);
+    afterAll(async () => {
+      await fault?.dispose();
+      await db?.$disconnect().catch(() => undefined);
+      await as?.close();
+      pg?.destroy();
+    }, 60_000);
 
-  /** Jobs calling POST …/token in a loop until stopped; half of them want more life than a token has. */
-  function load(workers: number) {
-    const calls: Call[] = [];
-    let stopped = false;
-    const run = async (w: number) => {
-      for (let i = 0; !stopped; i++) {
-        const c = connections[(w * 7 + i) % connections.length]!;
-        const at = Date.now();
-        try {
-          const res = await fetch(`${fault.url}/api/v1/connections/${c.id}/token`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-request-id": `outage-${w}-${i}-${crypto.randomBytes(3).toString("hex")}` },
-            body: JSON.stringify({ min_validity: i % 2 === 0 ? 60 : 3600 }),
-            signal: AbortSignal.timeout(30_000),
-          });
-          await res.arrayBuffer();
-          calls.push({ status: res.status, retryAfter: res.headers.get("retry-after"), requestId: res.headers.get("x-request-id"), at, end: Date.now() });
-        } catch (e) {
-          calls.push({ status: -1, retryAfter: String((e as Error).message), requestId: null, at, end: Date.now() });
+    /** Jobs calling POST …/token in a loop until stopped; half of them want more life than a token has. */
+    function load(workers: number) {
+      const calls: Call[] = [];
+      let stopped = false;
+      const run = async (w: number) => {
+        for (let i = 0; !stopped; i++) {
+          const c = connections[(w * 7 + i) % connections.length]!;
+          const at = Date.now();
+          try {
+            const res = await fetch(`${fault.url}/api/v1/connections/${c.id}/token`, {
+              method: "POST",
+              headers: {
+                authorization: `Bearer ${key}`,
+                "content-type": "application/json",
+                "x-request-id": `outage-${w}-${i}-${crypto.randomBytes(3).toString("hex")}`,
+              },
+              body: JSON.stringify({ min_validity: i % 2 === 0 ? 60 : 3600 }),
+              signal: AbortSignal.timeout(30_000),
+            });
+            await res.arrayBuffer();
+            calls.push({
+              status: res.status,
+              retryAfter: res.headers.get("retry-after"),
+              requestId: res.headers.get("x-request-id"),
+              at,
+              end: Date.now(),
+            });
+          } catch (e) {
+            calls.push({ status: -1, retryAfter: String((e as Error).message), requestId: null, at, end: Date.now() });
+          }
+          await sleep(20);
         }
-        await sleep(20);
-      }
-    };
-    const all = Promise.all(Array.from({ length: workers }, (_, w) => run(w)));
-    return {
-      calls,
-      stop: async () => {
-        stopped = true;
-        await all;
-      },
-    };
-  }
-
-  it("503 + Retry-After during the outage, never 500; afterwards zero connections lost, zero tokens presented twice, zero audit rows lost", async (ctx) => {
-    if (buildError) return ctx.skip();
-    const jobs = load(8);
-    await sleep(3000);
-    await waitFor(() => as.refreshes.length > 0, { what: "refreshes under way" });
-    const down = Date.now();
-    pg.stop();
-    const heldBack = as.refreshes.filter((r) => r.outcome === "rotated" && r.answeredAt === null).length;
-    await sleep(OUTAGE_MS);
-    pg.start();
-    const up = Date.now();
-    await sleep(8000);
-    await jobs.stop();
-
-    const calls = jobs.calls;
-    const byStatus = calls.reduce<Record<number, number>>((m, c) => ((m[c.status] = (m[c.status] ?? 0) + 1), m), {});
-    process.stderr.write(`[fault-database-outage] ${calls.length} calls ${JSON.stringify(byStatus)}; ${heldBack} answers in flight when the database stopped\n`);
-    // only 200 and 503, and every 503 says when to come back
-    expect(Object.keys(byStatus).map(Number).filter((s) => s !== 200 && s !== 503)).toEqual([]);
-    expect(byStatus[503] ?? 0).toBeGreaterThan(0);
-    for (const c of calls.filter((c) => c.status === 503)) {
-      expect(Number(c.retryAfter)).toBeGreaterThan(0);
-      // refused while the database was away (a call may have started just before and ended just after)
-      expect(c.end).toBeGreaterThanOrEqual(down);
-      expect(c.at).toBeLessThanOrEqual(up + 12_000);
+      };
+      const all = Promise.all(Array.from({ length: workers }, (_, w) => run(w)));
+      return {
+        calls,
+        stop: async () => {
+          stopped = true;
+          await all;
+        },
+      };
     }
-    expect(calls.filter((c) => c.at > up + 12_000).every((c) => c.status === 200)).toBe(true);
 
-    // The background refresh keeps running (these tokens are always due): stop the server the way an
-    // orchestrator does, so that what is in flight commits and what is buffered is written, then count.
-    await fault.server.stop();
-    expect(await fault.server.exited).toEqual({ code: 0, signal: null });
-    const log = fault.server.output();
-    const held = (log.match(/refreshed tokens could not be committed: held/g) ?? []).length;
-    const landed = (log.match(/held refresh committed/g) ?? []).length;
-    process.stderr.write(`[fault-database-outage] ${held} refreshes held during the outage, ${landed} committed once it was over\n`);
-    expect(held).toBeGreaterThan(0);
-    expect(landed).toBe(held);
+    it("503 + Retry-After during the outage, never 500; afterwards zero connections lost, zero tokens presented twice, zero audit rows lost", async (ctx) => {
+      if (buildError) return ctx.skip();
+      const jobs = load(8);
+      await sleep(3000);
+      await waitFor(() => as.refreshes.length > 0, { what: "refreshes under way" });
+      const down = Date.now();
+      pg.stop();
+      const heldBack = as.refreshes.filter((r) => r.outcome === "rotated" && r.answeredAt === null).length;
+      await sleep(OUTAGE_MS);
+      pg.start();
+      const up = Date.now();
+      await sleep(8000);
+      await jobs.stop();
 
-    // every stored refresh token is the one the AS would accept, none was presented twice
-    expect(await countLosses(db, as, connections)).toEqual({ lost: [], needsReconsent: [], revokedGrants: 0 });
-    expect(as.reuseCount).toBe(0);
+      const calls = jobs.calls;
+      const byStatus = calls.reduce<Record<number, number>>((m, c) => ((m[c.status] = (m[c.status] ?? 0) + 1), m), {});
+      process.stderr.write(
+        `[fault-database-outage] ${calls.length} calls ${JSON.stringify(byStatus)}; ${heldBack} answers in flight when the database stopped\n`,
+      );
+      // only 200 and 503, and every 503 says when to come back
+      expect(
+        Object.keys(byStatus)
+          .map(Number)
+          .filter((s) => s !== 200 && s !== 503),
+      ).toEqual([]);
+      expect(byStatus[503] ?? 0).toBeGreaterThan(0);
+      for (const c of calls.filter((c) => c.status === 503)) {
+        expect(Number(c.retryAfter)).toBeGreaterThan(0);
+        // refused while the database was away (a call may have started just before and ended just after)
+        expect(c.end).toBeGreaterThanOrEqual(down);
+        expect(c.at).toBeLessThanOrEqual(up + 12_000);
+      }
+      expect(calls.filter((c) => c.at > up + 12_000).every((c) => c.status === 200)).toBe(true);
 
-    // every call is in the audit trail (the ones answered 503 too), and every rotation has its event
-    const answered = calls.filter((c) => c.requestId !== null).length;
-    const rotations = as.refreshes.filter((r) => r.outcome === "rotated").length;
-    expect(await db.auditEvent.count({ where: { action: { startsWith: "api." } } })).toBe(answered);
-    expect(await db.auditEvent.count({ where: { action: "connection.refreshed" } })).toBe(rotations);
-    expect(log).not.toMatch(/audit rows dropped/);
-  });
+      // The background refresh keeps running (these tokens are always due): stop the server the way an
+      // orchestrator does, so that what is in flight commits and what is buffered is written, then count.
+      await fault.server.stop();
+      expect(await fault.server.exited).toEqual({ code: 0, signal: null });
+      const log = fault.server.output();
+      const held = (log.match(/refreshed tokens could not be committed: held/g) ?? []).length;
+      const landed = (log.match(/held refresh committed/g) ?? []).length;
+      process.stderr.write(
+        `[fault-database-outage] ${held} refreshes held during the outage, ${landed} committed once it was over\n`,
+      );
+      expect(held).toBeGreaterThan(0);
+      expect(landed).toBe(held);
 
-  it("SIGKILL while answers are held for their commit (the database is down): the journal commits them at the next start, zero lost", async (ctx) => {
-    if (buildError) return ctx.skip();
-    // every connection due now; answers leave the AS 2 s after it rotated
-    await fault.restart({ CONSENTRY_REFRESH_INTERVAL_SECONDS: "0", CONSENTRY_REFRESH_HOST_CONCURRENCY: "8" });
-    await db.connection.updateMany({ data: { nextRefreshAt: new Date(Date.now() - 1000) } });
-    as.answerDelayMs = 2000;
-    const before = as.refreshes.length;
-    void fault.cron().catch(() => undefined);
-    await waitFor(() => as.refreshes.length >= before + 8, { what: "eight refreshes in flight" });
-    pg.stop();
-    // the answers arrive, the commits fail, the tokens are journaled and held
-    await waitFor(() => as.refreshes.slice(before).filter((r) => r.outcome === "rotated").every((r) => r.answeredAt !== null), { timeoutMs: 10_000, what: "the answers to be delivered" });
-    const rotated = as.refreshes.slice(before).filter((r) => r.outcome === "rotated");
-    expect(rotated.length).toBeGreaterThanOrEqual(8);
-    const heldCount = () => (fault.server.output().match(/refreshed tokens could not be committed: held/g) ?? []).length;
-    await waitFor(() => heldCount() === rotated.length, { what: "every answer held for its commit" });
-    fault.server.signal("SIGKILL");
-    await fault.server.exited;
-    // nothing of it reached the database
-    pg.start();
-    await db.$disconnect();
-    const stale = await countLosses(db, as, connections);
-    expect(stale.lost.length).toBe(rotated.length);
+      // every stored refresh token is the one the AS would accept, none was presented twice
+      expect(await countLosses(db, as, connections)).toEqual({ lost: [], needsReconsent: [], revokedGrants: 0 });
+      expect(as.reuseCount).toBe(0);
 
-    as.answerDelayMs = 0;
-    await fault.restart();
-    expect(fault.server.output()).toMatch(new RegExp(`"replayed":${rotated.length}[,}]`));
-    const after = await countLosses(db, as, connections);
-    expect(after).toEqual({ lost: [], needsReconsent: [], revokedGrants: 0 });
-    // and the tokens work: a full run refreshes every connection with them, nothing presented twice
-    await db.connection.updateMany({ data: { nextRefreshAt: new Date(Date.now() - 1000), leaseOwner: null, leaseUntil: null } });
-    const run = await fault.cron();
-    expect(run.body).toMatchObject({ refreshed: COUNT, failed: {} });
-    expect(as.reuseCount).toBe(0);
-    expect(await countLosses(db, as, connections)).toEqual({ lost: [], needsReconsent: [], revokedGrants: 0 });
-  });
-});
+      // every call is in the audit trail (the ones answered 503 too), and every rotation has its event
+      const answered = calls.filter((c) => c.requestId !== null).length;
+      const rotations = as.refreshes.filter((r) => r.outcome === "rotated").length;
+      expect(await db.auditEvent.count({ where: { action: { startsWith: "api." } } })).toBe(answered);
+      expect(await db.auditEvent.count({ where: { action: "connection.refreshed" } })).toBe(rotations);
+      expect(log).not.toMatch(/audit rows dropped/);
+    });
+
+    it("SIGKILL while answers are held for their commit (the database is down): the journal commits them at the next start, zero lost", async (ctx) => {
+      if (buildError) return ctx.skip();
+      // every connection due now; answers leave the AS 2 s after it rotated
+      await fault.restart({ CONSENTRY_REFRESH_INTERVAL_SECONDS: "0", CONSENTRY_REFRESH_HOST_CONCURRENCY: "8" });
+      await db.connection.updateMany({ data: { nextRefreshAt: new Date(Date.now() - 1000) } });
+      as.answerDelayMs = 2000;
+      const before = as.refreshes.length;
+      void fault.cron().catch(() => undefined);
+      await waitFor(() => as.refreshes.length >= before + 8, { what: "eight refreshes in flight" });
+      pg.stop();
+      // the answers arrive, the commits fail, the tokens are journaled and held
+      await waitFor(
+        () =>
+          as.refreshes
+            .slice(before)
+            .filter((r) => r.outcome === "rotated")
+            .every((r) => r.answeredAt !== null),
+        { timeoutMs: 10_000, what: "the answers to be delivered" },
+      );
+      const rotated = as.refreshes.slice(before).filter((r) => r.outcome === "rotated");
+      expect(rotated.length).toBeGreaterThanOrEqual(8);
+      const heldCount = () =>
+        (fault.server.output().match(/refreshed tokens could not be committed: held/g) ?? []).length;
+      await waitFor(() => heldCount() === rotated.length, { what: "every answer held for its commit" });
+      fault.server.signal("SIGKILL");
+      await fault.server.exited;
+      // nothing of it reached the database
+      pg.start();
+      await db.$disconnect();
+      const stale = await countLosses(db, as, connections);
+      expect(stale.lost.length).toBe(rotated.length);
+
+      as.answerDelayMs = 0;
+      await fault.restart();
+      expect(fault.server.output()).toMatch(new RegExp(`"replayed":${rotated.length}[,}]`));
+      const after = await countLosses(db, as, connections);
+      expect(after).toEqual({ lost: [], needsReconsent: [], revokedGrants: 0 });
+      // and the tokens work: a full run refreshes every connection with them, nothing presented twice
+      await db.connection.updateMany({
+        data: { nextRefreshAt: new Date(Date.now() - 1000), leaseOwner: null, leaseUntil: null },
+      });
+      const run = await fault.cron();
+      expect(run.body).toMatchObject({ refreshed: COUNT, failed: {} });
+      expect(as.reuseCount).toBe(0);
+      expect(await countLosses(db, as, connections)).toEqual({ lost: [], needsReconsent: [], revokedGrants: 0 });
+    });
+  },
+);

@@ -44,14 +44,22 @@ describeEachDb("a provider that hangs", (getDb) => {
 
     hung.failNext(faults.hang(), 10_000);
     const stuck = await seedRotatingConnections({ db, as: hung, count: HUNG, dueInMs: -60_000 });
-    const fine = await seedRotatingConnections({ db, as: healthy, count: HEALTHY, organizationId: stuck.organizationId, dueInMs: -1000 });
+    const fine = await seedRotatingConnections({
+      db,
+      as: healthy,
+      count: HEALTHY,
+      organizationId: stuck.organizationId,
+      dueInMs: -1000,
+    });
 
     const started = Date.now();
     const summary = await refreshDue({ db });
     const took = Date.now() - started;
     const lastHealthy = Math.max(...healthy.refreshes.map((r) => r.answeredAt ?? Infinity));
     const hostBudget = env().refreshHostConcurrency;
-    process.stderr.write(`[fault-hung-host ${getDb().kind}] normal run ${normal} ms; with the hung host: last healthy refresh after ${lastHealthy - started} ms, run ${took} ms, ${JSON.stringify(summary)}\n`);
+    process.stderr.write(
+      `[fault-hung-host ${getDb().kind}] normal run ${normal} ms; with the hung host: last healthy refresh after ${lastHealthy - started} ms, run ${took} ms, ${JSON.stringify(summary)}\n`,
+    );
 
     // every healthy connection refreshed, in the time a run takes without the hung host (with room for
     // a busy machine: a stall would cost one 8 s deadline per hung call the healthy ones waited behind)
@@ -61,12 +69,19 @@ describeEachDb("a provider that hangs", (getDb) => {
     // the hung host held only its own budget of calls, each gave up at the scheduled deadline, and the
     // rest of its connections were left for the next run instead of waiting one deadline each
     expect(hung.counters.tokenCalls).toBe(hostBudget);
-    expect(summary).toMatchObject({ due: HUNG + HEALTHY, refreshed: HEALTHY, failed: { retryable: hostBudget }, deferred: HUNG - hostBudget });
+    expect(summary).toMatchObject({
+      due: HUNG + HEALTHY,
+      refreshed: HEALTHY,
+      failed: { retryable: hostBudget },
+      deferred: HUNG - hostBudget,
+    });
     expect(took).toBeGreaterThanOrEqual(SCHEDULED_DEADLINE_MS - 500);
     expect(took).toBeLessThan(Math.max(normal, SCHEDULED_DEADLINE_MS) + 2000);
     // nothing at the hung host was lost or changed: the stored tokens are still the ones it issued
     expect((await countLosses(db, hung, stuck.connections)).lost).toEqual([]);
-    const due = await db.connection.count({ where: { id: { in: stuck.connections.map((c) => c.id) }, nextRefreshAt: { lte: new Date() }, leaseOwner: null } });
+    const due = await db.connection.count({
+      where: { id: { in: stuck.connections.map((c) => c.id) }, nextRefreshAt: { lte: new Date() }, leaseOwner: null },
+    });
     expect(due).toBe(HUNG - hostBudget);
   }, 120_000);
 });

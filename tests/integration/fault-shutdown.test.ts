@@ -55,7 +55,11 @@ for (const kind of dbKinds()) {
       await as?.close();
     }, 60_000);
 
-    const makeAllDue = () => db.connection.updateMany({ where: { id: { in: connections.map((c) => c.id) } }, data: { nextRefreshAt: new Date(Date.now() - 1000) } });
+    const makeAllDue = () =>
+      db.connection.updateMany({
+        where: { id: { in: connections.map((c) => c.id) } },
+        data: { nextRefreshAt: new Date(Date.now() - 1000) },
+      });
 
     it("SIGTERM mid-batch: the refreshes in flight commit, nothing more is claimed, leases are released, exit within the grace period, zero lost", async (ctx) => {
       if (buildError) return ctx.skip();
@@ -105,7 +109,9 @@ for (const kind of dbKinds()) {
       const rotated = batch.filter((r) => r.outcome === "rotated");
       // an answer "arrived" once it was written to the socket before the kill; allow the client a
       // moment to read it (whatever it had read and journaled is recovered, the rest counts as in flight)
-      const inFlight = new Set(rotated.filter((r) => r.answeredAt === null || r.answeredAt > killedAt - 250).map((r) => r.grantId));
+      const inFlight = new Set(
+        rotated.filter((r) => r.answeredAt === null || r.answeredAt > killedAt - 250).map((r) => r.grantId),
+      );
 
       await fault.restart();
       const losses = await countLosses(db, as, connections);
@@ -116,14 +122,19 @@ for (const kind of dbKinds()) {
       expect(as.reuseCount).toBe(0);
       // every other connection works: a new run refreshes them all; only the lost ones need consent again
       await makeAllDue();
-      await db.connection.updateMany({ where: { leaseOwner: { not: null } }, data: { leaseUntil: new Date(Date.now() - 1000) } });
+      await db.connection.updateMany({
+        where: { leaseOwner: { not: null } },
+        data: { leaseUntil: new Date(Date.now() - 1000) },
+      });
       const run = await fault.cron();
       expect(run.status).toBe(200);
       const after = await countLosses(db, as, connections);
       expect(new Set(after.needsReconsent)).toEqual(new Set(losses.lost));
       expect(after.revokedGrants).toBe(losses.lost.length);
       expect(after.lost.filter((id) => !losses.lost.includes(id))).toEqual([]);
-      process.stderr.write(`[fault-shutdown ${kind}] SIGKILL: ${rotated.length} rotated in the batch, ${inFlight.size} in flight at the kill, ${losses.lost.length} lost\n`);
+      process.stderr.write(
+        `[fault-shutdown ${kind}] SIGKILL: ${rotated.length} rotated in the batch, ${inFlight.size} in flight at the kill, ${losses.lost.length} lost\n`,
+      );
       expect(fs.existsSync(fault.dataDir)).toBe(true);
     });
   });

@@ -21,9 +21,16 @@ describeEachDb("hot queries: API key with connection", (getDb) => {
     keyA = await newApiKey(db, orgA);
     const a = await seedConnection(db, { organizationId: orgA, providerId: "generic-oauth2" });
     await seedTokenSet(db, { connection: a, accessToken: "at-a" });
-    await db.connection.update({ where: { id: a.id }, data: { expiresAt: new Date("2030-01-02T03:04:05.678Z"), scopes: "read write", externalTenantId: "tenant-a" } });
+    await db.connection.update({
+      where: { id: a.id },
+      data: { expiresAt: new Date("2030-01-02T03:04:05.678Z"), scopes: "read write", externalTenantId: "tenant-a" },
+    });
     withTokens = a.id;
-    pending = (await db.connection.create({ data: { organizationId: orgA, providerId: "generic-oauth2", name: "pending", status: "pending_consent" } })).id;
+    pending = (
+      await db.connection.create({
+        data: { organizationId: orgA, providerId: "generic-oauth2", name: "pending", status: "pending_consent" },
+      })
+    ).id;
     const b = await seedConnection(db, { organizationId: orgB, providerId: "generic-oauth2" });
     await seedTokenSet(db, { connection: b, accessToken: "at-b" });
     otherOrgs = b.id;
@@ -38,14 +45,27 @@ describeEachDb("hot queries: API key with connection", (getDb) => {
     expect(joined!.key).toEqual(await hot.apiKeyByHash(hash()));
     expect(joined!.key).toMatchObject({ id: keyA.id, organizationId: orgA, prefix: keyA.prefix, revokedAt: null });
     expect(joined!.connection).toEqual(await hot.connectionWithTokens(withTokens, orgA));
-    expect(joined!.connection).toMatchObject({ id: withTokens, status: "active", scopes: "read write", externalTenantId: "tenant-a", tokenType: "Bearer", version: 1 });
+    expect(joined!.connection).toMatchObject({
+      id: withTokens,
+      status: "active",
+      scopes: "read write",
+      externalTenantId: "tenant-a",
+      tokenType: "Bearer",
+      version: 1,
+    });
     expect(joined!.connection!.expiresAt?.toISOString()).toBe("2030-01-02T03:04:05.678Z");
     expect(joined!.connection!.accessTokenEnc).toMatch(/^enc1\./);
   });
 
   it("a connection without tokens comes with null token columns", async () => {
     const joined = await hotQueries(getDb().db).apiKeyWithConnection(hash(), pending);
-    expect(joined!.connection).toMatchObject({ id: pending, status: "pending_consent", accessTokenEnc: null, tokenType: null, version: null });
+    expect(joined!.connection).toMatchObject({
+      id: pending,
+      status: "pending_consent",
+      accessTokenEnc: null,
+      tokenType: null,
+      version: null,
+    });
   });
 
   it("another organization's connection, or none, reads as no connection; the key is still returned", async () => {

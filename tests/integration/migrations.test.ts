@@ -23,7 +23,11 @@ for (const kind of dbKinds()) {
 
       await applyMigrations({ databaseUrl: scratch.url, dataDir: TMP_ROOT, root: REPO_ROOT });
 
-      expect(await migrationStatus({ db, dbKind: kind })).toEqual({ current: true, pending: [], applied: expected.length });
+      expect(await migrationStatus({ db, dbKind: kind })).toEqual({
+        current: true,
+        pending: [],
+        applied: expected.length,
+      });
       const org = await db.organization.create({ data: { slug: "after-migrate", name: "After migrate" } });
       expect(await db.organization.findUnique({ where: { slug: "after-migrate" } })).toMatchObject({ id: org.id });
     }, 90_000);
@@ -35,7 +39,18 @@ describeEachDb("template copy", (getDb) => {
     const t = getDb();
     expect((await migrationStatus({ db: t.db, dbKind: t.kind })).current).toBe(true);
     const tables = await listTables(t);
-    for (const model of ["Organization", "User", "Membership", "Invitation", "OAuthApp", "Connection", "TokenSet", "ConsentRequest", "ApiKey", "AuditEvent"]) {
+    for (const model of [
+      "Organization",
+      "User",
+      "Membership",
+      "Invitation",
+      "OAuthApp",
+      "Connection",
+      "TokenSet",
+      "ConsentRequest",
+      "ApiKey",
+      "AuditEvent",
+    ]) {
       expect(tables).toContain(model);
     }
     expect(await t.db.organization.count()).toBe(0);

@@ -25,10 +25,14 @@ describeEachDb("resolveOrgAccess", (getDb) => {
     await seedMembership(db, { organizationId: orgA.id, userId: staffOwnerOfA.id, role: "owner" });
   });
 
-  const access = (userId: string, isStaff: boolean, slug: string) => resolveOrgAccess({ db: getDb().db, userId, isStaff, slug });
+  const access = (userId: string, isStaff: boolean, slug: string) =>
+    resolveOrgAccess({ db: getDb().db, userId, isStaff, slug });
 
   it("gives a member their own role in their organization", async () => {
-    expect(await access(memberOfA.id, false, orgA.slug)).toEqual({ org: { id: orgA.id, slug: orgA.slug, name: expect.any(String) }, role: "member" });
+    expect(await access(memberOfA.id, false, orgA.slug)).toEqual({
+      org: { id: orgA.id, slug: orgA.slug, name: expect.any(String) },
+      role: "member",
+    });
     expect((await access(adminOfB.id, false, orgB.slug))?.role).toBe("admin");
   });
 

@@ -28,18 +28,38 @@ import { createWebhookEndpoint } from "@/lib/webhooks/create-webhook-endpoint";
 import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 import { createAzureAdEmulator, type AzureAdEmulator } from "../fixtures/azure-ad-emulator";
 import { createBacklogEmulator, type BacklogEmulator } from "../fixtures/backlog-emulator";
-import { type BaseEmulator, type RecordedRequest, type TokenFault, echoOf, faults, followAuthorize } from "../fixtures/http-emulator";
+import {
+  type BaseEmulator,
+  type RecordedRequest,
+  type TokenFault,
+  echoOf,
+  faults,
+  followAuthorize,
+} from "../fixtures/http-emulator";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
 import { createZohoEmulator, type ZohoEmulator } from "../fixtures/zoho-emulator";
 import { api, newApiKey, type TestKey } from "../helpers/api";
-import { authorizeAt, callbackFor, deliverCallback, expectLoopbackAllowance, newConnection, newOrg, startFlow } from "../helpers/consent";
+import {
+  authorizeAt,
+  callbackFor,
+  deliverCallback,
+  expectLoopbackAllowance,
+  newConnection,
+  newOrg,
+  startFlow,
+} from "../helpers/consent";
 import { describeEachDb, dumpAllRows, sqliteRawBytes } from "../helpers/db";
 import { connectViaConsent, SYSTEM, storedTokens } from "../helpers/lifecycle";
 
 const MS = "microsoft-365-management";
 const GENERIC = "generic-oauth2";
-const TENANT = { tid: "41463f53-8812-40f4-890f-865bf6e35190", name: "Contoso, Inc.", adminUpn: "admin@contoso.onmicrosoft.com", adminName: "John Doe" };
+const TENANT = {
+  tid: "41463f53-8812-40f4-890f-865bf6e35190",
+  name: "Contoso, Inc.",
+  adminUpn: "admin@contoso.onmicrosoft.com",
+  adminName: "John Doe",
+};
 /** a recognisable secret whose 12-character prefix is random (so a prefix found means this value leaked) */
 const canary = (label: string) => `${crypto.randomBytes(10).toString("hex")}-${label}`;
 const MS_APP = { clientId: "2d4d11a2-f814-46a7-890a-274a72a7309e", clientSecret: `${canary("ms-secret")}~+/ &=` };
@@ -61,12 +81,15 @@ const ECHOES: Array<{ name: string; fault: (status?: number) => TokenFault }> = 
     name: "echo in error, cut to 200 characters",
     fault: (status = 400) => ({
       status,
-      body: (req: RecordedRequest) => ({ error: `${req.headers.authorization ?? ""} ${req.rawBody}`.trim().slice(0, 200) }),
+      body: (req: RecordedRequest) => ({
+        error: `${req.headers.authorization ?? ""} ${req.rawBody}`.trim().slice(0, 200),
+      }),
     }),
   },
 ];
 /** A test endpoint that echoes into a 200 answer: every field Consentry picks (summary, account name, e-mail, id). */
-const echoInto = (fields: string[]) => (req: RecordedRequest) => Object.fromEntries(fields.map((f) => [f, f === "emails" ? [echoOf(req)] : echoOf(req)]));
+const echoInto = (fields: string[]) => (req: RecordedRequest) =>
+  Object.fromEntries(fields.map((f) => [f, f === "emails" ? [echoOf(req)] : echoOf(req)]));
 
 let azure: AzureAdEmulator;
 let op: OidcServer;
@@ -96,7 +119,11 @@ beforeAll(async () => {
       ],
       defaultSignIn: { tid: TENANT.tid, decision: "approve" },
     }),
-    createOidcServer({ redirectUris: [callbackFor(GENERIC)], clientSecrets: { basic: OP_SECRET }, ttl: { AccessToken: 3600, RefreshToken: 7200 } }),
+    createOidcServer({
+      redirectUris: [callbackFor(GENERIC)],
+      clientSecrets: { basic: OP_SECRET },
+      ttl: { AccessToken: 3600, RefreshToken: 7200 },
+    }),
     createWebexEmulator({ integrations: [{ ...WEBEX, redirectUris: [callbackFor("webex")] }] }),
     createBacklogEmulator({ clients: [], space: BACKLOG.space, apiKeys: [BACKLOG.apiKey] }),
     createZohoEmulator({
@@ -123,7 +150,8 @@ afterAll(async () => {
 /** The secret values an echoed request carried: form fields, the API key in the query, the Authorization credentials. */
 function secretsOf(req: RecordedRequest): Array<[string, string]> {
   const found: Array<[string, string]> = [];
-  for (const k of ["code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "token"]) if (req.form[k]) found.push([k, req.form[k]!]);
+  for (const k of ["code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "token"])
+    if (req.form[k]) found.push([k, req.form[k]!]);
   if (req.query.apiKey) found.push(["apiKey", req.query.apiKey]);
   const auth = /^(\S+)\s+(.+)$/.exec(req.headers.authorization ?? "");
   if (auth) found.push([`authorization (${auth[1]!.toLowerCase()})`, auth[2]!]);
@@ -136,13 +164,34 @@ function secretsOf(req: RecordedRequest): Array<[string, string]> {
  */
 function probesOf(label: string, secret: string): string[] {
   const jwt = /^eyJ[\w-]+\.[\w-]+\.[\w-]{12,}/.test(secret);
-  const piece = jwt ? secret.split(".")[2]!.slice(0, 12) : label.includes("(basic)") ? secret.slice(-12) : secret.slice(0, 12);
-  return [...new Set([secret, encodeURIComponent(secret), new URLSearchParams({ v: secret }).toString().slice(2), JSON.stringify(secret).slice(1, -1), piece])];
+  const piece = jwt
+    ? secret.split(".")[2]!.slice(0, 12)
+    : label.includes("(basic)")
+      ? secret.slice(-12)
+      : secret.slice(0, 12);
+  return [
+    ...new Set([
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ v: secret }).toString().slice(2),
+      JSON.stringify(secret).slice(1, -1),
+      piece,
+    ]),
+  ];
 }
 
 function pgDump(url: string): string {
   const u = new URL(url);
-  const args = ["-h", u.hostname, "-p", u.port || "5432", "-U", decodeURIComponent(u.username) || "postgres", "--no-owner", u.pathname.slice(1)];
+  const args = [
+    "-h",
+    u.hostname,
+    "-p",
+    u.port || "5432",
+    "-U",
+    decodeURIComponent(u.username) || "postgres",
+    "--no-owner",
+    u.pathname.slice(1),
+  ];
   return execFileSync("pg_dump", args, {
     encoding: "utf8",
     maxBuffer: 512 * 1024 * 1024,
@@ -181,7 +230,8 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
   /** an answer carries no canary collected so far (soft: the flows go on, so the final scan sees them all) */
   function expectClean(text: string, where: string) {
     for (const [label, value] of canaries) {
-      for (const p of probesOf(label, value)) expect.soft(text.includes(p), `${label} (as ${p.slice(0, 16)}…) in ${where}`).toBe(false);
+      for (const p of probesOf(label, value))
+        expect.soft(text.includes(p), `${label} (as ${p.slice(0, 16)}…) in ${where}`).toBe(false);
     }
   }
 
@@ -192,17 +242,35 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
     organizationId = (await newOrg(db, "Echo")).id;
     key = await newApiKey(db, organizationId);
     // subscribed to everything, never delivered: the queued payloads are part of the scan
-    await createWebhookEndpoint({ db, organizationId, actor: SYSTEM, input: { url: "http://127.0.0.1:9/hook", events: [...WEBHOOK_EVENTS] } });
-    const configured = { MS_SECRET: MS_APP.clientSecret, SECRET_APP: SECRET_APP.clientSecret, WEBEX_SECRET: WEBEX.clientSecret, BACKLOG_KEY: BACKLOG.apiKey };
-    for (const [label, value] of Object.entries({ ...configured, ZOHO_SECRET: ZOHO.clientSecret, OP_SECRET })) canaries.set(label, value);
+    await createWebhookEndpoint({
+      db,
+      organizationId,
+      actor: SYSTEM,
+      input: { url: "http://127.0.0.1:9/hook", events: [...WEBHOOK_EVENTS] },
+    });
+    const configured = {
+      MS_SECRET: MS_APP.clientSecret,
+      SECRET_APP: SECRET_APP.clientSecret,
+      WEBEX_SECRET: WEBEX.clientSecret,
+      BACKLOG_KEY: BACKLOG.apiKey,
+    };
+    for (const [label, value] of Object.entries({ ...configured, ZOHO_SECRET: ZOHO.clientSecret, OP_SECRET }))
+      canaries.set(label, value);
   });
 
   it("code exchange: Microsoft (secret in the body) and a generic provider (HTTP Basic + PKCE)", async () => {
     const { db } = getDb();
-    const ms = await newConnection(db, organizationId, { provider: MS, oauth_app: { client_id: MS_APP.clientId, client_secret: MS_APP.clientSecret } });
+    const ms = await newConnection(db, organizationId, {
+      provider: MS,
+      oauth_app: { client_id: MS_APP.clientId, client_secret: MS_APP.clientSecret },
+    });
     const generic = await newConnection(db, organizationId, {
       provider: GENERIC,
-      settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_basic" },
+      settings: {
+        authorization_url: op.endpoints.authorization,
+        token_url: op.endpoints.token,
+        client_auth: "client_secret_basic",
+      },
       scopes: ["openid", "offline_access"],
       oauth_app: op.clients.basic,
     });
@@ -223,7 +291,10 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
     }
     expect(echoed).toBe(2 * ECHOES.length);
     for (const kind of ["code", "code_verifier", "client_secret", "authorization (basic)"]) {
-      expect([...canaries.keys()].some((k) => k.includes(`: ${kind} #`)), kind).toBe(true);
+      expect(
+        [...canaries.keys()].some((k) => k.includes(`: ${kind} #`)),
+        kind,
+      ).toBe(true);
     }
     for (const o of outcomes) expectClean(JSON.stringify(o), "the consent outcome (result page)");
     // an echo where the error code belongs is no code: shown as invalid_response, nothing of the echo
@@ -232,13 +303,22 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
 
   it("the consent callback's own error and error_description echoing the authorization request (state included)", async () => {
     const { db } = getDb();
-    const c = await newConnection(db, organizationId, { provider: MS, oauth_app: { client_id: MS_APP.clientId, client_secret: MS_APP.clientSecret } });
+    const c = await newConnection(db, organizationId, {
+      provider: MS,
+      oauth_app: { client_id: MS_APP.clientId, client_secret: MS_APP.clientSecret },
+    });
     connections.push(c.id);
-    const cases: Array<[string, (state: string, echo: string) => { error: string; error_description?: string }, string]> = [
+    const cases: Array<
+      [string, (state: string, echo: string) => { error: string; error_description?: string }, string]
+    > = [
       // made of code characters, so only the redactor tells it from a code
       ["error holding the state", (state) => ({ error: `invalid_request:${state}` }), "invalid_response"],
       ["error echoing the request", (_, echo) => ({ error: echo.slice(0, 200) }), "invalid_response"],
-      ["error_description echoing the request", (_, echo) => ({ error: "invalid_request", error_description: `Bad request: ${echo}` }), "invalid_request"],
+      [
+        "error_description echoing the request",
+        (_, echo) => ({ error: "invalid_request", error_description: `Bad request: ${echo}` }),
+        "invalid_request",
+      ],
     ];
     for (const [name, decision, shown] of cases) {
       const flow = await startFlow(db, organizationId, c.id);
@@ -247,7 +327,8 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
       azure.setNextSignIn({ tid: TENANT.tid, decision: decision(state, `GET ${flow.authorizationUrl}`) });
       const outcome = await deliverCallback(db, await authorizeAt(flow.authorizationUrl), flow.browserSecret);
       expect.soft(outcome, name).toMatchObject({ ok: false, reason: "provider_error", providerError: shown });
-      if (!outcome.ok && shown === "invalid_request") expect.soft(outcome.providerDescription).toContain("Bad request: GET ");
+      if (!outcome.ok && shown === "invalid_request")
+        expect.soft(outcome.providerDescription).toContain("Bad request: GET ");
       outcomes.push(outcome);
       expectClean(JSON.stringify(outcome), "the consent outcome (result page)");
     }
@@ -266,7 +347,11 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
       db: t.db,
       organizationId,
       provider: GENERIC,
-      settings: { authorization_url: op.endpoints.authorization, token_url: op.endpoints.token, client_auth: "client_secret_basic" },
+      settings: {
+        authorization_url: op.endpoints.authorization,
+        token_url: op.endpoints.token,
+        client_auth: "client_secret_basic",
+      },
       scopes: ["openid", "offline_access"],
       app: op.clients.basic,
       authorize: (u) => op.authorize(u),
@@ -283,7 +368,10 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
       answers.push(JSON.stringify(outcome));
 
       // the REST API finds the token expired, refreshes, and answers the failure
-      await t.db.connection.update({ where: { id: generic.connectionId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      await t.db.connection.update({
+        where: { id: generic.connectionId },
+        data: { expiresAt: new Date(Date.now() - 1000) },
+      });
       op.failNext(echo.fault(502));
       const res = await call("POST", `/api/v1/connections/${generic.connectionId}/token`);
       collect(op, `token endpoint refresh, ${echo.name}`);
@@ -291,17 +379,23 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
     }
     expect(echoed - before).toBe(2 * ECHOES.length);
     expect([...canaries.keys()].some((k) => k.includes("refresh_token"))).toBe(true);
-    expect((await t.db.connection.findUniqueOrThrow({ where: { id: ms.connectionId } })).lastErrorCode).toBe("invalid_response");
+    expect((await t.db.connection.findUniqueOrThrow({ where: { id: ms.connectionId } })).lastErrorCode).toBe(
+      "invalid_response",
+    );
   });
 
   it("app-only tokens: certificate assertion and client secret, through the REST API", async () => {
     const { db } = getDb();
     const certificate = { certificate_pem: cert.certificatePem, private_key_pem: cert.privateKeyPem };
-    const withCert = await newConnection(db, organizationId, { provider: MS, oauth_app: { client_id: CERT_APP.clientId, certificate } });
+    const withCert = await newConnection(db, organizationId, {
+      provider: MS,
+      oauth_app: { client_id: CERT_APP.clientId, certificate },
+    });
     const secretApp = { client_id: SECRET_APP.clientId, client_secret: SECRET_APP.clientSecret };
     const withSecret = await newConnection(db, organizationId, { provider: MS, oauth_app: secretApp });
     // as after consent: the tenant is known (the echoing server never gets far enough to check consent)
-    for (const c of [withCert, withSecret]) await db.connection.update({ where: { id: c.id }, data: { externalTenantId: TENANT.tid, status: "active" } });
+    for (const c of [withCert, withSecret])
+      await db.connection.update({ where: { id: c.id }, data: { externalTenantId: TENANT.tid, status: "active" } });
     connections.push(withCert.id, withSecret.id);
     const before = echoed;
     for (const echo of ECHOES) {
@@ -326,7 +420,11 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
       app: { client_id: WEBEX.clientId, client_secret: WEBEX.clientSecret },
       authorize: (u) => followAuthorize(u, { origins: [webex.url] }),
     });
-    const bl = await newConnection(t.db, organizationId, { provider: "backlog-api-key", settings: { space: BACKLOG.space }, api_key: BACKLOG.apiKey });
+    const bl = await newConnection(t.db, organizationId, {
+      provider: "backlog-api-key",
+      settings: { space: BACKLOG.space },
+      api_key: BACKLOG.apiKey,
+    });
     connections.push(wx.connectionId, bl.id);
     const cases: Array<[BaseEmulator, string, string, string[]]> = [
       [webex, wx.connectionId, "/v1/people/me", ["id", "displayName", "emails", "orgId"]],
@@ -334,7 +432,10 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
     ];
     const before = echoed;
     for (const [emu, connectionId, path, fields] of cases) {
-      const shapes: TokenFault[] = [{ path, status: 200, body: echoInto(fields) }, ...ECHOES.map((e) => ({ ...e.fault(401), path }))];
+      const shapes: TokenFault[] = [
+        { path, status: 200, body: echoInto(fields) },
+        ...ECHOES.map((e) => ({ ...e.fault(401), path })),
+      ];
       for (const fault of shapes) {
         emu.failNext(fault);
         const res = await call("POST", `/api/v1/connections/${connectionId}/test`);
@@ -360,7 +461,13 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
       });
       connections.push(c.id);
       const flow = await startFlow(db, organizationId, c.id);
-      expect(await deliverCallback(db, await authorizeAt(flow.authorizationUrl, { origins: [zoho.url] }), flow.browserSecret)).toMatchObject({ ok: true });
+      expect(
+        await deliverCallback(
+          db,
+          await authorizeAt(flow.authorizationUrl, { origins: [zoho.url] }),
+          flow.browserSecret,
+        ),
+      ).toMatchObject({ ok: true });
       zoho.failNext({ ...echo.fault(), path: "/oauth/v2/token/revoke" });
       const res = await call("DELETE", `/api/v1/connections/${c.id}`);
       collect(zoho, `revocation, ${echo.name}`);
@@ -378,7 +485,9 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
     await flushAuditBuffer();
 
     const dump = await dumpAllRows(t);
-    const webhooks = (await t.db.webhookDelivery.findMany({ where: { organizationId } })).map((d) => d.payload).join("\n");
+    const webhooks = (await t.db.webhookDelivery.findMany({ where: { organizationId } }))
+      .map((d) => d.payload)
+      .join("\n");
     const raw = t.kind === "sqlite" ? sqliteRawBytes(t.url).toString("latin1") : pgDump(t.url);
     const sinks: Record<string, string> = {
       rows: dump.text,
@@ -402,7 +511,8 @@ describeEachDb("a provider that echoes every request: no canary is kept anywhere
     const leaks: string[] = [];
     for (const [sink, text] of Object.entries(sinks)) {
       for (const [value, label] of byValue) {
-        for (const p of probesOf(label, value)) if (text.includes(p)) leaks.push(`${label} in ${sink} (as ${p.slice(0, 16)}…)`);
+        for (const p of probesOf(label, value))
+          if (text.includes(p)) leaks.push(`${label} in ${sink} (as ${p.slice(0, 16)}…)`);
       }
     }
     expect(leaks).toEqual([]);

@@ -11,14 +11,18 @@ type Row = Record<string, unknown> & { id: string; organizationId: string | null
 
 /** Every non-null secret column in the database: "Table.field@rowId" → the stored value and its row. */
 async function storedSecrets(db: Db) {
-  const out = new Map<string, { table: (typeof SECRET_FIELDS)[number]["table"]; field: string; row: Row; value: string }>();
+  const out = new Map<
+    string,
+    { table: (typeof SECRET_FIELDS)[number]["table"]; field: string; row: Row; value: string }
+  >();
   for (const spec of SECRET_FIELDS) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const rows: Row[] = await (db as any)[spec.model].findMany();
     for (const row of rows)
       for (const field of spec.fields) {
         const value = row[field];
-        if (typeof value === "string") out.set(`${spec.table}.${field}@${row.id}`, { table: spec.table, field, row, value });
+        if (typeof value === "string")
+          out.set(`${spec.table}.${field}@${row.id}`, { table: spec.table, field, row, value });
       }
   }
   return out;
@@ -33,7 +37,11 @@ describeEachDb("reencryptAll", (getDb) => {
     const a = await seedAllSecrets(db, orgA.id, "a");
     const b = await seedAllSecrets(db, orgB.id, "b");
     const platform = await seedOAuthApp(db, { organizationId: null, clientSecret: canary("platform-secret") });
-    const plain = new Map([...a.plain, ...b.plain, [`OAuthApp.clientSecretEnc@${platform.id}`, openSecret("OAuthApp", platform, "clientSecretEnc")]]);
+    const plain = new Map([
+      ...a.plain,
+      ...b.plain,
+      [`OAuthApp.clientSecretEnc@${platform.id}`, openSecret("OAuthApp", platform, "clientSecretEnc")],
+    ]);
 
     const before = await storedSecrets(db);
     expect([...before.keys()].sort()).toEqual([...plain.keys()].sort());
@@ -45,7 +53,11 @@ describeEachDb("reencryptAll", (getDb) => {
 
     // a small batch size walks several pages of every table
     const report = await reencryptAll({ db, batchSize: 1 });
-    expect(report).toEqual({ rewritten: plain.size, alreadyCurrent: 0, byTable: { OAuthApp: 5, TokenSet: 6, ConsentRequest: 2 } });
+    expect(report).toEqual({
+      rewritten: plain.size,
+      alreadyCurrent: 0,
+      byTable: { OAuthApp: 5, TokenSet: 6, ConsentRequest: 2 },
+    });
     expect(await countStaleSecrets({ db })).toBe(0);
 
     // with k1 retired, every value is under k2, decrypts to what was stored, and is a new ciphertext

@@ -31,7 +31,10 @@ let as: RotatingAs;
 let op: OidcServer;
 beforeAll(async () => {
   as = await createRotatingAs({ expiresIn: 3600 });
-  op = await createOidcServer({ redirectUris: [callbackUrl("generic-oauth2")], ttl: { AccessToken: 3600, RefreshToken: 3600 } });
+  op = await createOidcServer({
+    redirectUris: [callbackUrl("generic-oauth2")],
+    ttl: { AccessToken: 3600, RefreshToken: 3600 },
+  });
 });
 afterAll(async () => {
   await as?.close();
@@ -87,10 +90,14 @@ describeEachDb("refresh commits under database faults (rotating AS)", (getDb) =>
         expect(outcome).toEqual({ result: "refreshed", held: true });
         expect(heldCommit(c.id)).toBeDefined();
         const grant = as.grants.get(c.grantId)!;
-        const served = await getFreshToken({ db: t.db, organizationId, connectionId: c.id, minValidity: 60 }).catch((e: unknown) => e);
+        const served = await getFreshToken({ db: t.db, organizationId, connectionId: c.id, minValidity: 60 }).catch(
+          (e: unknown) => e,
+        );
         // (the test's own client reads through the lock: WAL readers are not blocked)
         expect(served).toMatchObject({ accessToken: grant.accessToken });
-        expect(await refreshConnection({ db: t.db, connectionId: c.id, reason: "on_demand" })).toEqual({ result: "busy" });
+        expect(await refreshConnection({ db: t.db, connectionId: c.id, reason: "on_demand" })).toEqual({
+          result: "busy",
+        });
         expect((await readConnection(t.db, c.id)).leaseOwner).not.toBeNull();
         releaseLock();
         expect(await whenCommitted(c.id)).toBe("written");
@@ -104,7 +111,9 @@ describeEachDb("refresh commits under database faults (rotating AS)", (getDb) =>
       expect(row.tokenSet!.version).toBe(2);
       // the next refresh presents the rotated token and is accepted
       as.answerDelayMs = 0;
-      expect(await refreshConnection({ db: t.db, connectionId: c.id, reason: "on_demand" })).toEqual({ result: "refreshed" });
+      expect(await refreshConnection({ db: t.db, connectionId: c.id, reason: "on_demand" })).toEqual({
+        result: "refreshed",
+      });
       expect(as.reuseCount).toBe(0);
       expect((await countLosses(t.db, as, connections)).lost).toEqual([]);
     } finally {
@@ -137,4 +146,3 @@ describeEachDb("refresh commits under database faults (rotating AS)", (getDb) =>
     }
   });
 });
-

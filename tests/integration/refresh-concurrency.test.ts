@@ -21,7 +21,10 @@ let op: OidcServer;
 const workers = workerPool();
 
 beforeAll(async () => {
-  op = await createOidcServer({ redirectUris: [callbackUrl("generic-oauth2")], ttl: { AccessToken: 3600, RefreshToken: 3600 } });
+  op = await createOidcServer({
+    redirectUris: [callbackUrl("generic-oauth2")],
+    ttl: { AccessToken: 3600, RefreshToken: 3600 },
+  });
 });
 afterAll(async () => {
   workers.killAll();
@@ -71,7 +74,9 @@ describeEachDb("refresh across processes (oidc-provider)", (getDb) => {
     expect(after.refreshToken).not.toBe(before.refreshToken); // rotated, and the new one was kept
     expect(after.accessToken).not.toBe(before.accessToken);
     expect(after.connection.status).toBe("active");
-    const results = outputs.flatMap((o) => o.results as Array<{ ok: boolean; accessToken?: string; error?: string; expiresAt?: string }>);
+    const results = outputs.flatMap(
+      (o) => o.results as Array<{ ok: boolean; accessToken?: string; error?: string; expiresAt?: string }>,
+    );
     expect(results).toHaveLength(20);
     for (const r of results) {
       expect(r, JSON.stringify(r)).toMatchObject({ ok: true, accessToken: after.accessToken });
@@ -92,7 +97,9 @@ describeEachDb("refresh across processes (oidc-provider)", (getDb) => {
     for (const w of ws) w.send({ mode: "refresh-due" });
     await Promise.all(ws.map((w) => w.next("ready")));
     for (const w of ws) w.go();
-    const summaries = (await Promise.all(ws.map((w) => w.next("result", 30_000)))).map((m) => m.summary as { refreshed: number; failed: Record<string, number> });
+    const summaries = (await Promise.all(ws.map((w) => w.next("result", 30_000)))).map(
+      (m) => m.summary as { refreshed: number; failed: Record<string, number> },
+    );
     expect(op.counters.refreshed).toBe(ids.length);
     expect(op.events["refresh_token.consumed"]).toBe(ids.length);
     expect(op.events["grant.revoked"]).toBe(0);
@@ -150,13 +157,19 @@ describeEachDb("refresh across processes (oidc-provider)", (getDb) => {
     expect(await refreshConnection({ db: t.db, connectionId, reason: "on_demand" })).toEqual({ result: "refreshed" });
     expect(op.counters.refreshed).toBe(1);
     // a caller that saw v1 and then got the lease: nothing to do, nothing sent
-    expect(await refreshConnection({ db: t.db, connectionId, reason: "on_demand", ifVersion: v1 })).toEqual({ result: "already_fresh" });
+    expect(await refreshConnection({ db: t.db, connectionId, reason: "on_demand", ifVersion: v1 })).toEqual({
+      result: "already_fresh",
+    });
     // a scheduler that listed the row before that refresh: it is no longer due
-    expect(await refreshConnection({ db: t.db, connectionId, reason: "scheduled", onlyIfDue: true })).toEqual({ result: "busy" });
+    expect(await refreshConnection({ db: t.db, connectionId, reason: "scheduled", onlyIfDue: true })).toEqual({
+      result: "busy",
+    });
     expect(op.counters.tokenCalls).toBe(1);
     // the current version, or a due row, is refreshed
     await makeDue(t, connectionId);
-    expect(await refreshConnection({ db: t.db, connectionId, reason: "scheduled", onlyIfDue: true, ifVersion: v1 + 1 })).toEqual({ result: "refreshed" });
+    expect(
+      await refreshConnection({ db: t.db, connectionId, reason: "scheduled", onlyIfDue: true, ifVersion: v1 + 1 }),
+    ).toEqual({ result: "refreshed" });
     expect(op.counters.refreshed).toBe(2);
     expect(op.events["grant.revoked"]).toBe(0);
     expect((await readConnection(t.db, connectionId)).leaseOwner).toBeNull();
@@ -172,14 +185,19 @@ describeEachDb("refresh across processes (oidc-provider)", (getDb) => {
         query: {
           tokenSet: {
             async updateMany({ args, query }) {
-              await otherProcess.organization.update({ where: { id: organizationId }, data: { name: `renamed ${Date.now()}` } });
+              await otherProcess.organization.update({
+                where: { id: organizationId },
+                data: { name: `renamed ${Date.now()}` },
+              });
               return query(args);
             },
           },
         },
       }) as unknown as typeof t.db;
       op.resetRecording();
-      expect(await refreshConnection({ db: interleaved, connectionId, reason: "on_demand" })).toEqual({ result: "refreshed" });
+      expect(await refreshConnection({ db: interleaved, connectionId, reason: "on_demand" })).toEqual({
+        result: "refreshed",
+      });
     } finally {
       await otherProcess.$disconnect();
     }
@@ -199,16 +217,33 @@ describeEachDb("refresh across processes (oidc-provider)", (getDb) => {
     op.failNext(faults.lostResponse());
     const lost = await refreshConnection({ db: t.db, connectionId: rotating.connectionId, reason: "on_demand" });
     expect(lost).toMatchObject({ result: "failed", failureClass: "retryable", errorCode: "network" });
-    expect(await readConnection(t.db, rotating.connectionId)).toMatchObject({ status: "active", refreshAttempts: 1, lastErrorCode: "network" });
+    expect(await readConnection(t.db, rotating.connectionId)).toMatchObject({
+      status: "active",
+      refreshAttempts: 1,
+      lastErrorCode: "network",
+    });
     const retry = await refreshConnection({ db: t.db, connectionId: rotating.connectionId, reason: "on_demand" });
     expect(retry).toMatchObject({ result: "failed", failureClass: "needs_reconsent", errorCode: "invalid_grant" });
-    expect(await readConnection(t.db, rotating.connectionId)).toMatchObject({ status: "needs_reconsent", lastErrorCode: "invalid_grant", nextRefreshAt: null });
+    expect(await readConnection(t.db, rotating.connectionId)).toMatchObject({
+      status: "needs_reconsent",
+      lastErrorCode: "invalid_grant",
+      nextRefreshAt: null,
+    });
 
     op.setRotateRefreshToken(false);
     const plain = await connect(t);
     op.failNext(faults.lostResponse());
-    expect(await refreshConnection({ db: t.db, connectionId: plain.connectionId, reason: "on_demand" })).toMatchObject({ result: "failed", failureClass: "retryable" });
-    expect(await refreshConnection({ db: t.db, connectionId: plain.connectionId, reason: "on_demand" })).toEqual({ result: "refreshed" });
-    expect(await readConnection(t.db, plain.connectionId)).toMatchObject({ status: "active", refreshAttempts: 0, lastErrorCode: null });
+    expect(await refreshConnection({ db: t.db, connectionId: plain.connectionId, reason: "on_demand" })).toMatchObject({
+      result: "failed",
+      failureClass: "retryable",
+    });
+    expect(await refreshConnection({ db: t.db, connectionId: plain.connectionId, reason: "on_demand" })).toEqual({
+      result: "refreshed",
+    });
+    expect(await readConnection(t.db, plain.connectionId)).toMatchObject({
+      status: "active",
+      refreshAttempts: 0,
+      lastErrorCode: null,
+    });
   });
 });

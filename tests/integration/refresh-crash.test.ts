@@ -15,13 +15,24 @@ import { refreshDue } from "@/lib/tokens/refresh-due";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { describeEachDb, type TestDatabase } from "../helpers/db";
-import { connectGenericViaOp, makeDue, readConnection, storedTokens, type WorkerHandle, waitFor, workerPool } from "../helpers/lifecycle";
+import {
+  connectGenericViaOp,
+  makeDue,
+  readConnection,
+  storedTokens,
+  type WorkerHandle,
+  waitFor,
+  workerPool,
+} from "../helpers/lifecycle";
 
 let op: OidcServer;
 const workers = workerPool();
 
 beforeAll(async () => {
-  op = await createOidcServer({ redirectUris: [callbackUrl("generic-oauth2")], ttl: { AccessToken: 3600, RefreshToken: 3600 } });
+  op = await createOidcServer({
+    redirectUris: [callbackUrl("generic-oauth2")],
+    ttl: { AccessToken: 3600, RefreshToken: 3600 },
+  });
 });
 afterAll(async () => {
   workers.killAll();
@@ -110,7 +121,12 @@ describeEachDb("refresh worker crashes (oidc-provider)", (getDb) => {
     // the OP saw a rotated-out refresh token: reuse detection revoked the grant
     expect(op.events["grant.revoked"]).toBe(1);
     const c = await readConnection(t.db, connectionId);
-    expect(c).toMatchObject({ status: "needs_reconsent", lastErrorCode: "invalid_grant", nextRefreshAt: null, leaseOwner: null });
+    expect(c).toMatchObject({
+      status: "needs_reconsent",
+      lastErrorCode: "invalid_grant",
+      nextRefreshAt: null,
+      leaseOwner: null,
+    });
     expect(c.lastErrorMessage).toContain("invalid_grant");
 
     // no hot loop: the scheduler does not call the AS again, and callers are told to re-consent
@@ -118,7 +134,9 @@ describeEachDb("refresh worker crashes (oidc-provider)", (getDb) => {
     const second = await refreshDue({ db: t.db });
     expect(second.due).toBe(0);
     expect(op.counters.tokenCalls).toBe(calls);
-    const err = await getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 1 }).catch((e: unknown) => e);
+    const err = await getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ code: "needs-reconsent", extra: { reason: "invalid_grant" } });
     expect(op.counters.tokenCalls).toBe(calls);
@@ -151,6 +169,8 @@ describeEachDb("refresh worker crashes (oidc-provider)", (getDb) => {
     expect(after.connection).toMatchObject({ status: "active", lastErrorCode: null, refreshAttempts: 0 });
     expect(after.refreshToken).toBe(before.refreshToken);
     expect(after.accessToken).not.toBe(before.accessToken);
-    expect((await getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 1 })).accessToken).toBe(after.accessToken);
+    expect((await getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 1 })).accessToken).toBe(
+      after.accessToken,
+    );
   });
 });

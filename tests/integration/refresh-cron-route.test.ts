@@ -17,12 +17,18 @@ import { seedOrg } from "../helpers/factories";
 import { K1 } from "../helpers/keyring";
 import { connectViaConsent, readConnection, storedTokens } from "../helpers/lifecycle";
 
-const APP = { client_id: `C${crypto.randomBytes(16).toString("hex")}`, client_secret: crypto.randomBytes(24).toString("hex") };
+const APP = {
+  client_id: `C${crypto.randomBytes(16).toString("hex")}`,
+  client_secret: crypto.randomBytes(24).toString("hex"),
+};
 const SECRET = crypto.randomBytes(32).toString("base64url");
 let webex: WebexEmulator;
 
 beforeAll(async () => {
-  webex = await createWebexEmulator({ integrations: [{ clientId: APP.client_id, clientSecret: APP.client_secret, redirectUris: [callbackUrl("webex")] }], accessTokenLifetimeSec: 3600 });
+  webex = await createWebexEmulator({
+    integrations: [{ clientId: APP.client_id, clientSecret: APP.client_secret, redirectUris: [callbackUrl("webex")] }],
+    accessTokenLifetimeSec: 3600,
+  });
   setProviderHostOverridesForTests({ "https://webexapis.com": webex.url });
 });
 afterAll(async () => {
@@ -53,17 +59,28 @@ async function loadRoute(t: TestDatabase, cronSecret: string | undefined) {
   return import("@/app/api/cron/refresh/route");
 }
 
-const post = (authorization?: string) => new Request("http://localhost:3000/api/cron/refresh", { method: "POST", headers: authorization ? { authorization } : {} });
+const post = (authorization?: string) =>
+  new Request("http://localhost:3000/api/cron/refresh", {
+    method: "POST",
+    headers: authorization ? { authorization } : {},
+  });
 
 describeEachDb("POST /api/cron/refresh", (getDb) => {
   const dueConnection = async (t: TestDatabase) => {
     const org = await seedOrg(t.db);
-    const { connectionId } = await connectViaConsent({ db: t.db, organizationId: org.id, provider: "webex", app: APP, authorize: (url) => followAuthorize(url, { origins: [webex.url] }) });
+    const { connectionId } = await connectViaConsent({
+      db: t.db,
+      organizationId: org.id,
+      provider: "webex",
+      app: APP,
+      authorize: (url) => followAuthorize(url, { origins: [webex.url] }),
+    });
     await t.db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: new Date(Date.now() - 1000) } });
     return connectionId;
   };
   /** leaves the next test's summary to its own connection */
-  const notDue = (t: TestDatabase, id: string) => t.db.connection.update({ where: { id }, data: { nextRefreshAt: new Date(Date.now() + 3600_000) } });
+  const notDue = (t: TestDatabase, id: string) =>
+    t.db.connection.update({ where: { id }, data: { nextRefreshAt: new Date(Date.now() + 3600_000) } });
 
   it("without CONSENTRY_CRON_SECRET the route is off: 503 problem, nothing refreshed", async () => {
     const t = getDb();
@@ -86,7 +103,15 @@ describeEachDb("POST /api/cron/refresh", (getDb) => {
     const id = await dueConnection(t);
     webex.resetRecording();
     const { POST } = await loadRoute(t, SECRET);
-    for (const auth of [undefined, `Bearer ${SECRET}x`, `Bearer ${SECRET.slice(0, -1)}`, `Basic ${SECRET}`, SECRET, "Bearer ", `bearer ${SECRET}`]) {
+    for (const auth of [
+      undefined,
+      `Bearer ${SECRET}x`,
+      `Bearer ${SECRET.slice(0, -1)}`,
+      `Basic ${SECRET}`,
+      SECRET,
+      "Bearer ",
+      `bearer ${SECRET}`,
+    ]) {
       const res = await POST(post(auth));
       expect(res.status, String(auth)).toBe(401);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
@@ -107,7 +132,15 @@ describeEachDb("POST /api/cron/refresh", (getDb) => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const summary = (await res.json()) as Record<string, unknown>;
-    expect(summary).toMatchObject({ due: 1, claimed: 1, refreshed: 1, skipped: 0, busy: 0, failed: {}, webhooks: { attempted: 0, delivered: 0, failed: 0 } });
+    expect(summary).toMatchObject({
+      due: 1,
+      claimed: 1,
+      refreshed: 1,
+      skipped: 0,
+      busy: 0,
+      failed: {},
+      webhooks: { attempted: 0, delivered: 0, failed: 0 },
+    });
     expect(typeof summary.ms).toBe("number");
     expect(webex.counters.refreshed).toBe(1);
     const after = await storedTokens(t.db, id);

@@ -17,7 +17,14 @@ describeEachDb("refreshDue paging", (getDb) => {
     const ids = Array.from({ length: N }, () => crypto.randomUUID());
     for (let i = 0; i < N; i += 500) {
       await db.connection.createMany({
-        data: ids.slice(i, i + 500).map((id, k) => ({ id, organizationId: org.id, providerId: "generic-oauth2", name: `c${i + k}`, status: "active", nextRefreshAt: new Date(past + ((i + k) % 7) * 1000) })),
+        data: ids.slice(i, i + 500).map((id, k) => ({
+          id,
+          organizationId: org.id,
+          providerId: "generic-oauth2",
+          name: `c${i + k}`,
+          status: "active",
+          nextRefreshAt: new Date(past + ((i + k) % 7) * 1000),
+        })),
       });
     }
     // Every lease claim loses (another scheduler got there first, between listing and claiming), so
@@ -42,6 +49,10 @@ describeEachDb("refreshDue paging", (getDb) => {
     expect(s).toMatchObject({ due: N, busy: N, claimed: 0, refreshed: 0, failed: {} });
     expect(claims.size).toBe(N);
     expect([...claims.values()].every((n) => n === 1)).toBe(true);
-    expect(await db.connection.count({ where: { organizationId: org.id, nextRefreshAt: { lte: new Date() }, leaseUntil: null } })).toBe(N);
+    expect(
+      await db.connection.count({
+        where: { organizationId: org.id, nextRefreshAt: { lte: new Date() }, leaseUntil: null },
+      }),
+    ).toBe(N);
   });
 });

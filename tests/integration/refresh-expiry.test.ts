@@ -23,9 +23,20 @@ import { seedOrg } from "../helpers/factories";
 import { connectViaConsent, readConnection, storedTokens, waitFor } from "../helpers/lifecycle";
 
 const DAY = 86400_000;
-const WEBEX_APP = { client_id: `C${crypto.randomBytes(16).toString("hex")}`, client_secret: crypto.randomBytes(24).toString("hex") };
-const TENANT = { tid: "0b7d2a34-5c6e-4f81-9d02-a1b2c3d4e5f6", name: "Northwind", adminUpn: "admin@northwind.onmicrosoft.com", adminName: "Northwind Admin" };
-const AZURE_APP = { clientId: "7c1e5a52-9d2b-4f0e-8a31-6b2d4c8e0f17", clientSecret: crypto.randomBytes(18).toString("base64url") };
+const WEBEX_APP = {
+  client_id: `C${crypto.randomBytes(16).toString("hex")}`,
+  client_secret: crypto.randomBytes(24).toString("hex"),
+};
+const TENANT = {
+  tid: "0b7d2a34-5c6e-4f81-9d02-a1b2c3d4e5f6",
+  name: "Northwind",
+  adminUpn: "admin@northwind.onmicrosoft.com",
+  adminName: "Northwind Admin",
+};
+const AZURE_APP = {
+  clientId: "7c1e5a52-9d2b-4f0e-8a31-6b2d4c8e0f17",
+  clientSecret: crypto.randomBytes(18).toString("base64url"),
+};
 /** the Webex-style refresh token's lifetime: refreshed at half of it, so a slow machine has seconds to spare */
 const RT_SECONDS = 6;
 /** the emulator's inactivity limit, shortened from 90 days so the simulation stays short */
@@ -35,7 +46,11 @@ let webex: WebexEmulator;
 let azure: AzureAdEmulator;
 
 beforeAll(async () => {
-  webex = await createWebexEmulator({ integrations: [{ clientId: WEBEX_APP.client_id, clientSecret: WEBEX_APP.client_secret, redirectUris: [callbackUrl("webex")] }] });
+  webex = await createWebexEmulator({
+    integrations: [
+      { clientId: WEBEX_APP.client_id, clientSecret: WEBEX_APP.client_secret, redirectUris: [callbackUrl("webex")] },
+    ],
+  });
   azure = await createAzureAdEmulator({
     tenants: [TENANT],
     apps: [{ ...AZURE_APP, redirectUris: [callbackUrl("microsoft-365-management")] }],
@@ -43,7 +58,11 @@ beforeAll(async () => {
     // 30 days: parsed as at most 24 h, so the schedule refreshes daily
     accessTokenLifetimeSec: 30 * 86400,
   });
-  setProviderHostOverridesForTests({ "https://webexapis.com": webex.url, "https://login.windows.net": azure.url, "https://manage.office.com": azure.url });
+  setProviderHostOverridesForTests({
+    "https://webexapis.com": webex.url,
+    "https://login.windows.net": azure.url,
+    "https://manage.office.com": azure.url,
+  });
 });
 afterAll(async () => {
   setProviderHostOverridesForTests(undefined);
@@ -57,13 +76,24 @@ afterEach(() => {
 describeEachDb("Webex-style refresh-token expiry", (getDb) => {
   const connect = async (t: TestDatabase) => {
     const org = await seedOrg(t.db);
-    const { connectionId } = await connectViaConsent({ db: t.db, organizationId: org.id, provider: "webex", app: WEBEX_APP, authorize: (url) => followAuthorize(url, { origins: [webex.url] }) });
+    const { connectionId } = await connectViaConsent({
+      db: t.db,
+      organizationId: org.id,
+      provider: "webex",
+      app: WEBEX_APP,
+      authorize: (url) => followAuthorize(url, { origins: [webex.url] }),
+    });
     return { organizationId: org.id, connectionId };
   };
 
   it(`a ${RT_SECONDS}-second refresh token (not extended on use) is refreshed before it lapses, though the access token is valid for an hour; once lapsed → needs_reconsent`, async () => {
     const t = getDb();
-    webex.configure({ accessTokenLifetimeSec: 3600, refreshTokenLifetimeSec: RT_SECONDS, extendRefreshTokenOnUse: false, rotateRefreshToken: false });
+    webex.configure({
+      accessTokenLifetimeSec: 3600,
+      refreshTokenLifetimeSec: RT_SECONDS,
+      extendRefreshTokenOnUse: false,
+      rotateRefreshToken: false,
+    });
     const consentAt = Date.now();
     const { connectionId } = await connect(t);
     const connectedAt = Date.now();
@@ -110,7 +140,12 @@ describeEachDb("Webex-style refresh-token expiry", (getDb) => {
 
   it("no expires_in in a refresh response: a bounded default lifetime (not 'never'), refreshed again within a day", async () => {
     const t = getDb();
-    webex.configure({ accessTokenLifetimeSec: 1_209_599, refreshTokenLifetimeSec: 7_775_999, extendRefreshTokenOnUse: true, rotateRefreshToken: false });
+    webex.configure({
+      accessTokenLifetimeSec: 1_209_599,
+      refreshTokenLifetimeSec: 7_775_999,
+      extendRefreshTokenOnUse: true,
+      rotateRefreshToken: false,
+    });
     const { connectionId } = await connect(t);
     const c0 = await readConnection(t.db, connectionId);
     // 14 days as sent are taken as at most 24 h
@@ -136,7 +171,15 @@ describeEachDb("Azure keep-alive", (getDb) => {
     organizationId = (await seedOrg(getDb().db)).id;
   });
   const connect = async (t: TestDatabase) =>
-    (await connectViaConsent({ db: t.db, organizationId, provider: "microsoft-365-management", app: { client_id: AZURE_APP.clientId, client_secret: AZURE_APP.clientSecret }, authorize: (url) => followAuthorize(url, { origins: [azure.url] }) })).connectionId;
+    (
+      await connectViaConsent({
+        db: t.db,
+        organizationId,
+        provider: "microsoft-365-management",
+        app: { client_id: AZURE_APP.clientId, client_secret: AZURE_APP.clientSecret },
+        authorize: (url) => followAuthorize(url, { origins: [azure.url] }),
+      })
+    ).connectionId;
 
   it(`an idle connection is refreshed by the schedule alone, never more than 7 days apart, so ${INACTIVE_DAYS}-day inactivity (AADSTS700082) never fires; left alone, it would`, async () => {
     const t = getDb();
@@ -166,7 +209,11 @@ describeEachDb("Azure keep-alive", (getDb) => {
 
     // the control: the same connection left without refreshes for longer than the limit
     vi.setSystemTime(Date.now() + (INACTIVE_DAYS + 1) * DAY);
-    expect(await refreshConnection({ db: t.db, connectionId, reason: "on_demand" })).toMatchObject({ result: "failed", failureClass: "needs_reconsent", errorCode: "invalid_grant" });
+    expect(await refreshConnection({ db: t.db, connectionId, reason: "on_demand" })).toMatchObject({
+      result: "failed",
+      failureClass: "needs_reconsent",
+      errorCode: "invalid_grant",
+    });
     expect(inactive()).toHaveLength(1);
     expect(await readConnection(t.db, connectionId)).toMatchObject({ status: "needs_reconsent", nextRefreshAt: null });
   });

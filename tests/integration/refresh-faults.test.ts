@@ -13,7 +13,11 @@ vi.hoisted(() => {
 const egressCap = vi.hoisted(() => ({ timeoutMs: 1000 }));
 vi.mock("@/lib/oauth/egress", async (importOriginal) => {
   const real = await importOriginal<typeof import("@/lib/oauth/egress")>();
-  return { ...real, egressFetch: (url: string, init: Parameters<typeof real.egressFetch>[1]) => real.egressFetch(url, { ...init, timeoutMs: Math.min(init.timeoutMs ?? 15_000, egressCap.timeoutMs) }) };
+  return {
+    ...real,
+    egressFetch: (url: string, init: Parameters<typeof real.egressFetch>[1]) =>
+      real.egressFetch(url, { ...init, timeoutMs: Math.min(init.timeoutMs ?? 15_000, egressCap.timeoutMs) }),
+  };
 });
 
 import { callbackUrl } from "@/lib/consent/start-consent";
@@ -32,8 +36,16 @@ import { seedOrg } from "../helpers/factories";
 import { SYSTEM, connectViaConsent, readConnection, storedTokens } from "../helpers/lifecycle";
 
 const PROVIDER = "microsoft-365-management";
-const TENANT = { tid: "41463f53-8812-40f4-890f-865bf6e35190", name: "Contoso, Inc.", adminUpn: "admin@contoso.onmicrosoft.com", adminName: "John Doe" };
-const APP = { clientId: "2d4d11a2-f814-46a7-890a-274a72a7309e", clientSecret: `s3cr3t~${crypto.randomBytes(8).toString("hex")}` };
+const TENANT = {
+  tid: "41463f53-8812-40f4-890f-865bf6e35190",
+  name: "Contoso, Inc.",
+  adminUpn: "admin@contoso.onmicrosoft.com",
+  adminName: "John Doe",
+};
+const APP = {
+  clientId: "2d4d11a2-f814-46a7-890a-274a72a7309e",
+  clientSecret: `s3cr3t~${crypto.randomBytes(8).toString("hex")}`,
+};
 /** the emulator's access-token lifetime: distinct from the catalogue's default (3599) so the two can be told apart */
 const LIFETIME = 1800;
 const DEFAULT_LIFETIME = 3599;
@@ -70,7 +82,12 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
     const { db } = getDb();
     organizationId = (await seedOrg(db)).id;
     // subscribed to everything, never delivered here: the queued rows show which events were emitted
-    await createWebhookEndpoint({ db, organizationId, actor: SYSTEM, input: { url: "http://127.0.0.1:9/hook", events: [...WEBHOOK_EVENTS] } });
+    await createWebhookEndpoint({
+      db,
+      organizationId,
+      actor: SYSTEM,
+      input: { url: "http://127.0.0.1:9/hook", events: [...WEBHOOK_EVENTS] },
+    });
   });
 
   const connect = async (t: TestDatabase) => {
@@ -83,13 +100,20 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
     });
     return { connectionId, oauthAppId, before: await storedTokens(t.db, connectionId) };
   };
-  const refresh = (t: TestDatabase, connectionId: string) => refreshConnection({ db: t.db, connectionId, reason: "on_demand" });
+  const refresh = (t: TestDatabase, connectionId: string) =>
+    refreshConnection({ db: t.db, connectionId, reason: "on_demand" });
   const eventsOf = async (t: TestDatabase, connectionId: string) =>
     (await t.db.webhookDelivery.findMany({ where: { organizationId }, orderBy: { createdAt: "asc" } }))
-      .filter((d) => (JSON.parse(d.payload) as { data: { connection: { id: string } } }).data.connection.id === connectionId)
+      .filter(
+        (d) => (JSON.parse(d.payload) as { data: { connection: { id: string } } }).data.connection.id === connectionId,
+      )
       .map((d) => d.eventType);
   /** the tokens are exactly what they were: a failed refresh destroyed nothing */
-  const expectUnchanged = async (t: TestDatabase, connectionId: string, before: Awaited<ReturnType<typeof storedTokens>>) => {
+  const expectUnchanged = async (
+    t: TestDatabase,
+    connectionId: string,
+    before: Awaited<ReturnType<typeof storedTokens>>,
+  ) => {
     const now = await storedTokens(t.db, connectionId);
     expect(now.accessToken).toBe(before.accessToken);
     expect(now.refreshToken).toBe(before.refreshToken);
@@ -98,16 +122,61 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
     return now;
   };
 
-  type Case = { name: string; fault: () => TokenFault; failureClass: string; errorCode: string; retryAfter?: number; slow?: boolean };
+  type Case = {
+    name: string;
+    fault: () => TokenFault;
+    failureClass: string;
+    errorCode: string;
+    retryAfter?: number;
+    slow?: boolean;
+  };
   const RETRYABLE: Case[] = [
-    { name: "timeout (the AS never answers)", fault: faults.hang, failureClass: "retryable", errorCode: "timeout", slow: true },
-    { name: "trickling body (one byte every 100 ms, forever)", fault: () => faults.trickle(100), failureClass: "retryable", errorCode: "timeout", slow: true },
-    { name: "HTTP 500 with Azure's error body (AADSTS90033)", fault: () => faults.serverError(500), failureClass: "retryable", errorCode: "temporarily_unavailable" },
-    { name: "HTTP 503 with an HTML page", fault: () => faults.html(503), failureClass: "retryable", errorCode: "http_503" },
-    { name: "HTTP 429 with Retry-After: 120 (AADSTS50196)", fault: () => faults.rateLimited(120), failureClass: "retryable", errorCode: "temporarily_unavailable", retryAfter: 120 },
+    {
+      name: "timeout (the AS never answers)",
+      fault: faults.hang,
+      failureClass: "retryable",
+      errorCode: "timeout",
+      slow: true,
+    },
+    {
+      name: "trickling body (one byte every 100 ms, forever)",
+      fault: () => faults.trickle(100),
+      failureClass: "retryable",
+      errorCode: "timeout",
+      slow: true,
+    },
+    {
+      name: "HTTP 500 with Azure's error body (AADSTS90033)",
+      fault: () => faults.serverError(500),
+      failureClass: "retryable",
+      errorCode: "temporarily_unavailable",
+    },
+    {
+      name: "HTTP 503 with an HTML page",
+      fault: () => faults.html(503),
+      failureClass: "retryable",
+      errorCode: "http_503",
+    },
+    {
+      name: "HTTP 429 with Retry-After: 120 (AADSTS50196)",
+      fault: () => faults.rateLimited(120),
+      failureClass: "retryable",
+      errorCode: "temporarily_unavailable",
+      retryAfter: 120,
+    },
     { name: "connection reset", fault: faults.reset, failureClass: "retryable", errorCode: "network" },
-    { name: "HTTP 200 with an HTML body (non-JSON)", fault: () => faults.html(200), failureClass: "invalid_response", errorCode: "invalid_response" },
-    { name: "HTTP 200 form-encoded (non-JSON)", fault: faults.nonJson, failureClass: "invalid_response", errorCode: "invalid_response" },
+    {
+      name: "HTTP 200 with an HTML body (non-JSON)",
+      fault: () => faults.html(200),
+      failureClass: "invalid_response",
+      errorCode: "invalid_response",
+    },
+    {
+      name: "HTTP 200 form-encoded (non-JSON)",
+      fault: faults.nonJson,
+      failureClass: "invalid_response",
+      errorCode: "invalid_response",
+    },
   ];
 
   for (const c of RETRYABLE) {
@@ -116,10 +185,20 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
       const { connectionId, before } = await connect(t);
       emu.failNext(c.fault());
       const outcome = await refresh(t, connectionId);
-      expect(outcome).toEqual({ result: "failed", failureClass: c.failureClass, errorCode: c.errorCode, retryAfterSeconds: c.retryAfter });
+      expect(outcome).toEqual({
+        result: "failed",
+        failureClass: c.failureClass,
+        errorCode: c.errorCode,
+        retryAfterSeconds: c.retryAfter,
+      });
 
       const after = await expectUnchanged(t, connectionId, before);
-      expect(after.connection).toMatchObject({ status: "active", refreshAttempts: 1, lastErrorCode: c.errorCode, leaseOwner: null });
+      expect(after.connection).toMatchObject({
+        status: "active",
+        refreshAttempts: 1,
+        lastErrorCode: c.errorCode,
+        leaseOwner: null,
+      });
       const wait = after.connection.nextRefreshAt!.getTime() - after.connection.lastErrorAt!.getTime();
       if (c.retryAfter) expect(wait).toBe(c.retryAfter * 1000);
       else {
@@ -130,7 +209,9 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
 
       // a caller that needs a fresher token than the one stored: the refresh fails again, the still-valid token is served
       // (slow faults are followed by quick ones: each timeout costs a second)
-      const again: Case = c.slow ? { name: "reset", fault: faults.reset, failureClass: "retryable", errorCode: "network" } : c;
+      const again: Case = c.slow
+        ? { name: "reset", fault: faults.reset, failureClass: "retryable", errorCode: "network" }
+        : c;
       emu.failNext(again.fault());
       const calls = emu.counters.tokenCalls;
       const served = await getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 10 * LIFETIME });
@@ -142,16 +223,53 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
       await t.db.connection.update({ where: { id: connectionId }, data: { expiresAt: new Date(Date.now() - 1000) } });
       emu.failNext(again.fault());
       const err = await expectAppError(getFreshToken({ db: t.db, organizationId, connectionId }));
-      expect(err).toMatchObject({ code: "refresh-failed", status: 502, retryAfter: again.retryAfter ?? 30, extra: { reason: again.failureClass, error_code: again.errorCode } });
+      expect(err).toMatchObject({
+        code: "refresh-failed",
+        status: 502,
+        retryAfter: again.retryAfter ?? 30,
+        extra: { reason: again.failureClass, error_code: again.errorCode },
+      });
       expect((await readConnection(t.db, connectionId)).status).toBe("active");
     });
   }
 
-  const RECONSENT: Array<{ name: string; breakIt: (refreshToken: string) => void; lastErrorCode: string; reason: string }> = [
-    { name: "invalid_grant, AADSTS70008 (expired or rotated-out refresh token)", breakIt: (rt) => emu.expireRefreshToken(rt, 70008), lastErrorCode: "invalid_grant", reason: "needs_reconsent" },
-    { name: "invalid_grant, AADSTS700082 (90 days of inactivity)", breakIt: (rt) => emu.expireRefreshToken(rt, 700082), lastErrorCode: "invalid_grant", reason: "needs_reconsent" },
-    { name: "plain invalid_grant without error_codes", breakIt: () => emu.failNext({ status: 400, body: { error: "invalid_grant", error_description: "AADSTS70008: looks like 70008 but only the error field counts" } }), lastErrorCode: "invalid_grant", reason: "needs_reconsent" },
-    { name: "AADSTS65001 (consent withdrawn)", breakIt: () => emu.revokeConsent(TENANT.tid, APP.clientId), lastErrorCode: "consent_missing", reason: "consent_missing" },
+  const RECONSENT: Array<{
+    name: string;
+    breakIt: (refreshToken: string) => void;
+    lastErrorCode: string;
+    reason: string;
+  }> = [
+    {
+      name: "invalid_grant, AADSTS70008 (expired or rotated-out refresh token)",
+      breakIt: (rt) => emu.expireRefreshToken(rt, 70008),
+      lastErrorCode: "invalid_grant",
+      reason: "needs_reconsent",
+    },
+    {
+      name: "invalid_grant, AADSTS700082 (90 days of inactivity)",
+      breakIt: (rt) => emu.expireRefreshToken(rt, 700082),
+      lastErrorCode: "invalid_grant",
+      reason: "needs_reconsent",
+    },
+    {
+      name: "plain invalid_grant without error_codes",
+      breakIt: () =>
+        emu.failNext({
+          status: 400,
+          body: {
+            error: "invalid_grant",
+            error_description: "AADSTS70008: looks like 70008 but only the error field counts",
+          },
+        }),
+      lastErrorCode: "invalid_grant",
+      reason: "needs_reconsent",
+    },
+    {
+      name: "AADSTS65001 (consent withdrawn)",
+      breakIt: () => emu.revokeConsent(TENANT.tid, APP.clientId),
+      lastErrorCode: "consent_missing",
+      reason: "consent_missing",
+    },
   ];
 
   for (const c of RECONSENT) {
@@ -167,14 +285,22 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
         emu.clearFaults();
       }
       const after = await expectUnchanged(t, connectionId, before);
-      expect(after.connection).toMatchObject({ status: "needs_reconsent", lastErrorCode: c.lastErrorCode, nextRefreshAt: null });
+      expect(after.connection).toMatchObject({
+        status: "needs_reconsent",
+        lastErrorCode: c.lastErrorCode,
+        nextRefreshAt: null,
+      });
       expect(await eventsOf(t, connectionId)).toEqual(["connection.connected", "connection.needs_reconsent"]);
 
       // refreshing stops: no further call to the AS, callers are told to send a consent link
       const calls = emu.counters.tokenCalls;
       expect(await refresh(t, connectionId)).toEqual({ result: "skipped", why: "needs_reconsent" });
       const err = await expectAppError(getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 1 }));
-      expect(err).toMatchObject({ code: "needs-reconsent", status: 409, extra: { reason: c.lastErrorCode, connection_id: connectionId } });
+      expect(err).toMatchObject({
+        code: "needs-reconsent",
+        status: 409,
+        extra: { reason: c.lastErrorCode, connection_id: connectionId },
+      });
       expect(emu.counters.tokenCalls).toBe(calls);
     });
   }
@@ -182,7 +308,13 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
   it("AADSTS7000215 (wrong client secret): an operator alert on the OAuth app, the connection's status untouched, the token still served", async () => {
     const t = getDb();
     const { connectionId, oauthAppId, before } = await connect(t);
-    await saveOAuthApp({ db: t.db, organizationId, appId: oauthAppId, actor: SYSTEM, input: { providerId: PROVIDER, name: "app", clientId: APP.clientId, clientSecret: "not-the-secret" } });
+    await saveOAuthApp({
+      db: t.db,
+      organizationId,
+      appId: oauthAppId,
+      actor: SYSTEM,
+      input: { providerId: PROVIDER, name: "app", clientId: APP.clientId, clientSecret: "not-the-secret" },
+    });
     const outcome = await refresh(t, connectionId);
     expect(outcome).toMatchObject({ result: "failed", failureClass: "app_misconfigured", errorCode: "invalid_client" });
     const app = await t.db.oAuthApp.findUniqueOrThrow({ where: { id: oauthAppId } });
@@ -196,7 +328,13 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
     expect(served.accessToken).toBe(before.accessToken);
 
     // new credentials clear the alert and the next refresh works
-    await saveOAuthApp({ db: t.db, organizationId, appId: oauthAppId, actor: SYSTEM, input: { providerId: PROVIDER, name: "app", clientId: APP.clientId, clientSecret: APP.clientSecret } });
+    await saveOAuthApp({
+      db: t.db,
+      organizationId,
+      appId: oauthAppId,
+      actor: SYSTEM,
+      input: { providerId: PROVIDER, name: "app", clientId: APP.clientId, clientSecret: APP.clientSecret },
+    });
     expect(await refresh(t, connectionId)).toEqual({ result: "refreshed" });
     expect((await t.db.oAuthApp.findUniqueOrThrow({ where: { id: oauthAppId } })).alertCode).toBeNull();
   });
@@ -237,10 +375,12 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
       expect(c.nextRefreshAt!.getTime()).toBe(c.expiresAt!.getTime() - 10 * 60_000);
     };
     let sent = Date.now();
-    emu.failNext(faults.mutate((b) => {
-      expect(b.expires_in).toBe(String(LIFETIME)); // the emulator speaks v1: strings
-      return b;
-    }));
+    emu.failNext(
+      faults.mutate((b) => {
+        expect(b.expires_in).toBe(String(LIFETIME)); // the emulator speaks v1: strings
+        return b;
+      }),
+    );
     expect(await refresh(t, connectionId)).toEqual({ result: "refreshed" });
     await within(LIFETIME, sent, Date.now());
 
@@ -265,9 +405,17 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
         expect(outcome).toEqual({ result: "refreshed" });
         return;
       }
-      expect(outcome).toMatchObject({ result: "failed", failureClass: "invalid_response", errorCode: "invalid_response" });
+      expect(outcome).toMatchObject({
+        result: "failed",
+        failureClass: "invalid_response",
+        errorCode: "invalid_response",
+      });
       const after = await expectUnchanged(t, connectionId, before);
-      expect(after.connection).toMatchObject({ status: "active", refreshAttempts: 1, lastErrorCode: "invalid_response" });
+      expect(after.connection).toMatchObject({
+        status: "active",
+        refreshAttempts: 1,
+        lastErrorCode: "invalid_response",
+      });
       expect((await getFreshToken({ db: t.db, organizationId, connectionId })).accessToken).toBe(before.accessToken);
     });
   }
@@ -295,8 +443,14 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
     expect(await refresh(t, connectionId)).toEqual({ result: "refreshed" });
     const c = await readConnection(t.db, connectionId);
     expect(c).toMatchObject({ status: "active", refreshAttempts: 0, lastErrorCode: null, lastErrorMessage: null });
-    expect(await eventsOf(t, connectionId)).toEqual(["connection.connected", "connection.refresh_failed", "connection.recovered"]);
-    const audit = await t.db.auditEvent.findMany({ where: { organizationId, targetId: connectionId, action: { startsWith: "connection.refresh" } } });
+    expect(await eventsOf(t, connectionId)).toEqual([
+      "connection.connected",
+      "connection.refresh_failed",
+      "connection.recovered",
+    ]);
+    const audit = await t.db.auditEvent.findMany({
+      where: { organizationId, targetId: connectionId, action: { startsWith: "connection.refresh" } },
+    });
     expect(audit.filter((a) => a.action === "connection.refresh_failed")).toHaveLength(MAX_QUICK_ATTEMPTS + 1);
     expect(audit.filter((a) => a.action === "connection.refreshed")).toHaveLength(1);
     for (const a of audit) expect(a.details).not.toContain(before.refreshToken!);

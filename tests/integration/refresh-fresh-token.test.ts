@@ -17,11 +17,17 @@ import { describeEachDb, type TestDatabase } from "../helpers/db";
 import { seedOrg } from "../helpers/factories";
 import { connectViaConsent, storedTokens } from "../helpers/lifecycle";
 
-const APP = { client_id: `C${crypto.randomBytes(16).toString("hex")}`, client_secret: crypto.randomBytes(24).toString("hex") };
+const APP = {
+  client_id: `C${crypto.randomBytes(16).toString("hex")}`,
+  client_secret: crypto.randomBytes(24).toString("hex"),
+};
 let webex: WebexEmulator;
 
 beforeAll(async () => {
-  webex = await createWebexEmulator({ integrations: [{ clientId: APP.client_id, clientSecret: APP.client_secret, redirectUris: [callbackUrl("webex")] }], rotateRefreshToken: true });
+  webex = await createWebexEmulator({
+    integrations: [{ clientId: APP.client_id, clientSecret: APP.client_secret, redirectUris: [callbackUrl("webex")] }],
+    rotateRefreshToken: true,
+  });
   setProviderHostOverridesForTests({ "https://webexapis.com": webex.url });
 });
 afterAll(async () => {
@@ -32,7 +38,13 @@ afterAll(async () => {
 describeEachDb("getFreshToken (Webex emulator)", (getDb) => {
   const connect = async (t: TestDatabase) => {
     const org = await seedOrg(t.db);
-    const { connectionId } = await connectViaConsent({ db: t.db, organizationId: org.id, provider: "webex", app: APP, authorize: (url) => followAuthorize(url, { origins: [webex.url] }) });
+    const { connectionId } = await connectViaConsent({
+      db: t.db,
+      organizationId: org.id,
+      provider: "webex",
+      app: APP,
+      authorize: (url) => followAuthorize(url, { origins: [webex.url] }),
+    });
     return { organizationId: org.id, connectionId, before: await storedTokens(t.db, connectionId) };
   };
 
@@ -41,8 +53,17 @@ describeEachDb("getFreshToken (Webex emulator)", (getDb) => {
     const { organizationId, connectionId, before } = await connect(t);
     webex.resetRecording();
     const tokens: string[] = [];
-    for (let i = 0; i < 50; i++) tokens.push((await getFreshToken({ db: t.db, organizationId, connectionId })).accessToken);
-    tokens.push(...(await Promise.all(Array.from({ length: 50 }, () => getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 3600 })))).map((r) => r.accessToken));
+    for (let i = 0; i < 50; i++)
+      tokens.push((await getFreshToken({ db: t.db, organizationId, connectionId })).accessToken);
+    tokens.push(
+      ...(
+        await Promise.all(
+          Array.from({ length: 50 }, () =>
+            getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 3600 }),
+          ),
+        )
+      ).map((r) => r.accessToken),
+    );
     expect(tokens).toHaveLength(100);
     expect(new Set(tokens)).toEqual(new Set([before.accessToken]));
     expect(webex.counters.tokenCalls).toBe(0);
@@ -68,7 +89,9 @@ describeEachDb("getFreshToken (Webex emulator)", (getDb) => {
         },
       },
     }) as unknown as Db;
-    const results = await Promise.all(Array.from({ length: 50 }, () => getFreshToken({ db: counted, organizationId, connectionId })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => getFreshToken({ db: counted, organizationId, connectionId })),
+    );
     expect(claims).toBe(1);
     expect(webex.counters.tokenCalls).toBe(1);
     expect(webex.counters.refreshed).toBe(1);
@@ -90,7 +113,9 @@ describeEachDb("getFreshToken (Webex emulator)", (getDb) => {
     const { organizationId, connectionId } = await connect(t);
     await t.db.connection.update({ where: { id: connectionId }, data: { expiresAt: new Date(Date.now() - 1000) } });
     webex.resetRecording();
-    const results = await Promise.all(Array.from({ length: 50 }, () => getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 1 })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 1 })),
+    );
     expect(webex.counters.refreshed).toBe(1);
     expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
     expect(results[0]!.accessToken).toBe((await storedTokens(t.db, connectionId)).accessToken);
@@ -100,6 +125,8 @@ describeEachDb("getFreshToken (Webex emulator)", (getDb) => {
     const t = getDb();
     const { connectionId } = await connect(t);
     const other = await seedOrg(t.db);
-    await expect(getFreshToken({ db: t.db, organizationId: other.id, connectionId })).rejects.toMatchObject({ code: "not-found" });
+    await expect(getFreshToken({ db: t.db, organizationId: other.id, connectionId })).rejects.toMatchObject({
+      code: "not-found",
+    });
   });
 });

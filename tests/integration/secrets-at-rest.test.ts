@@ -16,10 +16,22 @@ describeEachDb("secrets at rest", (getDb) => {
     installKeyring(K1);
     const org = await createOrganization({ db, input: { name: "Leak check", slug: `leak-${uniq()}` }, actor });
     const { plain } = await seedAllSecrets(db, org.id, "leak");
-    const added = await addMember({ db, organizationId: org.id, input: { email: `new-${uniq()}@example.test`, role: "member" }, actor, localLogin: true });
+    const added = await addMember({
+      db,
+      organizationId: org.id,
+      input: { email: `new-${uniq()}@example.test`, role: "member" },
+      actor,
+      localLogin: true,
+    });
     const auditSecret = canary("audit");
     await recordAuditEvent(
-      { organizationId: org.id, actor, action: "connection.token_exchanged", outcome: "success", details: { client_secret: auditSecret, response: { access_token: auditSecret, refresh_token: auditSecret } } },
+      {
+        organizationId: org.id,
+        actor,
+        action: "connection.token_exchanged",
+        outcome: "success",
+        details: { client_secret: auditSecret, response: { access_token: auditSecret, refresh_token: auditSecret } },
+      },
       db,
     );
     // positive control: a plaintext we do expect to find, proving the scan sees stored data

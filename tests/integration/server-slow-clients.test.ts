@@ -44,16 +44,27 @@ describe("slow clients against the production server", { timeout: 120_000 }, () 
   beforeAll(async () => {
     buildError = ensureProductionBuild((s) => process.stderr.write(`${s}\n`));
     if (buildError) return;
-    fault = await startFaultServer({ env: { CONSENTRY_HEADERS_TIMEOUT_SECONDS: String(HEADERS_TIMEOUT_S), CONSENTRY_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_S) } });
+    fault = await startFaultServer({
+      env: {
+        CONSENTRY_HEADERS_TIMEOUT_SECONDS: String(HEADERS_TIMEOUT_S),
+        CONSENTRY_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_S),
+      },
+    });
   }, 120_000);
   afterAll(() => fault?.dispose(), 60_000);
 
   it(`${SOCKETS} slowloris sockets are closed within the headers timeout, ${SOCKETS} slow bodies within the request timeout; others are served meanwhile`, async (ctx) => {
     if (buildError) return ctx.skip();
     const port = Number(new URL(fault.url).port);
-    const slowHeaders = Array.from({ length: SOCKETS }, (_, i) => slowSocket(port, `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow-${i}: `, "abcdefghij"));
+    const slowHeaders = Array.from({ length: SOCKETS }, (_, i) =>
+      slowSocket(port, `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow-${i}: `, "abcdefghij"),
+    );
     const slowBodies = Array.from({ length: SOCKETS }, () =>
-      slowSocket(port, "POST /api/v1/connections HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", "aaaaaaaaaa"),
+      slowSocket(
+        port,
+        "POST /api/v1/connections HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+        "aaaaaaaaaa",
+      ),
     );
     // everyone else is served while they hang on
     const health = await fetch(`${fault.url}/api/health`);
@@ -64,7 +75,9 @@ describe("slow clients against the production server", { timeout: 120_000 }, () 
     const headers = await Promise.all(slowHeaders);
     const bodies = await Promise.all(slowBodies);
     const worst = (r: Array<{ openMs: number }>) => Math.max(...r.map((x) => x.openMs));
-    process.stderr.write(`[server-slow-clients] slow headers closed after ≤ ${worst(headers)} ms, slow bodies after ≤ ${worst(bodies)} ms\n`);
+    process.stderr.write(
+      `[server-slow-clients] slow headers closed after ≤ ${worst(headers)} ms, slow bodies after ≤ ${worst(bodies)} ms\n`,
+    );
     for (const r of headers) {
       expect(r.openMs).toBeLessThan(HEADERS_TIMEOUT_S * 1000 + SLACK_MS);
       expect(r.openMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_S * 1000 - 100);

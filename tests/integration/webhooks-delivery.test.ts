@@ -22,16 +22,31 @@ import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emula
 import { faults, followAuthorize } from "../fixtures/http-emulator";
 import { describeEachDb, type TestDatabase } from "../helpers/db";
 import { seedOrg } from "../helpers/factories";
-import { SYSTEM, connectViaConsent, readConnection, reconsent, startReceiver, storedTokens, waitFor, type ReceivedWebhook, type Receiver } from "../helpers/lifecycle";
+import {
+  SYSTEM,
+  connectViaConsent,
+  readConnection,
+  reconsent,
+  startReceiver,
+  storedTokens,
+  waitFor,
+  type ReceivedWebhook,
+  type Receiver,
+} from "../helpers/lifecycle";
 
 const DAY = 86400_000;
-const APP = { client_id: `C${crypto.randomBytes(16).toString("hex")}`, client_secret: crypto.randomBytes(24).toString("hex") };
+const APP = {
+  client_id: `C${crypto.randomBytes(16).toString("hex")}`,
+  client_secret: crypto.randomBytes(24).toString("hex"),
+};
 let webex: WebexEmulator;
 let recvA: Receiver;
 let recvB: Receiver;
 
 beforeAll(async () => {
-  webex = await createWebexEmulator({ integrations: [{ clientId: APP.client_id, clientSecret: APP.client_secret, redirectUris: [callbackUrl("webex")] }] });
+  webex = await createWebexEmulator({
+    integrations: [{ clientId: APP.client_id, clientSecret: APP.client_secret, redirectUris: [callbackUrl("webex")] }],
+  });
   setProviderHostOverridesForTests({ "https://webexapis.com": webex.url });
   recvA = await startReceiver();
   recvB = await startReceiver();
@@ -43,7 +58,13 @@ afterAll(async () => {
   await recvB?.close();
 });
 
-type Payload = { id: string; type: string; created_at: string; organization_id: string; data: { connection: { id: string; status: string }; [k: string]: unknown } };
+type Payload = {
+  id: string;
+  type: string;
+  created_at: string;
+  organization_id: string;
+  data: { connection: { id: string; status: string }; [k: string]: unknown };
+};
 const payloadOf = (r: ReceivedWebhook) => JSON.parse(r.body) as Payload;
 const authorize = (url: string) => followAuthorize(url, { origins: [webex.url] });
 
@@ -58,18 +79,30 @@ describeEachDb("webhooks", (getDb) => {
       r.mode = "ok";
     }
     webex.clearFaults();
-    webex.configure({ accessTokenLifetimeSec: 3600, refreshTokenLifetimeSec: 90 * 86400, extendRefreshTokenOnUse: true, rotateRefreshToken: false });
+    webex.configure({
+      accessTokenLifetimeSec: 3600,
+      refreshTokenLifetimeSec: 90 * 86400,
+      extendRefreshTokenOnUse: true,
+      rotateRefreshToken: false,
+    });
   });
 
   const org = async (t: TestDatabase, receiver: Receiver, events: readonly string[] = WEBHOOK_EVENTS) => {
     const o = await seedOrg(t.db);
-    const endpoint = await createWebhookEndpoint({ db: t.db, organizationId: o.id, actor: SYSTEM, input: { url: `${receiver.url}/hooks/${o.id}`, events } });
+    const endpoint = await createWebhookEndpoint({
+      db: t.db,
+      organizationId: o.id,
+      actor: SYSTEM,
+      input: { url: `${receiver.url}/hooks/${o.id}`, events },
+    });
     return { organizationId: o.id, endpoint };
   };
   const connect = async (t: TestDatabase, organizationId: string) =>
     (await connectViaConsent({ db: t.db, organizationId, provider: "webex", app: APP, authorize })).connectionId;
   const queued = async (t: TestDatabase, connectionId: string) =>
-    (await t.db.webhookDelivery.findMany({ orderBy: { createdAt: "asc" } })).filter((d) => (JSON.parse(d.payload) as Payload).data.connection.id === connectionId).map((d) => d.eventType);
+    (await t.db.webhookDelivery.findMany({ orderBy: { createdAt: "asc" } }))
+      .filter((d) => (JSON.parse(d.payload) as Payload).data.connection.id === connectionId)
+      .map((d) => d.eventType);
 
   it("lifecycle events are queued (connected, refresh_failed, recovered, needs_reconsent, revoked, refresh_token_expiring) and delivered signed", async () => {
     const t = getDb();
@@ -79,40 +112,68 @@ describeEachDb("webhooks", (getDb) => {
     const doomed = await connect(t, organizationId);
     webex.configure({ refreshTokenLifetimeSec: 90 * 86400 });
     const leaving = await connect(t, organizationId);
-    const secrets = [...(await Promise.all([flaky, doomed, leaving].map((id) => storedTokens(t.db, id)))).flatMap((s) => [s.accessToken!, s.refreshToken!]), APP.client_secret, endpoint.secret];
+    const secrets = [
+      ...(await Promise.all([flaky, doomed, leaving].map((id) => storedTokens(t.db, id)))).flatMap((s) => [
+        s.accessToken!,
+        s.refreshToken!,
+      ]),
+      APP.client_secret,
+      endpoint.secret,
+    ];
 
     // refresh_token_expiring: once per refresh token, however often the check runs
     expect(await warnExpiringRefreshTokens({ db: t.db, now: new Date() })).toBe(2);
     expect(await warnExpiringRefreshTokens({ db: t.db, now: new Date() })).toBe(0);
     // refresh_failed after MAX_QUICK_ATTEMPTS retryable failures, then recovered
     webex.failNext(faults.serverError(503), MAX_QUICK_ATTEMPTS);
-    for (let i = 0; i < MAX_QUICK_ATTEMPTS; i++) expect(await refreshConnection({ db: t.db, connectionId: flaky, reason: "on_demand" })).toMatchObject({ result: "failed" });
-    expect(await refreshConnection({ db: t.db, connectionId: flaky, reason: "on_demand" })).toEqual({ result: "refreshed" });
+    for (let i = 0; i < MAX_QUICK_ATTEMPTS; i++)
+      expect(await refreshConnection({ db: t.db, connectionId: flaky, reason: "on_demand" })).toMatchObject({
+        result: "failed",
+      });
+    expect(await refreshConnection({ db: t.db, connectionId: flaky, reason: "on_demand" })).toEqual({
+      result: "refreshed",
+    });
     // needs_reconsent
     webex.expireRefreshToken((await storedTokens(t.db, doomed)).refreshToken!);
-    expect(await refreshConnection({ db: t.db, connectionId: doomed, reason: "on_demand" })).toMatchObject({ failureClass: "needs_reconsent" });
+    expect(await refreshConnection({ db: t.db, connectionId: doomed, reason: "on_demand" })).toMatchObject({
+      failureClass: "needs_reconsent",
+    });
     // revoked
     await disconnectConnection({ db: t.db, organizationId, connectionId: leaving, actor: SYSTEM });
 
-    expect(await queued(t, flaky)).toEqual(["connection.connected", "connection.refresh_token_expiring", "connection.refresh_failed", "connection.recovered"]);
-    expect(await queued(t, doomed)).toEqual(["connection.connected", "connection.refresh_token_expiring", "connection.needs_reconsent"]);
+    expect(await queued(t, flaky)).toEqual([
+      "connection.connected",
+      "connection.refresh_token_expiring",
+      "connection.refresh_failed",
+      "connection.recovered",
+    ]);
+    expect(await queued(t, doomed)).toEqual([
+      "connection.connected",
+      "connection.refresh_token_expiring",
+      "connection.needs_reconsent",
+    ]);
     expect(await queued(t, leaving)).toEqual(["connection.connected", "connection.revoked"]);
 
     const summary = await deliverWebhooks({ db: t.db });
     expect(summary).toEqual({ attempted: 9, delivered: 9, failed: 0 });
     expect(recvA.received).toHaveLength(9);
     const rows = await t.db.webhookDelivery.findMany();
-    for (const row of rows) expect(row).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 204, lastError: null });
+    for (const row of rows)
+      expect(row).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 204, lastError: null });
 
     for (const r of recvA.received) {
       const header = r.headers[SIGNATURE_HEADER] as string;
       expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
       expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body, header })).toBe(true);
       // altered body, another secret, a replay after the tolerance, a missing header: rejected
-      expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body.replace(organizationId, "org_other"), header })).toBe(false);
+      expect(
+        verifyWebhookSignature({ secret: endpoint.secret, body: r.body.replace(organizationId, "org_other"), header }),
+      ).toBe(false);
       expect(verifyWebhookSignature({ secret: endpoint.secret, body: `${r.body} `, header })).toBe(false);
       expect(verifyWebhookSignature({ secret: "whsec_wrong", body: r.body, header })).toBe(false);
-      expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body, header, now: Date.now() + 301_000 })).toBe(false);
+      expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body, header, now: Date.now() + 301_000 })).toBe(
+        false,
+      );
       expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body, header: null })).toBe(false);
       const p = payloadOf(r);
       expect(r.headers["consentry-event"]).toBe(p.type);
@@ -123,12 +184,26 @@ describeEachDb("webhooks", (getDb) => {
       for (const s of secrets) expect(r.body).not.toContain(s);
     }
     const byType = (type: string) => recvA.received.map(payloadOf).filter((p) => p.type === type);
-    expect(byType("connection.needs_reconsent")[0]!.data).toMatchObject({ connection: { id: doomed, status: "needs_reconsent" }, reason: "needs_reconsent", errorCode: "invalid_grant" });
+    expect(byType("connection.needs_reconsent")[0]!.data).toMatchObject({
+      connection: { id: doomed, status: "needs_reconsent" },
+      reason: "needs_reconsent",
+      errorCode: "invalid_grant",
+    });
     expect(byType("connection.revoked")[0]!.data.connection).toMatchObject({ id: leaving, status: "revoked" });
-    expect(byType("connection.refresh_token_expiring").map((p) => p.data.connection.id).sort()).toEqual([flaky, doomed].sort());
+    expect(
+      byType("connection.refresh_token_expiring")
+        .map((p) => p.data.connection.id)
+        .sort(),
+    ).toEqual([flaky, doomed].sort());
     // a stale signature made with the right secret is refused too
     const body = recvA.received[0]!.body;
-    expect(verifyWebhookSignature({ secret: endpoint.secret, body, header: signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000) - 3600) })).toBe(false);
+    expect(
+      verifyWebhookSignature({
+        secret: endpoint.secret,
+        body,
+        header: signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000) - 3600),
+      }),
+    ).toBe(false);
   });
 
   it("refresh_token_expiring is announced again only for a new refresh token (re-consent) or one that left the warning horizon", async () => {
@@ -141,7 +216,9 @@ describeEachDb("webhooks", (getDb) => {
     await warnExpiringRefreshTokens({ db: t.db, now: new Date() });
     expect(await expiring()).toBe(1);
     // a refresh that leaves it inside the horizon: still once
-    expect(await refreshConnection({ db: t.db, connectionId: id, reason: "on_demand" })).toEqual({ result: "refreshed" });
+    expect(await refreshConnection({ db: t.db, connectionId: id, reason: "on_demand" })).toEqual({
+      result: "refreshed",
+    });
     await warnExpiringRefreshTokens({ db: t.db, now: new Date() });
     expect(await expiring()).toBe(1);
     // re-consent: a new refresh token, announced once
@@ -151,7 +228,9 @@ describeEachDb("webhooks", (getDb) => {
     expect(await expiring()).toBe(2);
     // extended far beyond the horizon by a refresh, then nearing its end again 80 days later
     webex.configure({ refreshTokenLifetimeSec: 90 * 86400 });
-    expect(await refreshConnection({ db: t.db, connectionId: id, reason: "on_demand" })).toEqual({ result: "refreshed" });
+    expect(await refreshConnection({ db: t.db, connectionId: id, reason: "on_demand" })).toEqual({
+      result: "refreshed",
+    });
     expect((await readConnection(t.db, id)).refreshTokenWarnedAt).toBeNull();
     expect(await warnExpiringRefreshTokens({ db: t.db, now: new Date() })).toBe(0);
     await warnExpiringRefreshTokens({ db: t.db, now: new Date(Date.now() + 80 * DAY) });
@@ -168,10 +247,21 @@ describeEachDb("webhooks", (getDb) => {
     for (let n = 1; n <= MAX_ATTEMPTS; n++) {
       const clock = new Date(Math.max(Date.now(), row.nextAttemptAt.getTime()));
       // not yet due: nothing is sent
-      if (n > 1) expect(await deliverWebhooks({ db: t.db, now: () => new Date(clock.getTime() - 1000) })).toEqual({ attempted: 0, delivered: 0, failed: 0 });
+      if (n > 1)
+        expect(await deliverWebhooks({ db: t.db, now: () => new Date(clock.getTime() - 1000) })).toEqual({
+          attempted: 0,
+          delivered: 0,
+          failed: 0,
+        });
       expect(await deliverWebhooks({ db: t.db, now: () => clock })).toEqual({ attempted: 1, delivered: 0, failed: 1 });
       row = await t.db.webhookDelivery.findFirstOrThrow({ where: { id: row.id } });
-      expect(row).toMatchObject({ attempts: n, lastStatusCode: 500, lastError: "HTTP 500", status: n < MAX_ATTEMPTS ? "pending" : "failed", deliveredAt: null });
+      expect(row).toMatchObject({
+        attempts: n,
+        lastStatusCode: 500,
+        lastError: "HTTP 500",
+        status: n < MAX_ATTEMPTS ? "pending" : "failed",
+        deliveredAt: null,
+      });
       const ceiling = Math.min(3600_000, 30_000 * 2 ** (n - 1));
       const wait = row.nextAttemptAt.getTime() - clock.getTime();
       expect(wait).toBeGreaterThanOrEqual(ceiling / 2);
@@ -182,7 +272,11 @@ describeEachDb("webhooks", (getDb) => {
     expect(new Set(recvA.received.map((r) => r.headers["consentry-delivery"]))).toEqual(new Set([row.id]));
     expect(new Set(recvA.received.map((r) => r.body)).size).toBe(1);
     // given up: never sent again
-    expect(await deliverWebhooks({ db: t.db, now: () => new Date(Date.now() + 30 * DAY) })).toEqual({ attempted: 0, delivered: 0, failed: 0 });
+    expect(await deliverWebhooks({ db: t.db, now: () => new Date(Date.now() + 30 * DAY) })).toEqual({
+      attempted: 0,
+      delivered: 0,
+      failed: 0,
+    });
     expect(recvA.received).toHaveLength(MAX_ATTEMPTS);
 
     // an endpoint that recovers: the next event is delivered
@@ -210,7 +304,9 @@ describeEachDb("webhooks", (getDb) => {
     // meanwhile an on-demand refresh (and its webhook event) completes at once
     webex.expireRefreshToken((await storedTokens(t.db, b)).refreshToken!);
     const started = Date.now();
-    expect(await refreshConnection({ db: t.db, connectionId: b, reason: "on_demand" })).toMatchObject({ failureClass: "needs_reconsent" });
+    expect(await refreshConnection({ db: t.db, connectionId: b, reason: "on_demand" })).toMatchObject({
+      failureClass: "needs_reconsent",
+    });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await queued(t, b)).toContain("connection.needs_reconsent");
 
@@ -235,18 +331,37 @@ describeEachDb("webhooks", (getDb) => {
     await refreshConnection({ db: t.db, connectionId: a, reason: "on_demand" });
     await disconnectConnection({ db: t.db, organizationId: A.organizationId, connectionId: a, actor: SYSTEM });
     // B cannot disconnect A's connection either
-    await expect(disconnectConnection({ db: t.db, organizationId: B.organizationId, connectionId: a, actor: SYSTEM })).rejects.toMatchObject({ code: "not-found" });
+    await expect(
+      disconnectConnection({ db: t.db, organizationId: B.organizationId, connectionId: a, actor: SYSTEM }),
+    ).rejects.toMatchObject({ code: "not-found" });
 
     await deliverWebhooks({ db: t.db });
-    expect(recvA.received.map((r) => payloadOf(r).type)).toEqual(["connection.connected", "connection.needs_reconsent", "connection.revoked"]);
+    expect(recvA.received.map((r) => payloadOf(r).type)).toEqual([
+      "connection.connected",
+      "connection.needs_reconsent",
+      "connection.revoked",
+    ]);
     expect(recvB.received.map((r) => payloadOf(r).type)).toEqual(["connection.connected"]);
     for (const r of recvA.received) {
       expect(payloadOf(r)).toMatchObject({ organization_id: A.organizationId, data: { connection: { id: a } } });
       expect(r.path).toBe(`/hooks/${A.organizationId}`);
-      expect(verifyWebhookSignature({ secret: A.endpoint.secret, body: r.body, header: r.headers[SIGNATURE_HEADER] as string })).toBe(true);
-      expect(verifyWebhookSignature({ secret: B.endpoint.secret, body: r.body, header: r.headers[SIGNATURE_HEADER] as string })).toBe(false);
+      expect(
+        verifyWebhookSignature({
+          secret: A.endpoint.secret,
+          body: r.body,
+          header: r.headers[SIGNATURE_HEADER] as string,
+        }),
+      ).toBe(true);
+      expect(
+        verifyWebhookSignature({
+          secret: B.endpoint.secret,
+          body: r.body,
+          header: r.headers[SIGNATURE_HEADER] as string,
+        }),
+      ).toBe(false);
     }
-    for (const r of recvB.received) expect(payloadOf(r)).toMatchObject({ organization_id: B.organizationId, data: { connection: { id: b } } });
+    for (const r of recvB.received)
+      expect(payloadOf(r)).toMatchObject({ organization_id: B.organizationId, data: { connection: { id: b } } });
     // and in the delivery log: every delivery goes to an endpoint of the event's organization
     const rows = await t.db.webhookDelivery.findMany({ include: { endpoint: true } });
     for (const d of rows) {

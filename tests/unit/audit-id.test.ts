@@ -10,7 +10,16 @@ describe("timeOrderedId (UUIDv7 for audit rows)", () => {
   });
 
   it("sorts in creation order as text (what the primary-key index sees)", () => {
-    const times = [0, 1, 255, 256, 65_536, Date.parse("2001-01-01"), Date.parse("2026-12-02T16:00:00Z"), Date.parse("2026-12-02T16:00:00.001Z")];
+    const times = [
+      0,
+      1,
+      255,
+      256,
+      65_536,
+      Date.parse("2001-01-01"),
+      Date.parse("2026-12-02T16:00:00Z"),
+      Date.parse("2026-12-02T16:00:00.001Z"),
+    ];
     const ids = times.map((t) => timeOrderedId(new Date(t)));
     expect([...ids].sort()).toEqual(ids);
   });

@@ -18,7 +18,12 @@ describe("scrubDetails", () => {
     expect(out).toEqual({
       email: "a@example.test",
       client_secret: "[redacted]",
-      nested: { accessToken: "[redacted]", refresh_token: "[redacted]", scopes: "openid", items: [{ password: "[redacted]", name: "kept" }] },
+      nested: {
+        accessToken: "[redacted]",
+        refresh_token: "[redacted]",
+        scopes: "openid",
+        items: [{ password: "[redacted]", name: "kept" }],
+      },
       headers: { Authorization: "[redacted]", Cookie: "[redacted]" },
       code_verifier: "[redacted]",
       privateKeyPem: "[redacted]",
@@ -34,7 +39,9 @@ describe("scrubDetails", () => {
     const deep = { a: { b: { c: { d: { e: { f: "too deep" } } } } } };
     expect(JSON.stringify(scrubDetails(deep))).toContain("[truncated]");
     expect(JSON.stringify(scrubDetails(deep))).not.toContain("too deep");
-    expect((scrubDetails({ list: Array.from({ length: 80 }, (_, i) => i) }) as { list: number[] }).list).toHaveLength(50);
+    expect((scrubDetails({ list: Array.from({ length: 80 }, (_, i) => i) }) as { list: number[] }).list).toHaveLength(
+      50,
+    );
     const long = scrubDetails({ note: "x".repeat(2000) }) as { note: string };
     expect(long.note).toHaveLength(501);
     expect(long.note.endsWith("…")).toBe(true);
@@ -68,7 +75,12 @@ describe("scrubDetails: token shapes in every string (defence in depth, SECURITY
       long: `${"y".repeat(495)} ${TOKEN}`,
     }) as Record<string, unknown>;
     const long = `${`${"y".repeat(495)} [redacted]`.slice(0, 500)}…`;
-    expect(out).toEqual({ errorCode: "x [redacted]", note: "got [redacted] back", nested: { list: ["[redacted]"] }, long });
+    expect(out).toEqual({
+      errorCode: "x [redacted]",
+      note: "got [redacted] back",
+      nested: { list: ["[redacted]"] },
+      long,
+    });
     expect(JSON.stringify(out)).not.toMatch(/Q1xg7|eyJ/);
   });
 

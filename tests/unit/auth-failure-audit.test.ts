@@ -22,9 +22,22 @@ const T0 = Date.parse("2026-12-01T10:00:00.000Z");
 /** The buffered rows by column name (details parsed). */
 function rows() {
   return buffered.map(({ db, values }) => {
-    const [organizationId, actorType, actorId, actorLabel, action, targetType, , outcome, ip, requestId, details] = values;
+    const [organizationId, actorType, actorId, actorLabel, action, targetType, , outcome, ip, requestId, details] =
+      values;
     const parsed = JSON.parse(details) as Record<string, unknown>;
-    return { db, organizationId, actorType, actorId, actorLabel, action, targetType, outcome, ip, requestId, details: parsed };
+    return {
+      db,
+      organizationId,
+      actorType,
+      actorId,
+      actorLabel,
+      action,
+      targetType,
+      outcome,
+      ip,
+      requestId,
+      details: parsed,
+    };
   });
 }
 
@@ -47,15 +60,36 @@ describe("noteAuthFailure and flushAuthFailureAudit", () => {
     const r = rows();
     expect(r).toHaveLength(3);
     const common = {
-      organizationId: null, actorType: "anonymous", actorId: null, actorLabel: null,
-      action: "api.auth_failed", targetType: null, outcome: "denied", requestId: null,
+      organizationId: null,
+      actorType: "anonymous",
+      actorId: null,
+      actorLabel: null,
+      action: "api.auth_failed",
+      targetType: null,
+      outcome: "denied",
+      requestId: null,
     };
     expect(r.find((x) => x.db === dbA && x.ip === "192.0.2.1")).toEqual({
-      db: dbA, ...common, ip: "192.0.2.1",
-      details: { count: 4, refused: 7, lockouts: 1, first_at: "2026-12-01T10:00:00.000Z", last_at: "2026-12-01T10:00:10.006Z" },
+      db: dbA,
+      ...common,
+      ip: "192.0.2.1",
+      details: {
+        count: 4,
+        refused: 7,
+        lockouts: 1,
+        first_at: "2026-12-01T10:00:00.000Z",
+        last_at: "2026-12-01T10:00:10.006Z",
+      },
     });
-    expect(r.find((x) => x.db === dbA && x.ip === "2001:db8::/64")?.details).toMatchObject({ count: 1, refused: 0, lockouts: 0 });
-    expect(r.find((x) => x.db === dbB)).toMatchObject({ ip: "192.0.2.1", details: { count: 1, refused: 0, lockouts: 0 } });
+    expect(r.find((x) => x.db === dbA && x.ip === "2001:db8::/64")?.details).toMatchObject({
+      count: 1,
+      refused: 0,
+      lockouts: 0,
+    });
+    expect(r.find((x) => x.db === dbB)).toMatchObject({
+      ip: "192.0.2.1",
+      details: { count: 1, refused: 0, lockouts: 0 },
+    });
   });
 
   it("start a new interval after each flush", async () => {
@@ -84,7 +118,8 @@ describe("noteAuthFailure and flushAuthFailureAudit", () => {
   });
 
   it(`hold at most ${MAX_AUTH_FAILURE_CLIENTS} addresses an interval and count the failures of further ones in one row without an address`, async () => {
-    for (let i = 0; i < MAX_AUTH_FAILURE_CLIENTS; i++) noteAuthFailure({ db: dbA, client: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, now: T0 });
+    for (let i = 0; i < MAX_AUTH_FAILURE_CLIENTS; i++)
+      noteAuthFailure({ db: dbA, client: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, now: T0 });
     // known addresses keep counting; new ones go to the unattributed row, on their own database
     noteAuthFailure({ db: dbA, client: "10.0.0.0", now: T0 + 1 });
     for (let i = 0; i < 5; i++) noteAuthFailure({ db: dbA, client: `198.51.100.${i}`, now: T0 + 2 + i });
@@ -97,7 +132,10 @@ describe("noteAuthFailure and flushAuthFailureAudit", () => {
     const at = (ms: number) => new Date(T0 + ms).toISOString();
     expect(r.filter((x) => x.ip === null).map((x) => ({ db: x.db, details: x.details }))).toEqual([
       { db: dbA, details: { count: 5, refused: 1, lockouts: 0, first_at: at(2), last_at: at(9), unattributed: true } },
-      { db: dbB, details: { count: 1, refused: 0, lockouts: 0, first_at: at(10), last_at: at(10), unattributed: true } },
+      {
+        db: dbB,
+        details: { count: 1, refused: 0, lockouts: 0, first_at: at(10), last_at: at(10), unattributed: true },
+      },
     ]);
     // the next interval has room again
     buffered.length = 0;

@@ -3,7 +3,12 @@
 // store that must not take the API down. The REST API's use of it: tests/integration/api-auth-failures.test.ts.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RateLimiterMemory, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { authFailureClient, authLockout, countAuthFailure, setAuthFailureStore } from "@/lib/api-keys/auth-failure-limit";
+import {
+  authFailureClient,
+  authLockout,
+  countAuthFailure,
+  setAuthFailureStore,
+} from "@/lib/api-keys/auth-failure-limit";
 import { AppError } from "@/lib/errors";
 import { createLogger } from "@/lib/logger";
 

@@ -19,7 +19,9 @@ const LOCALES = { en, ja } as const;
 const SAMPLE_METADATA: Record<string, string> = { api_domain: "https://www.zohoapis.com" };
 
 function lookup(messages: unknown, key: string): unknown {
-  return key.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), messages);
+  return key
+    .split(".")
+    .reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), messages);
 }
 
 /** Values a person could plausibly enter, derived from the declarations (examples, defaults). */
@@ -74,7 +76,8 @@ describe("catalogue structure", () => {
   });
 
   it("includes the seed providers", () => {
-    for (const id of ["microsoft-365-management", "generic-oauth2", "webex", "backlog", "zoho-inventory"]) expect(PROVIDERS.has(id), id).toBe(true);
+    for (const id of ["microsoft-365-management", "generic-oauth2", "webex", "backlog", "zoho-inventory"])
+      expect(PROVIDERS.has(id), id).toBe(true);
   });
 
   it("setting keys are unique per provider, and enum defaults are options", () => {
@@ -92,7 +95,9 @@ describe("catalogue structure", () => {
   });
 
   it("required settings show an example (the wizard uses it as placeholder)", () => {
-    for (const p of providers) for (const s of p.settings) if (s.required && s.default === undefined) expect(s.example, `${p.id}.${s.key}`).toBeTruthy();
+    for (const p of providers)
+      for (const s of p.settings)
+        if (s.required && s.default === undefined) expect(s.example, `${p.id}.${s.key}`).toBeTruthy();
   });
 
   it("flags refer to settings of the right type", () => {
@@ -161,7 +166,8 @@ describe("templates", () => {
     for (const p of providers) {
       const settings = parseProviderSettings(p, plausibleSettings(p));
       const metadata = Object.fromEntries(p.tokenResponseMetadata.map((m) => [m.field, SAMPLE_METADATA[m.field]]));
-      for (const m of p.tokenResponseMetadata) expect(new RegExp(m.allow).test(SAMPLE_METADATA[m.field] ?? ""), `${p.id} sample ${m.field}`).toBe(true);
+      for (const m of p.tokenResponseMetadata)
+        expect(new RegExp(m.allow).test(SAMPLE_METADATA[m.field] ?? ""), `${p.id} sample ${m.field}`).toBe(true);
       for (const t of templates(p)) {
         const url = renderTemplate(p, t.template, { settings, tenant: TID, metadata });
         if (url === null) {
@@ -185,9 +191,14 @@ describe("templates", () => {
 
   it("every setting that decides where secrets are sent forces re-consent when changed (SECURITY #34)", () => {
     for (const p of providers) {
-      const secretTemplates = [...templates(p).filter((t) => t.carriesSecrets).map((t) => t.template)];
+      const secretTemplates = [
+        ...templates(p)
+          .filter((t) => t.carriesSecrets)
+          .map((t) => t.template),
+      ];
       // a host used by a secret-carrying template carries secrets too
-      for (const t of [...secretTemplates]) for (const ph of placeholders(t)) if (ph.startsWith("hosts.")) secretTemplates.push(p.hosts[ph.slice(6)]!);
+      for (const t of [...secretTemplates])
+        for (const ph of placeholders(t)) if (ph.startsWith("hosts.")) secretTemplates.push(p.hosts[ph.slice(6)]!);
       // api_key providers send the key to their test URL and hosts
       if (p.authKind === "api_key") secretTemplates.push(...Object.values(p.hosts), ...(p.test ? [p.test.url] : []));
       for (const t of secretTemplates) {
@@ -216,7 +227,8 @@ describe("templates", () => {
   it("Zoho's accounts-server allow-list admits the data centres and nothing else (SECURITY #31)", () => {
     const zoho = PROVIDERS.get("zoho-inventory")!;
     const allow = new RegExp(zoho.callbackHostParam!.allow);
-    for (const dc of zoho.settings.find((s) => s.key === "data_centre")!.options!) expect(allow.test(`https://accounts.zoho.${dc}`), dc).toBe(true);
+    for (const dc of zoho.settings.find((s) => s.key === "data_centre")!.options!)
+      expect(allow.test(`https://accounts.zoho.${dc}`), dc).toBe(true);
     for (const bad of [
       "https://accounts.zoho.com.evil.example",
       "https://accounts.zoho.com/",
@@ -233,7 +245,9 @@ describe("templates", () => {
 
   it("the Backlog space pattern is the one SECURITY #31 prescribes", () => {
     for (const id of ["backlog", "backlog-api-key"]) {
-      expect(PROVIDERS.get(id)!.settings.find((s) => s.key === "space")!.pattern).toBe("^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$");
+      expect(PROVIDERS.get(id)!.settings.find((s) => s.key === "space")!.pattern).toBe(
+        "^[a-z0-9-]+\\.(backlog\\.(com|jp)|backlogtool\\.com)$",
+      );
     }
   });
 });

@@ -33,7 +33,11 @@ let info: CertificateInfo;
 let x509: typeof import("@peculiar/x509");
 
 /** A certificate made with other parameters than Consentry's generator uses (weak key, EC, dates). */
-async function makeCertificate(opts: { algorithm: RsaHashedKeyGenParams | EcKeyGenParams; notBefore?: Date; notAfter?: Date }) {
+async function makeCertificate(opts: {
+  algorithm: RsaHashedKeyGenParams | EcKeyGenParams;
+  notBefore?: Date;
+  notAfter?: Date;
+}) {
   const keys = (await subtle.generateKey(opts.algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
   const signingAlgorithm = opts.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : opts.algorithm;
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
@@ -47,7 +51,10 @@ async function makeCertificate(opts: { algorithm: RsaHashedKeyGenParams | EcKeyG
     },
     webcrypto as unknown as Crypto,
   );
-  return { certificatePem: pem(Buffer.from(cert.rawData), "CERTIFICATE"), privateKeyPem: pem(await subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY") };
+  return {
+    certificatePem: pem(Buffer.from(cert.rawData), "CERTIFICATE"),
+    privateKeyPem: pem(await subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY"),
+  };
 }
 
 beforeAll(async () => {
@@ -62,8 +69,12 @@ beforeAll(async () => {
 
 describe("generateSelfSignedCertificate", () => {
   it("produces a PEM certificate and an unencrypted PKCS#8 RSA-2048 key", () => {
-    expect(generated.certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/);
-    expect(generated.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END PRIVATE KEY-----\n$/);
+    expect(generated.certificatePem).toMatch(
+      /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/,
+    );
+    expect(generated.privateKeyPem).toMatch(
+      /^-----BEGIN PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END PRIVATE KEY-----\n$/,
+    );
     const key = createPrivateKey(generated.privateKeyPem);
     expect(key.asymmetricKeyType).toBe("rsa");
     expect(key.asymmetricKeyDetails?.modulusLength).toBe(2048);
@@ -93,7 +104,9 @@ describe("generateSelfSignedCertificate", () => {
   });
 
   it("gives every certificate its own key and serial number", () => {
-    expect(new X509Certificate(other.certificatePem).serialNumber).not.toBe(new X509Certificate(generated.certificatePem).serialNumber);
+    expect(new X509Certificate(other.certificatePem).serialNumber).not.toBe(
+      new X509Certificate(generated.certificatePem).serialNumber,
+    );
     expect(parseCertificateAndKey(other).thumbprintSha1Base64Url).not.toBe(info.thumbprintSha1Base64Url);
     expect(other.privateKeyPem).not.toBe(generated.privateKeyPem);
   });
@@ -152,9 +165,11 @@ describe("parseCertificateAndKey", () => {
   });
 
   it("refuses a key that does not belong to the certificate", () => {
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: other.privateKeyPem }))).toBe(
-      "The private key does not belong to this certificate. Upload the key that was generated together with it.",
-    );
+    expect(
+      errorOf(() =>
+        parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: other.privateKeyPem }),
+      ),
+    ).toBe("The private key does not belong to this certificate. Upload the key that was generated together with it.");
   });
 
   it.each([
@@ -164,24 +179,34 @@ describe("parseCertificateAndKey", () => {
     ["-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----", /could not be read/],
     ["-----BEGIN CERTIFICATE-----\nMIIDJjCCAg6gAwIBAgIQ\n-----END CERTIFICATE-----", /could not be read/],
   ])("refuses the certificate %j", (certificatePem, message) => {
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem, privateKeyPem: generated.privateKeyPem }))).toMatch(message);
+    expect(errorOf(() => parseCertificateAndKey({ certificatePem, privateKeyPem: generated.privateKeyPem }))).toMatch(
+      message,
+    );
   });
 
   it("refuses a truncated or padded certificate", () => {
     const der = new X509Certificate(generated.certificatePem).raw;
     const truncated = pem(der.subarray(0, der.length - 10), "CERTIFICATE");
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: truncated, privateKeyPem: generated.privateKeyPem }))).toMatch(/^Not a PEM certificate/);
+    expect(
+      errorOf(() => parseCertificateAndKey({ certificatePem: truncated, privateKeyPem: generated.privateKeyPem })),
+    ).toMatch(/^Not a PEM certificate/);
     const padded = pem(Buffer.concat([der, Buffer.from([0, 0, 0, 0])]), "CERTIFICATE");
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: padded, privateKeyPem: generated.privateKeyPem }))).toMatch(/^Not a PEM certificate/);
+    expect(
+      errorOf(() => parseCertificateAndKey({ certificatePem: padded, privateKeyPem: generated.privateKeyPem })),
+    ).toMatch(/^Not a PEM certificate/);
   });
 
   it("says so when the certificate and the key are swapped", () => {
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: generated.privateKeyPem, privateKeyPem: generated.certificatePem }))).toMatch(
-      /^Not a PEM certificate: this is a private key/,
-    );
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: generated.certificatePem }))).toMatch(
-      /^Not a PEM private key: this is a certificate/,
-    );
+    expect(
+      errorOf(() =>
+        parseCertificateAndKey({ certificatePem: generated.privateKeyPem, privateKeyPem: generated.certificatePem }),
+      ),
+    ).toMatch(/^Not a PEM certificate: this is a private key/);
+    expect(
+      errorOf(() =>
+        parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: generated.certificatePem }),
+      ),
+    ).toMatch(/^Not a PEM private key: this is a certificate/);
   });
 
   it.each([
@@ -189,17 +214,30 @@ describe("parseCertificateAndKey", () => {
     ["garbage", /^Not a PEM private key\./],
     ["-----BEGIN PRIVATE KEY-----\naGVsbG8=\n-----END PRIVATE KEY-----", /could not be read/],
   ])("refuses the key %j", (privateKeyPem, message) => {
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem }))).toMatch(message);
+    expect(errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem }))).toMatch(
+      message,
+    );
   });
 
   it("asks for an unencrypted key", () => {
-    const encrypted = createPrivateKey(generated.privateKeyPem).export({ format: "pem", type: "pkcs8", cipher: "aes-256-cbc", passphrase: "pw" }).toString();
+    const encrypted = createPrivateKey(generated.privateKeyPem)
+      .export({ format: "pem", type: "pkcs8", cipher: "aes-256-cbc", passphrase: "pw" })
+      .toString();
     expect(encrypted).toContain("ENCRYPTED PRIVATE KEY");
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: encrypted }))).toMatch(/passphrase/);
+    expect(
+      errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: encrypted })),
+    ).toMatch(/passphrase/);
   });
 
   it("refuses RSA keys shorter than 2048 bits", async () => {
-    const weak = await makeCertificate({ algorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]) } });
+    const weak = await makeCertificate({
+      algorithm: {
+        name: "RSASSA-PKCS1-v1_5",
+        hash: "SHA-256",
+        modulusLength: 1024,
+        publicExponent: new Uint8Array([1, 0, 1]),
+      },
+    });
     expect(errorOf(() => parseCertificateAndKey(weak))).toMatch(/RSA-1024; at least RSA-2048 is required/);
   });
 
@@ -207,23 +245,38 @@ describe("parseCertificateAndKey", () => {
     const ec = await makeCertificate({ algorithm: { name: "ECDSA", namedCurve: "P-256" } });
     expect(errorOf(() => parseCertificateAndKey(ec))).toMatch(/EC; only RSA keys/);
     const edKey = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
-    expect(errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: edKey }))).toMatch(/ED25519; only RSA keys/);
+    expect(
+      errorOf(() => parseCertificateAndKey({ certificatePem: generated.certificatePem, privateKeyPem: edKey })),
+    ).toMatch(/ED25519; only RSA keys/);
   });
 
   it("refuses an expired certificate", async () => {
     const expired = await makeCertificate({
-      algorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
+      algorithm: {
+        name: "RSASSA-PKCS1-v1_5",
+        hash: "SHA-256",
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+      },
       notBefore: new Date("2020-01-01T00:00:00Z"),
       notAfter: new Date("2021-01-01T00:00:00Z"),
     });
-    expect(errorOf(() => parseCertificateAndKey(expired))).toBe("The certificate expired on 2021-01-01. Create or upload a current certificate.");
+    expect(errorOf(() => parseCertificateAndKey(expired))).toBe(
+      "The certificate expired on 2021-01-01. Create or upload a current certificate.",
+    );
     // and ours, seen from after its end
-    expect(errorOf(() => parseCertificateAndKey(generated, new Date(info.notAfter.getTime() + 1000)))).toMatch(/^The certificate expired on/);
+    expect(errorOf(() => parseCertificateAndKey(generated, new Date(info.notAfter.getTime() + 1000)))).toMatch(
+      /^The certificate expired on/,
+    );
   });
 
   it("refuses a certificate that is not valid yet (beyond five minutes of skew)", () => {
-    expect(errorOf(() => parseCertificateAndKey(generated, new Date(info.notBefore.getTime() - 10 * 60_000)))).toMatch(/not valid before/);
-    expect(parseCertificateAndKey(generated, new Date(info.notBefore.getTime() - 60_000)).thumbprintSha1Base64).toBe(info.thumbprintSha1Base64);
+    expect(errorOf(() => parseCertificateAndKey(generated, new Date(info.notBefore.getTime() - 10 * 60_000)))).toMatch(
+      /not valid before/,
+    );
+    expect(parseCertificateAndKey(generated, new Date(info.notBefore.getTime() - 60_000)).thumbprintSha1Base64).toBe(
+      info.thumbprintSha1Base64,
+    );
   });
 });
 

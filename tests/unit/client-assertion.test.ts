@@ -1,7 +1,12 @@
 import { X509Certificate } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, importX509, jwtVerify } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { generateSelfSignedCertificate, parseCertificateAndKey, type CertificateInfo, type GeneratedCertificate } from "@/lib/crypto/certificates";
+import {
+  generateSelfSignedCertificate,
+  parseCertificateAndKey,
+  type CertificateInfo,
+  type GeneratedCertificate,
+} from "@/lib/crypto/certificates";
 import { MAX_ASSERTION_LIFETIME_SECONDS, signClientAssertion } from "@/lib/oauth/client-assertion";
 
 const TENANT = "41463f53-8812-40f4-890f-865bf6e35190";
@@ -44,7 +49,12 @@ describe("signClientAssertion", () => {
       subject: CLIENT_ID,
       typ: "JWT",
     });
-    expect(protectedHeader).toEqual({ alg: "RS256", typ: "JWT", x5t: info.thumbprintSha1Base64Url, "x5t#S256": info.thumbprintSha256Base64Url });
+    expect(protectedHeader).toEqual({
+      alg: "RS256",
+      typ: "JWT",
+      x5t: info.thumbprintSha1Base64Url,
+      "x5t#S256": info.thumbprintSha256Base64Url,
+    });
     expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "nbf", "sub"]);
     expect(payload.aud).toBe(TOKEN_URL); // a string, exactly the token URL, not an array
     expect(payload.iss).toBe(CLIENT_ID);
@@ -79,17 +89,26 @@ describe("signClientAssertion", () => {
 
   it("signs PS256 when asked", async () => {
     const jwt = await sign({ alg: "PS256" });
-    const { protectedHeader } = await jwtVerify(jwt, await importX509(cert.certificatePem, "PS256"), { audience: TOKEN_URL });
+    const { protectedHeader } = await jwtVerify(jwt, await importX509(cert.certificatePem, "PS256"), {
+      audience: TOKEN_URL,
+    });
     expect(protectedHeader.alg).toBe("PS256");
-    await expect(jwtVerify(jwt, await importX509(cert.certificatePem, "RS256"), { algorithms: ["RS256"] })).rejects.toThrow();
+    await expect(
+      jwtVerify(jwt, await importX509(cert.certificatePem, "RS256"), { algorithms: ["RS256"] }),
+    ).rejects.toThrow();
   });
 
   it("does not verify with another certificate", async () => {
-    await expect(jwtVerify(await sign(), await importX509(otherCert.certificatePem, "RS256"))).rejects.toThrow(/signature/);
+    await expect(jwtVerify(await sign(), await importX509(otherCert.certificatePem, "RS256"))).rejects.toThrow(
+      /signature/,
+    );
   });
 
   it("accepts a PKCS#1 key", async () => {
-    const pkcs1 = (await import("node:crypto")).createPrivateKey(cert.privateKeyPem).export({ format: "pem", type: "pkcs1" }).toString();
+    const pkcs1 = (await import("node:crypto"))
+      .createPrivateKey(cert.privateKeyPem)
+      .export({ format: "pem", type: "pkcs1" })
+      .toString();
     const jwt = await sign({ privateKeyPem: pkcs1 });
     await expect(jwtVerify(jwt, await importX509(cert.certificatePem, "RS256"))).resolves.toBeTruthy();
   });
@@ -106,17 +125,33 @@ describe("signClientAssertion", () => {
   it.each([
     [{ clientId: "" }, /clientId/],
     [{ audience: " " }, /audience/],
-    [{ certificateThumbprints: { sha1: info?.thumbprintSha1Base64 ?? "mplWnb8IfXDfWON3+WNn5hvJmy8=", sha256: "x".repeat(43) } }, /sha1/],
+    [
+      {
+        certificateThumbprints: {
+          sha1: info?.thumbprintSha1Base64 ?? "mplWnb8IfXDfWON3+WNn5hvJmy8=",
+          sha256: "x".repeat(43),
+        },
+      },
+      /sha1/,
+    ],
     [{ certificateThumbprints: { sha1: "a".repeat(27), sha256: "short" } }, /sha256/],
     [{ alg: "HS256" as "RS256" }, /alg/],
-    [{ privateKeyPem: "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----" }, /^signClientAssertion: the private key could not be read$/],
-  ] as Array<[Partial<Parameters<typeof signClientAssertion>[0]>, RegExp]>)("refuses bad input %#", async (overrides, message) => {
-    await expect(sign(overrides)).rejects.toThrow(message);
-  });
+    [
+      { privateKeyPem: "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----" },
+      /^signClientAssertion: the private key could not be read$/,
+    ],
+  ] as Array<[Partial<Parameters<typeof signClientAssertion>[0]>, RegExp]>)(
+    "refuses bad input %#",
+    async (overrides, message) => {
+      await expect(sign(overrides)).rejects.toThrow(message);
+    },
+  );
 
   it("refuses a non-RSA key", async () => {
     const { generateKeyPairSync } = await import("node:crypto");
-    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" })
+      .privateKey.export({ format: "pem", type: "pkcs8" })
+      .toString();
     await expect(sign({ privateKeyPem: ec })).rejects.toThrow(/RSA/);
   });
 });

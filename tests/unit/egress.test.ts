@@ -41,7 +41,9 @@ async function startServer(
       handler(req, res);
     });
   };
-  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, wrapped) : http.createServer(wrapped);
+  const server = opts.tls
+    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, wrapped)
+    : http.createServer(wrapped);
   server.on("connection", (s: Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -277,30 +279,51 @@ describe("production policy (no loopback allowance)", () => {
 
   it("refuses a host name that resolves to 127.0.0.1 (real resolver: localhost.)", async () => {
     // The name rule would catch "localhost"; a resolved answer must be refused on its own.
-    const resolved = fakeDns((host) => (host === "loopback.example.test" ? [{ address: "127.0.0.1", family: 4 }] : new Error("unexpected")));
+    const resolved = fakeDns((host) =>
+      host === "loopback.example.test" ? [{ address: "127.0.0.1", family: 4 }] : new Error("unexpected"),
+    );
     expect(await egress.assertSafeUrl("https://loopback.example.test/")).toBe(
       "loopback.example.test resolves to a loopback address; Consentry only connects to public internet addresses.",
     );
-    const err = await egressErrorOf(egress.egressFetch(`https://loopback.example.test:${server.port}/`, { method: "GET" }));
+    const err = await egressErrorOf(
+      egress.egressFetch(`https://loopback.example.test:${server.port}/`, { method: "GET" }),
+    );
     expect(err.code).toBe("blocked_address");
     expect(resolved.calls()).toBe(2);
     expect(server.seen).toHaveLength(0);
   });
 
   it.each([
-    [[{ address: "93.184.215.14", family: 4 }, { address: "10.0.0.5", family: 4 }], "private network"],
+    [
+      [
+        { address: "93.184.215.14", family: 4 },
+        { address: "10.0.0.5", family: 4 },
+      ],
+      "private network",
+    ],
     [[{ address: "169.254.169.254", family: 4 }], "link-local"],
-    [[{ address: "2606:4700::1", family: 6 }, { address: "::1", family: 6 }], "loopback"],
+    [
+      [
+        { address: "2606:4700::1", family: 6 },
+        { address: "::1", family: 6 },
+      ],
+      "loopback",
+    ],
     [[{ address: "::ffff:127.0.0.1", family: 6 }], "IPv4-mapped"],
     [[{ address: "fd00:ec2::254", family: 6 }], "unique local"],
     [[{ address: "64:ff9b::a00:1", family: 6 }], "NAT64"],
-  ] as Array<[LookupAnswer, string]>)("refuses a host name when ANY resolved address is not public (%j)", async (answer, reason) => {
-    fakeDns(() => answer);
-    const message = await egress.assertSafeUrl("https://mixed.example.test/token");
-    expect(message).toContain(reason);
-    const err = await egressErrorOf(egress.egressFetch("https://mixed.example.test/token", { method: "POST", body: "x=1" }));
-    expect(err.code).toBe("blocked_address");
-  });
+  ] as Array<[LookupAnswer, string]>)(
+    "refuses a host name when ANY resolved address is not public (%j)",
+    async (answer, reason) => {
+      fakeDns(() => answer);
+      const message = await egress.assertSafeUrl("https://mixed.example.test/token");
+      expect(message).toContain(reason);
+      const err = await egressErrorOf(
+        egress.egressFetch("https://mixed.example.test/token", { method: "POST", body: "x=1" }),
+      );
+      expect(err.code).toBe("blocked_address");
+    },
+  );
 
   it("accepts a host name that resolves only to public addresses at save time", async () => {
     fakeDns(() => [
@@ -312,15 +335,21 @@ describe("production policy (no loopback allowance)", () => {
 
   it("reports a host name that does not resolve", async () => {
     fakeDns(() => Object.assign(new Error("getaddrinfo ENOTFOUND nowhere.example.test"), { code: "ENOTFOUND" }));
-    expect(await egress.assertSafeUrl("https://nowhere.example.test/")).toBe("The host nowhere.example.test could not be found.");
+    expect(await egress.assertSafeUrl("https://nowhere.example.test/")).toBe(
+      "The host nowhere.example.test could not be found.",
+    );
     const err = await egressErrorOf(egress.egressFetch("https://nowhere.example.test/", { method: "GET" }));
     expect(err).toMatchObject({ code: "network", message: "The host nowhere.example.test could not be found." });
   });
 
   it("counts a slow resolver against the total timeout", async () => {
-    vi.spyOn(dns.promises, "lookup").mockImplementation((() => new Promise(() => {})) as unknown as typeof dns.promises.lookup);
+    vi.spyOn(dns.promises, "lookup").mockImplementation(
+      (() => new Promise(() => {})) as unknown as typeof dns.promises.lookup,
+    );
     const started = Date.now();
-    const err = await egressErrorOf(egress.egressFetch("https://slow-dns.example.test/", { method: "GET", timeoutMs: 300 }));
+    const err = await egressErrorOf(
+      egress.egressFetch("https://slow-dns.example.test/", { method: "GET", timeoutMs: 300 }),
+    );
     expect(err.code).toBe("timeout");
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -328,7 +357,9 @@ describe("production policy (no loopback allowance)", () => {
   it("rejects programming errors outright", async () => {
     await expect(egress.egressFetch("https://a.example.com/", { method: "GET", body: "x" })).rejects.toThrow(TypeError);
     await expect(egress.egressFetch("https://a.example.com/", { method: "PUT" as "GET" })).rejects.toThrow(TypeError);
-    await expect(egress.egressFetch("https://a.example.com/", { method: "GET", timeoutMs: 0 })).rejects.toThrow(TypeError);
+    await expect(egress.egressFetch("https://a.example.com/", { method: "GET", timeoutMs: 0 })).rejects.toThrow(
+      TypeError,
+    );
   });
 });
 
@@ -390,7 +421,9 @@ describe("test-only loopback allowance", () => {
   it("connects to the vetted address, not to a second DNS answer (rebinding)", async () => {
     // An OS resolver cannot resolve this name: reaching the server proves the pinned lookup was used.
     const resolver = fakeDns((host, call) =>
-      host === "rebind.example.test" ? [{ address: call === 0 ? "127.0.0.1" : "10.0.0.1", family: 4 }] : new Error("unexpected"),
+      host === "rebind.example.test"
+        ? [{ address: call === 0 ? "127.0.0.1" : "10.0.0.1", family: 4 }]
+        : new Error("unexpected"),
     );
     const before = server.seen.length;
     const r = await egress.egressFetch(`http://rebind.example.test:${server.port}/pinned`, { method: "GET" });
@@ -401,7 +434,10 @@ describe("test-only loopback allowance", () => {
 
   it("returns a redirect as is and never follows it", async () => {
     const before = server.seen.length;
-    const r = await egress.egressFetch(`http://127.0.0.1:${server.port}/redirect`, { method: "POST", body: "code=abc" });
+    const r = await egress.egressFetch(`http://127.0.0.1:${server.port}/redirect`, {
+      method: "POST",
+      body: "code=abc",
+    });
     expect(r.status).toBe(302);
     expect(r.headers.get("location")).toBe(`http://127.0.0.1:${server.port}/target`);
     expect(r.text).toBe("moved");
@@ -482,7 +518,9 @@ describe("test-only loopback allowance", () => {
       });
       try {
         const started = Date.now();
-        const err = await egressErrorOf(egress.egressFetch(`http://127.0.0.1:${s.port}/`, { method: "GET", timeoutMs: 500 }));
+        const err = await egressErrorOf(
+          egress.egressFetch(`http://127.0.0.1:${s.port}/`, { method: "GET", timeoutMs: 500 }),
+        );
         const elapsed = Date.now() - started;
         expect(err.code).toBe("timeout");
         expect(err.message).toBe("127.0.0.1 did not answer within 0.5 seconds.");
@@ -496,7 +534,9 @@ describe("test-only loopback allowance", () => {
     it("times out on a server that never answers", async () => {
       const s = await startServer(() => {});
       try {
-        const err = await egressErrorOf(egress.egressFetch(`http://127.0.0.1:${s.port}/`, { method: "POST", body: "a=b", timeoutMs: 300 }));
+        const err = await egressErrorOf(
+          egress.egressFetch(`http://127.0.0.1:${s.port}/`, { method: "POST", body: "a=b", timeoutMs: 300 }),
+        );
         expect(err.code).toBe("timeout");
       } finally {
         await s.close();
@@ -535,7 +575,9 @@ describe("test-only loopback allowance", () => {
         pump();
       });
       try {
-        const err = await egressErrorOf(egress.egressFetch(`http://127.0.0.1:${s.port}/`, { method: "GET", maxBytes: 4096 }));
+        const err = await egressErrorOf(
+          egress.egressFetch(`http://127.0.0.1:${s.port}/`, { method: "GET", maxBytes: 4096 }),
+        );
         expect(err.code).toBe("too_large");
         expect(err.message).toContain("4096 bytes");
       } finally {
@@ -578,7 +620,9 @@ describe("test-only loopback allowance", () => {
 
     it("verifies TLS certificates (an untrusted self-signed certificate fails)", async () => {
       const { certificatePem, privateKeyPem } = await generateSelfSignedCertificate({ commonName: "localhost" });
-      const s = await startServer((_req, res) => res.end("SECRET-TLS-BODY"), { tls: { cert: certificatePem, key: privateKeyPem } });
+      const s = await startServer((_req, res) => res.end("SECRET-TLS-BODY"), {
+        tls: { cert: certificatePem, key: privateKeyPem },
+      });
       try {
         const err = await egressErrorOf(egress.egressFetch(`https://localhost:${s.port}/`, { method: "GET" }));
         expect(err.code).toBe("network");

@@ -3,7 +3,11 @@ import { describe, expect, it } from "vitest";
 import { loadEnv } from "@/lib/env";
 
 const PG = "postgresql://consentry:pw@db.internal:5432/consentry";
-const OIDC = { OIDC_ISSUER: "https://login.example.test/tenant/v2.0", OIDC_CLIENT_ID: "client", OIDC_CLIENT_SECRET: "oidc-secret-value" };
+const OIDC = {
+  OIDC_ISSUER: "https://login.example.test/tenant/v2.0",
+  OIDC_CLIENT_ID: "client",
+  OIDC_CLIENT_SECRET: "oidc-secret-value",
+};
 
 function errorOf(source: Record<string, string>): string {
   try {
@@ -38,11 +42,20 @@ describe("loadEnv", () => {
 
   it.each([PG, "postgres://u@h/db"])("selects PostgreSQL for %s", (url) => {
     const e = loadEnv({ DATABASE_URL: url });
-    expect(e).toMatchObject({ dbKind: "postgresql", embedded: false, databaseUrl: url, localLogin: false, demoData: false });
+    expect(e).toMatchObject({
+      dbKind: "postgresql",
+      embedded: false,
+      databaseUrl: url,
+      localLogin: false,
+      demoData: false,
+    });
   });
 
   it("keeps an explicit file: URL on SQLite", () => {
-    expect(loadEnv({ DATABASE_URL: "file:/var/lib/c.db" })).toMatchObject({ dbKind: "sqlite", databaseUrl: "file:/var/lib/c.db" });
+    expect(loadEnv({ DATABASE_URL: "file:/var/lib/c.db" })).toMatchObject({
+      dbKind: "sqlite",
+      databaseUrl: "file:/var/lib/c.db",
+    });
   });
 
   describe("localLogin", () => {
@@ -62,22 +75,40 @@ describe("loadEnv", () => {
   });
 
   it("builds the OIDC settings only when issuer, client id and secret are all present", () => {
-    expect(loadEnv({ ...OIDC }).oidc).toEqual({ issuer: OIDC.OIDC_ISSUER, clientId: "client", clientSecret: "oidc-secret-value", displayName: "Microsoft Entra ID" });
-    expect(errorOf({ OIDC_ISSUER: OIDC.OIDC_ISSUER })).toMatch(/OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required/);
+    expect(loadEnv({ ...OIDC }).oidc).toEqual({
+      issuer: OIDC.OIDC_ISSUER,
+      clientId: "client",
+      clientSecret: "oidc-secret-value",
+      displayName: "Microsoft Entra ID",
+    });
+    expect(errorOf({ OIDC_ISSUER: OIDC.OIDC_ISSUER })).toMatch(
+      /OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required/,
+    );
   });
 
   it("limits failed API authentications to 30 per address in 5 minutes, audited every minute, unless configured", () => {
-    expect(loadEnv({})).toMatchObject({ apiAuthFailuresPerIp: 30, apiAuthFailureWindowSeconds: 300, apiAuthFailureAuditSeconds: 60 });
+    expect(loadEnv({})).toMatchObject({
+      apiAuthFailuresPerIp: 30,
+      apiAuthFailureWindowSeconds: 300,
+      apiAuthFailureAuditSeconds: 60,
+    });
     const e = loadEnv({
       CONSENTRY_API_AUTH_FAILURES_PER_IP: "5",
       CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: "60",
       CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: "300",
     });
-    expect(e).toMatchObject({ apiAuthFailuresPerIp: 5, apiAuthFailureWindowSeconds: 60, apiAuthFailureAuditSeconds: 300 });
+    expect(e).toMatchObject({
+      apiAuthFailuresPerIp: 5,
+      apiAuthFailureWindowSeconds: 60,
+      apiAuthFailureAuditSeconds: 300,
+    });
   });
 
   it("normalises staff e-mails and the public URL", () => {
-    const e = loadEnv({ CONSENTRY_STAFF_EMAILS: " Ops@Example.test, b@example.test ,,", CONSENTRY_URL: "https://portal.example.test//" });
+    const e = loadEnv({
+      CONSENTRY_STAFF_EMAILS: " Ops@Example.test, b@example.test ,,",
+      CONSENTRY_URL: "https://portal.example.test//",
+    });
     expect(e.staffEmails).toEqual(["ops@example.test", "b@example.test"]);
     expect(e.publicUrl).toBe("https://portal.example.test");
   });
@@ -85,14 +116,30 @@ describe("loadEnv", () => {
   it.each([
     ["PORT", { PORT: "abc" }, /^Invalid configuration:\n {2}PORT: /],
     ["PORT out of range", { PORT: "70000" }, /PORT: /],
-    ["DATABASE_URL", { DATABASE_URL: "mysql://u@h/db" }, /DATABASE_URL: DATABASE_URL must start with postgresql:\/\/ or file:/],
+    [
+      "DATABASE_URL",
+      { DATABASE_URL: "mysql://u@h/db" },
+      /DATABASE_URL: DATABASE_URL must start with postgresql:\/\/ or file:/,
+    ],
     ["AUTH_SECRET", { AUTH_SECRET: "too-short" }, /AUTH_SECRET: AUTH_SECRET must be at least 32 characters/],
     ["CONSENTRY_LOCAL_LOGIN", { CONSENTRY_LOCAL_LOGIN: "maybe" }, /CONSENTRY_LOCAL_LOGIN: /],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }, /LOG_LEVEL: /],
     ["CONSENTRY_URL", { CONSENTRY_URL: "not a url" }, /CONSENTRY_URL: /],
-    ["CONSENTRY_API_AUTH_FAILURES_PER_IP", { CONSENTRY_API_AUTH_FAILURES_PER_IP: "0" }, /CONSENTRY_API_AUTH_FAILURES_PER_IP: /],
-    ["CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS", { CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: "1.5" }, /CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: /],
-    ["CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS", { CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: "never" }, /CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: /],
+    [
+      "CONSENTRY_API_AUTH_FAILURES_PER_IP",
+      { CONSENTRY_API_AUTH_FAILURES_PER_IP: "0" },
+      /CONSENTRY_API_AUTH_FAILURES_PER_IP: /,
+    ],
+    [
+      "CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS",
+      { CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: "1.5" },
+      /CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: /,
+    ],
+    [
+      "CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS",
+      { CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: "never" },
+      /CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: /,
+    ],
   ])("names the variable when %s is invalid", (_label, source, message) => {
     expect(errorOf(source)).toMatch(message);
   });

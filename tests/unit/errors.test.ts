@@ -10,12 +10,19 @@ describe("toProblem", () => {
     ["undefined", undefined],
   ])("never echoes %s", (_label, thrown) => {
     const p = toProblem(thrown, "/api/v1/connections");
-    expect(p).toMatchObject({ type: `${PROBLEM_BASE}/internal`, title: "Internal error", status: 500, instance: "/api/v1/connections" });
+    expect(p).toMatchObject({
+      type: `${PROBLEM_BASE}/internal`,
+      title: "Internal error",
+      status: 500,
+      instance: "/api/v1/connections",
+    });
     expect(JSON.stringify(p)).not.toContain("hunter2");
   });
 
   it("renders an AppError with its code, status, message and field errors", () => {
-    const err = new AppError("validation", "Check the highlighted fields.", { errors: [{ path: "slug", message: "Already taken" }] });
+    const err = new AppError("validation", "Check the highlighted fields.", {
+      errors: [{ path: "slug", message: "Already taken" }],
+    });
     expect(toProblem(err)).toEqual({
       type: `${PROBLEM_BASE}/validation`,
       title: "The request is not valid",
@@ -26,7 +33,9 @@ describe("toProblem", () => {
   });
 
   it("does not echo an AppError's cause", () => {
-    const err = new AppError("refresh-failed", "The provider refused the refresh.", { cause: new Error("upstream body: refresh_token=hunter2") });
+    const err = new AppError("refresh-failed", "The provider refused the refresh.", {
+      cause: new Error("upstream body: refresh_token=hunter2"),
+    });
     const p = toProblem(err);
     expect(p.status).toBe(502);
     expect(JSON.stringify(p)).not.toContain("hunter2");
@@ -35,7 +44,9 @@ describe("toProblem", () => {
 
 describe("problemResponse", () => {
   it("sets problem+json, no-store, the request id and Retry-After", async () => {
-    const res = problemResponse(new AppError("rate-limited", "Slow down.", { retryAfter: 1.2 }), { requestId: "req-9" });
+    const res = problemResponse(new AppError("rate-limited", "Slow down.", { retryAfter: 1.2 }), {
+      requestId: "req-9",
+    });
     expect(res.status).toBe(429);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -53,6 +64,8 @@ describe("problemResponse", () => {
 
 describe("fieldErrors", () => {
   it("joins issue paths with dots", () => {
-    expect(fieldErrors([{ path: ["settings", 0, "host"], message: "Required" }])).toEqual([{ path: "settings.0.host", message: "Required" }]);
+    expect(fieldErrors([{ path: ["settings", 0, "host"], message: "Required" }])).toEqual([
+      { path: "settings.0.host", message: "Required" },
+    ]);
   });
 });

@@ -23,7 +23,12 @@ function leaves(o: unknown, prefix = "", out = new Map<string, unknown>()): Map<
 }
 
 function lookup(messages: unknown, key: string): unknown {
-  return key.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined), messages);
+  return key
+    .split(".")
+    .reduce<unknown>(
+      (o, k) => (o && typeof o === "object" && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined),
+      messages,
+    );
 }
 
 /** ICU argument names: `{name}`, `{count, plural, …}`, `{d, date, short}`; nested bodies are scanned too. */
@@ -41,8 +46,14 @@ describe("message catalogues", () => {
   it("en and ja have exactly the same key paths", () => {
     const enKeys = [...leafMaps.en!.keys()];
     const jaKeys = [...leafMaps.ja!.keys()];
-    expect(enKeys.filter((k) => !leafMaps.ja!.has(k)), "missing in ja").toEqual([]);
-    expect(jaKeys.filter((k) => !leafMaps.en!.has(k)), "missing in en").toEqual([]);
+    expect(
+      enKeys.filter((k) => !leafMaps.ja!.has(k)),
+      "missing in ja",
+    ).toEqual([]);
+    expect(
+      jaKeys.filter((k) => !leafMaps.en!.has(k)),
+      "missing in en",
+    ).toEqual([]);
   });
 
   it("every value is a non-empty string", () => {
@@ -70,7 +81,11 @@ describe("message catalogues", () => {
   });
 
   it("the placeholder extractor sees what it should", () => {
-    expect(placeholders("Hello {name}, you have {count, plural, one {# item from {org}} other {# items}}")).toEqual(["count", "name", "org"]);
+    expect(placeholders("Hello {name}, you have {count, plural, one {# item from {org}} other {# items}}")).toEqual([
+      "count",
+      "name",
+      "org",
+    ]);
     expect(placeholders("no args '{quoted}'? {  spaced  }")).toEqual(["quoted", "spaced"]);
   });
 
@@ -80,7 +95,9 @@ describe("message catalogues", () => {
       const t = createTranslator({ locale, messages, onError: (e) => errors.push(e.message) });
       for (const [key, v] of leafMaps[locale]!) {
         const names = placeholders(v as string);
-        const typed = new Map([...(v as string).matchAll(/\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*([a-z]+)/g)].map((m) => [m[1]!, m[2]!]));
+        const typed = new Map(
+          [...(v as string).matchAll(/\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*([a-z]+)/g)].map((m) => [m[1]!, m[2]!]),
+        );
         const sample = (n: string) => {
           const type = typed.get(n);
           if (type === "plural" || type === "selectordinal" || type === "number") return 3;
@@ -118,7 +135,9 @@ const first = (m: RegExpMatchArray, from: number, to: number) => {
 
 function stripComments(src: string): string {
   // block comments and whole-line // comments; replaced by spaces so offsets (and line numbers) stay put
-  return src.replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, " ")).replace(/^[ \t]*\/\/.*$/gm, (m) => " ".repeat(m.length));
+  return src
+    .replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, " "))
+    .replace(/^[ \t]*\/\/.*$/gm, (m) => " ".repeat(m.length));
 }
 
 const lineOf = (src: string, index: number) => src.slice(0, index).split("\n").length;
@@ -137,19 +156,31 @@ function scanSource(file: string, source: string, messages: Messages): ScanResul
     const v = lookup(messages, full);
     checked++;
     if (v === undefined) findings.push({ file, line: lineOf(src, index), key: full, problem: "missing" });
-    else if (!raw && typeof v !== "string") findings.push({ file, line: lineOf(src, index), key: full, problem: "not a message (a namespace?)" });
+    else if (!raw && typeof v !== "string")
+      findings.push({ file, line: lineOf(src, index), key: full, problem: "not a message (a namespace?)" });
   };
 
   const understood = new Set<number>();
   // 1. bindings: const t = useTranslations("ns") / const t = await getTranslations("ns")
   const bindings: Array<{ name: string; ns: string | undefined; index: number }> = [];
-  const bindRe = new RegExp(String.raw`\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:await\s+)?((?:use|get)Translations)` + ARGS, "g");
+  const bindRe = new RegExp(
+    String.raw`\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:await\s+)?((?:use|get)Translations)` + ARGS,
+    "g",
+  );
   for (const m of src.matchAll(bindRe)) {
     bindings.push({ name: m[1]!, ns: first(m, 3, 6), index: m.index! });
     understood.add(m.index! + m[0].indexOf(m[2]!));
   }
   // 2. inline: (await getTranslations("ns"))("key") and useTranslations("ns")("key")
-  const inlineRe = new RegExp(String.raw`(?:\(\s*await\s+(getTranslations)` + ARGS + String.raw`\s*\)|(useTranslations)` + ARGS + String.raw`)\s*\(\s*` + STR, "g");
+  const inlineRe = new RegExp(
+    String.raw`(?:\(\s*await\s+(getTranslations)` +
+      ARGS +
+      String.raw`\s*\)|(useTranslations)` +
+      ARGS +
+      String.raw`)\s*\(\s*` +
+      STR,
+    "g",
+  );
   for (const m of src.matchAll(inlineRe)) {
     const fn = m[1] ?? m[6]!;
     understood.add(m.index! + m[0].indexOf(fn));
@@ -161,11 +192,22 @@ function scanSource(file: string, source: string, messages: Messages): ScanResul
     const lineStart = src.lastIndexOf("\n", m.index!) + 1;
     const line = src.slice(lineStart, src.indexOf("\n", m.index!) === -1 ? undefined : src.indexOf("\n", m.index!));
     const after = src.slice(m.index! + m[0].length);
-    if (/^\s*import\b/.test(line) || /^\s*[,}]/.test(after) || /^\s*>/.test(after) || /typeof\s+$/.test(src.slice(lineStart, m.index!))) continue;
+    if (
+      /^\s*import\b/.test(line) ||
+      /^\s*[,}]/.test(after) ||
+      /^\s*>/.test(after) ||
+      /typeof\s+$/.test(src.slice(lineStart, m.index!))
+    )
+      continue;
     // an import list spanning lines: `  useTranslations,` between `import {` and `} from`
     const before = src.slice(0, m.index!);
     if (before.lastIndexOf("import {") > before.lastIndexOf("}")) continue;
-    findings.push({ file, line: lineOf(src, m.index!), key: m[0], problem: "translator use the scanner does not understand" });
+    findings.push({
+      file,
+      line: lineOf(src, m.index!),
+      key: m[0],
+      problem: "translator use the scanner does not understand",
+    });
   }
   // 4. calls: t("key"), t.rich("key"), t.markup("key"), t.raw("key") — resolved to the nearest binding above
   const names = new Set(bindings.map((b) => b.name));
@@ -197,7 +239,11 @@ describe("translation keys used in code", () => {
   const files = [...sourceFiles(path.join(REPO_ROOT, "app")), ...sourceFiles(path.join(REPO_ROOT, "lib"))];
 
   it("the scanner catches a typo, a wrong namespace and an unknown pattern (self-test)", () => {
-    const messages = { shell: { menu: "Menu", nested: { a: "A" } }, common: { copy: "Copy" }, errors: { unexpected: "x" } };
+    const messages = {
+      shell: { menu: "Menu", nested: { a: "A" } },
+      common: { copy: "Copy" },
+      errors: { unexpected: "x" },
+    };
     const ok = scanSource(
       "ok.tsx",
       `import { useTranslations } from "next-intl";
@@ -223,7 +269,13 @@ describe("translation keys used in code", () => {
       messages,
     );
     expect(bad.findings.map((f) => `${f.line}:${f.key}:${f.problem}`).sort()).toEqual(
-      ["1:shell.menuu:missing", "2:common.menu:missing", "3:shell.copy:missing", "4:shell.nested:not a message (a namespace?)", "5:useTranslations:translator use the scanner does not understand"].sort(),
+      [
+        "1:shell.menuu:missing",
+        "2:common.menu:missing",
+        "3:shell.copy:missing",
+        "4:shell.nested:not a message (a namespace?)",
+        "5:useTranslations:translator use the scanner does not understand",
+      ].sort(),
     );
   });
 
@@ -255,7 +307,8 @@ describe("translation keys used in code", () => {
       const src = stripComments(fs.readFileSync(file, "utf8"));
       for (const m of src.matchAll(/["'`]((?:errors|validation)\.[A-Za-z0-9_]+)["'`]/g)) {
         seen++;
-        if (typeof lookup(en, m[1]!) !== "string") missing.push(`${path.relative(REPO_ROOT, file)}:${lineOf(src, m.index!)} ${m[1]}`);
+        if (typeof lookup(en, m[1]!) !== "string")
+          missing.push(`${path.relative(REPO_ROOT, file)}:${lineOf(src, m.index!)} ${m[1]}`);
       }
     }
     expect(missing).toEqual([]);
@@ -269,7 +322,10 @@ describe("translation keys used in code", () => {
     const reasons = [...decl![1]!.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]!);
     expect(reasons.length).toBeGreaterThanOrEqual(10);
     for (const [locale, messages] of Object.entries(LOCALES)) {
-      for (const r of reasons) expect(typeof lookup(messages, `consentResult.reasons.${r}`), `${locale} consentResult.reasons.${r}`).toBe("string");
+      for (const r of reasons)
+        expect(typeof lookup(messages, `consentResult.reasons.${r}`), `${locale} consentResult.reasons.${r}`).toBe(
+          "string",
+        );
       expect(typeof lookup(messages, "consentResult.reasons.unknown"), locale).toBe("string");
     }
   });

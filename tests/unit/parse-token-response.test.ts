@@ -33,12 +33,23 @@ const SEED_V1 = {
   id_token: "eyJ0eXAi...",
 };
 // Seed 000, client-credentials response.
-const SEED_V1_APP_ONLY = { token_type: "Bearer", expires_in: "3599", expires_on: "1431659094", not_before: "1431655194", resource: "https://manage.office.com", access_token: "eyJ0eXAiOiJKV1QiL..." };
+const SEED_V1_APP_ONLY = {
+  token_type: "Bearer",
+  expires_in: "3599",
+  expires_on: "1431659094",
+  not_before: "1431655194",
+  resource: "https://manage.office.com",
+  access_token: "eyJ0eXAiOiJKV1QiL...",
+};
 
 /** A requestedAt that is NOT consistent with expires_on, so a test can tell which field was used. */
 const AT = new Date("2024-05-01T10:00:00.000Z");
 
-function parse(p: TProvider, body: unknown, opts: { status?: number; headers?: Record<string, string>; requestedAt?: Date; raw?: boolean } = {}): TokenSetData {
+function parse(
+  p: TProvider,
+  body: unknown,
+  opts: { status?: number; headers?: Record<string, string>; requestedAt?: Date; raw?: boolean } = {},
+): TokenSetData {
   return parseTokenResponse({
     provider: p,
     status: opts.status ?? 200,
@@ -93,7 +104,9 @@ describe("Azure AD v1 (seed 000)", () => {
     const requestedAt = new Date((SEED_EXPIRES_ON - 3000) * 1000);
     const { expires_in: _drop, ...onlyOn } = SEED_V1;
     expect(parse(AZURE, onlyOn, { requestedAt }).expiresAt.getTime()).toBe(SEED_EXPIRES_ON * 1000);
-    expect(parse(AZURE, { ...onlyOn, expires_on: SEED_EXPIRES_ON }, { requestedAt }).expiresAt.getTime()).toBe(SEED_EXPIRES_ON * 1000);
+    expect(parse(AZURE, { ...onlyOn, expires_on: SEED_EXPIRES_ON }, { requestedAt }).expiresAt.getTime()).toBe(
+      SEED_EXPIRES_ON * 1000,
+    );
   });
 
   it("clamps an expires_on more than 24 h away to 24 h", () => {
@@ -124,14 +137,17 @@ describe("expires_in", () => {
     ["zoho-inventory", 3600],
     // Webex documents 14 days; a missing value is assumed conservatively: at most one day.
     ["webex", 14 * DAY, DAY],
-  ])("%s: missing → the provider's default lifetime (%i s, capped at a day), never 'no expiry'", (id, seconds, expected = seconds) => {
-    const p = provider(id);
-    expect(p.expiry.defaultLifetimeSeconds).toBe(seconds);
-    const d = parse(p, { access_token: "at", token_type: "Bearer" });
-    expect(d.expiresAt).toBeInstanceOf(Date);
-    expect(Number.isFinite(d.expiresAt.getTime())).toBe(true);
-    expect(lifetimeOf(d)).toBe(expected);
-  });
+  ])(
+    "%s: missing → the provider's default lifetime (%i s, capped at a day), never 'no expiry'",
+    (id, seconds, expected = seconds) => {
+      const p = provider(id);
+      expect(p.expiry.defaultLifetimeSeconds).toBe(seconds);
+      const d = parse(p, { access_token: "at", token_type: "Bearer" });
+      expect(d.expiresAt).toBeInstanceOf(Date);
+      expect(Number.isFinite(d.expiresAt.getTime())).toBe(true);
+      expect(lifetimeOf(d)).toBe(expected);
+    },
+  );
 
   it("null counts as missing", () => {
     expect(lifetimeOf(parse(GENERIC, { access_token: "at", token_type: "Bearer", expires_in: null }))).toBe(3600);
@@ -146,25 +162,16 @@ describe("expires_in", () => {
     expect(lifetimeOf(parse(GENERIC, { access_token: "at", token_type: "Bearer", expires_in: 3599.9 }))).toBe(3599);
   });
 
-  it.each([
-    ["abc"],
-    ["-5"],
-    [-5],
-    [0],
-    ["0"],
-    ["3599abc"],
-    ["1e3"],
-    ["0x10"],
-    [true],
-    [[3600]],
-    [{ seconds: 3600 }],
-  ])("refuses %j as invalid_response", (v) => {
-    for (const p of [GENERIC, AZURE, WEBEX, ZOHO]) {
-      const e = refusal(() => parse(p, { access_token: "at", token_type: "Bearer", expires_in: v }));
-      expect(e.failureClass).toBe("invalid_response");
-      expect(e.errorCode).toBe("invalid_response");
-    }
-  });
+  it.each([["abc"], ["-5"], [-5], [0], ["0"], ["3599abc"], ["1e3"], ["0x10"], [true], [[3600]], [{ seconds: 3600 }]])(
+    "refuses %j as invalid_response",
+    (v) => {
+      for (const p of [GENERIC, AZURE, WEBEX, ZOHO]) {
+        const e = refusal(() => parse(p, { access_token: "at", token_type: "Bearer", expires_in: v }));
+        expect(e.failureClass).toBe("invalid_response");
+        expect(e.errorCode).toBe("invalid_response");
+      }
+    },
+  );
 
   it.each([3600000, "3600000", DAY + 1, 10 ** 12])("clamps %j to 24 h", (v) => {
     expect(lifetimeOf(parse(GENERIC, { access_token: "at", token_type: "Bearer", expires_in: v }))).toBe(DAY);
@@ -176,7 +183,8 @@ describe("expires_in", () => {
 });
 
 describe("bodies that are not token responses", () => {
-  const html = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>secret-internal-page access_token</body></html>";
+  const html =
+    "<!DOCTYPE html><html><head><title>Sign in</title></head><body>secret-internal-page access_token</body></html>";
 
   it("refuses HTML with HTTP 200, and the message does not repeat the body", () => {
     const e = refusal(() => parse(GENERIC, html, { raw: true }));
@@ -235,7 +243,13 @@ describe("bodies that are not token responses", () => {
 });
 
 describe("refresh tokens", () => {
-  const WEBEX_BODY = { access_token: "ZDI3MGEyYzQtNmFlNS00NDNhLWFlNzAtZGVjNjE0MGU1OGZmZWNmZDEwN2ItYTU3", expires_in: 1209599, refresh_token: "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTEyMzQ1Njc4", refresh_token_expires_in: 7775999, token_type: "Bearer" };
+  const WEBEX_BODY = {
+    access_token: "ZDI3MGEyYzQtNmFlNS00NDNhLWFlNzAtZGVjNjE0MGU1OGZmZWNmZDEwN2ItYTU3",
+    expires_in: 1209599,
+    refresh_token: "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTEyMzQ1Njc4",
+    refresh_token_expires_in: 7775999,
+    token_type: "Bearer",
+  };
 
   it("Webex: refresh_token_expires_in → refreshTokenExpiresAt (not clamped like access tokens)", () => {
     const d = parse(WEBEX, WEBEX_BODY);
@@ -257,14 +271,19 @@ describe("refresh tokens", () => {
   });
 
   it.each(["abc", "12x", {}])("Webex: refuses a garbage refresh_token_expires_in %j", (v) => {
-    expect(refusal(() => parse(WEBEX, { ...WEBEX_BODY, refresh_token_expires_in: v })).failureClass).toBe("invalid_response");
+    expect(refusal(() => parse(WEBEX, { ...WEBEX_BODY, refresh_token_expires_in: v })).failureClass).toBe(
+      "invalid_response",
+    );
   });
 
-  it.each(["-1", "0", 0, -7])("Webex: a non-positive refresh_token_expires_in %j is read as unsaid: the valid access token is kept, the known 90 days apply", (v) => {
-    const d = parse(WEBEX, { ...WEBEX_BODY, refresh_token_expires_in: v });
-    expect(d.accessToken).toBe(WEBEX_BODY.access_token);
-    expect(d.refreshTokenExpiresAt?.getTime()).toBe(AT.getTime() + 90 * DAY * 1000);
-  });
+  it.each(["-1", "0", 0, -7])(
+    "Webex: a non-positive refresh_token_expires_in %j is read as unsaid: the valid access token is kept, the known 90 days apply",
+    (v) => {
+      const d = parse(WEBEX, { ...WEBEX_BODY, refresh_token_expires_in: v });
+      expect(d.accessToken).toBe(WEBEX_BODY.access_token);
+      expect(d.refreshTokenExpiresAt?.getTime()).toBe(AT.getTime() + 90 * DAY * 1000);
+    },
+  );
 
   it("no refresh_token → refreshToken null and refreshTokenExpiresAt null (even if a lifetime is sent)", () => {
     const { refresh_token: _drop, ...body } = WEBEX_BODY;
@@ -284,7 +303,13 @@ describe("refresh tokens", () => {
 });
 
 describe("Zoho api_domain (token-response metadata)", () => {
-  const ZOHO_BODY = { access_token: "1000.41d9f2cfbd1b7a8f9e314b7aff7bc2d1.8fcc9810810a216793f385b9dd6e125f", refresh_token: "1000.5d2d1b8e2c1a.3b2c", api_domain: "https://www.zohoapis.eu", token_type: "Bearer", expires_in: 3600 };
+  const ZOHO_BODY = {
+    access_token: "1000.41d9f2cfbd1b7a8f9e314b7aff7bc2d1.8fcc9810810a216793f385b9dd6e125f",
+    refresh_token: "1000.5d2d1b8e2c1a.3b2c",
+    api_domain: "https://www.zohoapis.eu",
+    token_type: "Bearer",
+    expires_in: 3600,
+  };
 
   it("keeps an allowed api_domain in metadata", () => {
     const d = parse(ZOHO, ZOHO_BODY);
@@ -293,7 +318,9 @@ describe("Zoho api_domain (token-response metadata)", () => {
   });
 
   it.each(["com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa", "uk"])("accepts the %s data centre", (dc) => {
-    expect(parse(ZOHO, { ...ZOHO_BODY, api_domain: `https://www.zohoapis.${dc}` }).metadata.api_domain).toBe(`https://www.zohoapis.${dc}`);
+    expect(parse(ZOHO, { ...ZOHO_BODY, api_domain: `https://www.zohoapis.${dc}` }).metadata.api_domain).toBe(
+      `https://www.zohoapis.${dc}`,
+    );
   });
 
   it.each([
@@ -321,12 +348,19 @@ describe("Zoho api_domain (token-response metadata)", () => {
   });
 
   it("other providers keep no metadata, whatever the response carries", () => {
-    const d = parse(GENERIC, { access_token: "at", token_type: "Bearer", api_domain: "https://www.zohoapis.com.evil.example", resource: "x" });
+    const d = parse(GENERIC, {
+      access_token: "at",
+      token_type: "Bearer",
+      api_domain: "https://www.zohoapis.com.evil.example",
+      resource: "x",
+    });
     expect(d.metadata).toEqual({});
   });
 
   it("splits Zoho's comma-separated scope", () => {
-    expect(parse(ZOHO, { ...ZOHO_BODY, scope: "ZohoInventory.FullAccess.all,ZohoInventory.settings.READ" }).scopes).toEqual(["ZohoInventory.FullAccess.all", "ZohoInventory.settings.READ"]);
+    expect(
+      parse(ZOHO, { ...ZOHO_BODY, scope: "ZohoInventory.FullAccess.all,ZohoInventory.settings.READ" }).scopes,
+    ).toEqual(["ZohoInventory.FullAccess.all", "ZohoInventory.settings.READ"]);
   });
 });
 
@@ -348,7 +382,9 @@ describe("error responses (classified from error and error_codes)", () => {
     [[700024], "invalid_client", 400, "clock_skew"],
     [[50196], "invalid_request", 400, "retryable"],
   ] as const)("error_codes %j (%s, HTTP %i) → %s", (codes, error, status, cls) => {
-    const e = refusal(() => parse(AZURE, azureError(error, [...codes], `AADSTS${codes[0]}: something happened.`), { status }));
+    const e = refusal(() =>
+      parse(AZURE, azureError(error, [...codes], `AADSTS${codes[0]}: something happened.`), { status }),
+    );
     expect(e.failureClass).toBe(cls);
     expect(e.errorCode).toBe(error);
     expect(e.details.status).toBe(status);
@@ -356,35 +392,70 @@ describe("error responses (classified from error and error_codes)", () => {
   });
 
   it("keeps the description only in details, never in the message", () => {
-    const e = refusal(() => parse(AZURE, azureError("invalid_grant", [70008], "AADSTS70008: The refresh token has expired. Trace: canary-7f3a"), { status: 400 }));
+    const e = refusal(() =>
+      parse(
+        AZURE,
+        azureError("invalid_grant", [70008], "AADSTS70008: The refresh token has expired. Trace: canary-7f3a"),
+        { status: 400 },
+      ),
+    );
     expect(e.details.description).toContain("canary-7f3a");
     expect(e.message).not.toContain("canary-7f3a");
   });
 
   it("never classifies from the description: AADSTS70008 in the text of a server_error is retryable", () => {
-    const e = refusal(() => parse(AZURE, azureError("server_error", undefined, "AADSTS70008: The provided authorization code or refresh token has expired."), { status: 400 }));
+    const e = refusal(() =>
+      parse(
+        AZURE,
+        azureError(
+          "server_error",
+          undefined,
+          "AADSTS70008: The provided authorization code or refresh token has expired.",
+        ),
+        { status: 400 },
+      ),
+    );
     expect(e.failureClass).toBe("retryable");
     expect(e.details.errorCodes).toEqual([]);
   });
 
   it("never classifies from the description: consent words in an unknown error stay retryable", () => {
-    const e = refusal(() => parse(AZURE, azureError("invalid_request", undefined, "AADSTS65001: consent_required invalid_grant invalid_client"), { status: 400 }));
+    const e = refusal(() =>
+      parse(
+        AZURE,
+        azureError("invalid_request", undefined, "AADSTS65001: consent_required invalid_grant invalid_client"),
+        { status: 400 },
+      ),
+    );
     expect(e.failureClass).toBe("retryable");
   });
 
   it("error_codes win over error (65001 with invalid_grant is consent_missing, not needs_reconsent)", () => {
-    expect(refusal(() => parse(AZURE, azureError("invalid_grant", [65001], "x"), { status: 400 })).failureClass).toBe("consent_missing");
+    expect(refusal(() => parse(AZURE, azureError("invalid_grant", [65001], "x"), { status: 400 })).failureClass).toBe(
+      "consent_missing",
+    );
   });
 
   it("429 with Retry-After: 30 → retryable, retryAfterSeconds 30 (JSON error body)", () => {
-    const e = refusal(() => parse(AZURE, azureError("temporarily_unavailable", [50196], "slow down"), { status: 429, headers: { "retry-after": "30" } }));
+    const e = refusal(() =>
+      parse(AZURE, azureError("temporarily_unavailable", [50196], "slow down"), {
+        status: 429,
+        headers: { "retry-after": "30" },
+      }),
+    );
     expect(e.failureClass).toBe("retryable");
     expect(e.details.retryAfterSeconds).toBe(30);
     expect(e.details.status).toBe(429);
   });
 
   it("429 with Retry-After: 30 and a plain-text body → retryable, retryAfterSeconds 30", () => {
-    const e = refusal(() => parse(GENERIC, "Too Many Requests", { raw: true, status: 429, headers: { "Retry-After": "30", "content-type": "text/plain" } }));
+    const e = refusal(() =>
+      parse(GENERIC, "Too Many Requests", {
+        raw: true,
+        status: 429,
+        headers: { "Retry-After": "30", "content-type": "text/plain" },
+      }),
+    );
     expect(e.failureClass).toBe("retryable");
     expect(e.errorCode).toBe("http_429");
     expect(e.details.retryAfterSeconds).toBe(30);
@@ -395,12 +466,20 @@ describe("error responses (classified from error and error_codes)", () => {
     const e = refusal(() => parse(GENERIC, "busy", { raw: true, status: 503, headers: { "retry-after": when } }));
     expect(e.details.retryAfterSeconds).toBeGreaterThanOrEqual(58);
     expect(e.details.retryAfterSeconds).toBeLessThanOrEqual(60);
-    const capped = refusal(() => parse(GENERIC, "busy", { raw: true, status: 503, headers: { "retry-after": "999999" } }));
+    const capped = refusal(() =>
+      parse(GENERIC, "busy", { raw: true, status: 503, headers: { "retry-after": "999999" } }),
+    );
     expect(capped.details.retryAfterSeconds).toBe(3600);
   });
 
   it("503 text/html → retryable, and the page is not repeated", () => {
-    const e = refusal(() => parse(AZURE, "<html><body>Service Unavailable canary-503</body></html>", { raw: true, status: 503, headers: { "content-type": "text/html" } }));
+    const e = refusal(() =>
+      parse(AZURE, "<html><body>Service Unavailable canary-503</body></html>", {
+        raw: true,
+        status: 503,
+        headers: { "content-type": "text/html" },
+      }),
+    );
     expect(e.failureClass).toBe("retryable");
     expect(e.errorCode).toBe("http_503");
     expect(e.message).not.toContain("canary-503");
@@ -411,7 +490,9 @@ describe("error responses (classified from error and error_codes)", () => {
   });
 
   it.each([400, 401, 404])("HTTP %i without a JSON error → invalid_response", (status) => {
-    expect(refusal(() => parse(GENERIC, "<html>nope</html>", { raw: true, status })).failureClass).toBe("invalid_response");
+    expect(refusal(() => parse(GENERIC, "<html>nope</html>", { raw: true, status })).failureClass).toBe(
+      "invalid_response",
+    );
   });
 
   it("a non-2xx with a token-looking JSON body is still refused", () => {
@@ -432,7 +513,8 @@ describe("error responses (classified from error and error_codes)", () => {
 });
 
 describe("an error that is not a code (SECURITY.md #44)", () => {
-  const ECHO = "POST /token\ncontent-type: application/x-www-form-urlencoded\n\ngrant_type=refresh_token&refresh_token=0.AXoAq8&client_secret=x";
+  const ECHO =
+    "POST /token\ncontent-type: application/x-www-form-urlencoded\n\ngrant_type=refresh_token&refresh_token=0.AXoAq8&client_secret=x";
   const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl";
 
   it.each([
@@ -470,10 +552,18 @@ describe("an error that is not a code (SECURITY.md #44)", () => {
 
   /** parseTokenResponse with a redactor of the request's secrets, as requestToken calls it */
   const parseWith = (secret: string, body: unknown, status: number) =>
-    parseTokenResponse({ provider: GENERIC, status, text: JSON.stringify(body), requestedAt: AT, redact: createRedactor([secret]) });
+    parseTokenResponse({
+      provider: GENERIC,
+      status,
+      text: JSON.stringify(body),
+      requestedAt: AT,
+      redact: createRedactor([secret]),
+    });
 
   it("a code that holds one of the request's secrets is not a code", () => {
-    expect(refusal(() => parseWith("my-refresh-token-value", { error: "my-refresh-token-value" }, 400)).errorCode).toBe("invalid_response");
+    expect(refusal(() => parseWith("my-refresh-token-value", { error: "my-refresh-token-value" }, 400)).errorCode).toBe(
+      "invalid_response",
+    );
   });
 
   it("the description is scrubbed of the request's secrets and of token shapes before it is cut to 500", () => {
@@ -490,8 +580,19 @@ describe("an error that is not a code (SECURITY.md #44)", () => {
   });
 
   it("a non-string description does not turn an error into a success", () => {
-    const e = refusal(() => parse(GENERIC, { error: "invalid_grant", error_description: { nested: true }, access_token: "at", token_type: "Bearer" }));
-    expect(e).toMatchObject({ errorCode: "invalid_grant", failureClass: "needs_reconsent", details: { description: undefined } });
+    const e = refusal(() =>
+      parse(GENERIC, {
+        error: "invalid_grant",
+        error_description: { nested: true },
+        access_token: "at",
+        token_type: "Bearer",
+      }),
+    );
+    expect(e).toMatchObject({
+      errorCode: "invalid_grant",
+      failureClass: "needs_reconsent",
+      details: { description: undefined },
+    });
   });
 
   it("an error named like an Object.prototype member is not an alias lookup", () => {
@@ -499,14 +600,22 @@ describe("an error that is not a code (SECURITY.md #44)", () => {
     expect(e.errorCode).toBe("constructor");
   });
 
-  it("Zoho's rate limit (\"Access Denied\", HTTP 400) keeps its meaning through the catalogue alias: retry later", () => {
-    const body = { error: "Access Denied", error_description: "You have made too many requests continuously.", status: "failure" };
+  it('Zoho\'s rate limit ("Access Denied", HTTP 400) keeps its meaning through the catalogue alias: retry later', () => {
+    const body = {
+      error: "Access Denied",
+      error_description: "You have made too many requests continuously.",
+      status: "failure",
+    };
     const e = refusal(() => parse(ZOHO, body, { status: 400 }));
     expect(e).toMatchObject({ errorCode: "slow_down", failureClass: "retryable" });
   });
 
   it("scope is scrubbed of the request's secrets before it is kept", () => {
-    const d = parseWith("my-refresh-token-value", { access_token: "at", token_type: "Bearer", scope: "openid my-refresh-token-value" }, 200);
+    const d = parseWith(
+      "my-refresh-token-value",
+      { access_token: "at", token_type: "Bearer", scope: "openid my-refresh-token-value" },
+      200,
+    );
     expect(d.scopes).toEqual(["openid", "[redacted]"]);
   });
 });

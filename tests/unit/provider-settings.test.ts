@@ -15,7 +15,10 @@ const ZOHO = PROVIDERS.get("zoho-inventory")!;
 const AZURE = PROVIDERS.get("microsoft-365-management")!;
 const WEBEX = PROVIDERS.get("webex")!;
 
-const GENERIC_OK = { authorization_url: "https://app.hubspot.com/oauth/authorize", token_url: "https://api.hubapi.com/oauth/v1/token" };
+const GENERIC_OK = {
+  authorization_url: "https://app.hubspot.com/oauth/authorize",
+  token_url: "https://api.hubapi.com/oauth/v1/token",
+};
 
 function validationError(p: TProvider, input: unknown): AppError {
   try {
@@ -33,50 +36,83 @@ function validationError(p: TProvider, input: unknown): AppError {
 const paths = (e: AppError) => (e.errors ?? []).map((x) => x.path);
 
 function lookup(messages: unknown, key: string): unknown {
-  return key.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), messages);
+  return key
+    .split(".")
+    .reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), messages);
 }
 
 describe("generic-oauth2", () => {
   it("fills defaults: client_auth client_secret_post, use_pkce true", () => {
-    expect(parseProviderSettings(GENERIC, GENERIC_OK)).toEqual({ ...GENERIC_OK, client_auth: "client_secret_post", use_pkce: true });
+    expect(parseProviderSettings(GENERIC, GENERIC_OK)).toEqual({
+      ...GENERIC_OK,
+      client_auth: "client_secret_post",
+      use_pkce: true,
+    });
   });
 
   it("treats empty strings as absent and fills defaults for them", () => {
-    expect(parseProviderSettings(GENERIC, { ...GENERIC_OK, refresh_url: "", test_url: "", client_auth: "", use_pkce: "" })).toEqual({ ...GENERIC_OK, client_auth: "client_secret_post", use_pkce: true });
+    expect(
+      parseProviderSettings(GENERIC, { ...GENERIC_OK, refresh_url: "", test_url: "", client_auth: "", use_pkce: "" }),
+    ).toEqual({ ...GENERIC_OK, client_auth: "client_secret_post", use_pkce: true });
   });
 
   it("requires authorization_url and token_url", () => {
     expect(paths(validationError(GENERIC, {})).sort()).toEqual(["settings.authorization_url", "settings.token_url"]);
-    expect(paths(validationError(GENERIC, { authorization_url: GENERIC_OK.authorization_url }))).toEqual(["settings.token_url"]);
-    expect(paths(validationError(GENERIC, { token_url: GENERIC_OK.token_url }))).toEqual(["settings.authorization_url"]);
-    expect(paths(validationError(GENERIC, undefined)).sort()).toEqual(["settings.authorization_url", "settings.token_url"]);
+    expect(paths(validationError(GENERIC, { authorization_url: GENERIC_OK.authorization_url }))).toEqual([
+      "settings.token_url",
+    ]);
+    expect(paths(validationError(GENERIC, { token_url: GENERIC_OK.token_url }))).toEqual([
+      "settings.authorization_url",
+    ]);
+    expect(paths(validationError(GENERIC, undefined)).sort()).toEqual([
+      "settings.authorization_url",
+      "settings.token_url",
+    ]);
   });
 
-  it.each(["not a url", "javascript:alert(1)", "ftp://files.example/token", "file:///etc/passwd", "data:text/html,x", "//api.example/token", "/oauth/token"])(
-    "refuses token_url %j with a validation.url message",
-    (url) => {
-      const e = validationError(GENERIC, { ...GENERIC_OK, token_url: url });
-      expect(e.errors).toEqual([{ path: "settings.token_url", message: "validation.url" }]);
-    },
-  );
+  it.each([
+    "not a url",
+    "javascript:alert(1)",
+    "ftp://files.example/token",
+    "file:///etc/passwd",
+    "data:text/html,x",
+    "//api.example/token",
+    "/oauth/token",
+  ])("refuses token_url %j with a validation.url message", (url) => {
+    const e = validationError(GENERIC, { ...GENERIC_OK, token_url: url });
+    expect(e.errors).toEqual([{ path: "settings.token_url", message: "validation.url" }]);
+  });
 
   it("refuses a URL over 2048 characters", () => {
-    expect(paths(validationError(GENERIC, { ...GENERIC_OK, token_url: `https://a.example/${"x".repeat(2050)}` }))).toEqual(["settings.token_url"]);
+    expect(
+      paths(validationError(GENERIC, { ...GENERIC_OK, token_url: `https://a.example/${"x".repeat(2050)}` })),
+    ).toEqual(["settings.token_url"]);
   });
 
   it("keeps every URL field to the same rules (refresh_url, test_url)", () => {
-    expect(paths(validationError(GENERIC, { ...GENERIC_OK, refresh_url: "javascript:alert(1)" }))).toEqual(["settings.refresh_url"]);
-    expect(paths(validationError(GENERIC, { ...GENERIC_OK, test_url: "gopher://x.example" }))).toEqual(["settings.test_url"]);
-    expect(parseProviderSettings(GENERIC, { ...GENERIC_OK, refresh_url: "https://api.example/refresh" }).refresh_url).toBe("https://api.example/refresh");
+    expect(paths(validationError(GENERIC, { ...GENERIC_OK, refresh_url: "javascript:alert(1)" }))).toEqual([
+      "settings.refresh_url",
+    ]);
+    expect(paths(validationError(GENERIC, { ...GENERIC_OK, test_url: "gopher://x.example" }))).toEqual([
+      "settings.test_url",
+    ]);
+    expect(
+      parseProviderSettings(GENERIC, { ...GENERIC_OK, refresh_url: "https://api.example/refresh" }).refresh_url,
+    ).toBe("https://api.example/refresh");
   });
 
   it("trims URLs", () => {
-    expect(parseProviderSettings(GENERIC, { ...GENERIC_OK, token_url: "  https://api.example/token  " }).token_url).toBe("https://api.example/token");
+    expect(
+      parseProviderSettings(GENERIC, { ...GENERIC_OK, token_url: "  https://api.example/token  " }).token_url,
+    ).toBe("https://api.example/token");
   });
 
   it("accepts client_secret_basic and refuses other client_auth values", () => {
-    expect(parseProviderSettings(GENERIC, { ...GENERIC_OK, client_auth: "client_secret_basic" }).client_auth).toBe("client_secret_basic");
-    for (const v of ["private_key_jwt", "none", "CLIENT_SECRET_POST"]) expect(paths(validationError(GENERIC, { ...GENERIC_OK, client_auth: v }))).toEqual(["settings.client_auth"]);
+    expect(parseProviderSettings(GENERIC, { ...GENERIC_OK, client_auth: "client_secret_basic" }).client_auth).toBe(
+      "client_secret_basic",
+    );
+    for (const v of ["private_key_jwt", "none", "CLIENT_SECRET_POST"])
+      expect(paths(validationError(GENERIC, { ...GENERIC_OK, client_auth: v }))).toEqual(["settings.client_auth"]);
   });
 
   it.each([
@@ -97,20 +133,37 @@ describe("generic-oauth2", () => {
 
   it("accepts extra authorization parameters (seed 001)", () => {
     const params = { optional_scope: "crm.objects.contacts.read", "audience:x": "a.b-c", access_type: "offline" };
-    expect(parseProviderSettings(GENERIC, { ...GENERIC_OK, authorization_params: params }).authorization_params).toEqual(params);
+    expect(
+      parseProviderSettings(GENERIC, { ...GENERIC_OK, authorization_params: params }).authorization_params,
+    ).toEqual(params);
   });
 
-  it.each(["redirect_uri", "state", "client_id", "response_type", "scope", "code_challenge", "code_challenge_method", "nonce", "client_secret"])(
-    "refuses the reserved authorization parameter %s",
-    (key) => {
-      const e = validationError(GENERIC, { ...GENERIC_OK, authorization_params: { prompt: "consent", [key]: "https://evil.example/" } });
-      expect(e.errors).toEqual([{ path: "settings.authorization_params", message: "validation.reservedParam" }]);
-    },
-  );
+  it.each([
+    "redirect_uri",
+    "state",
+    "client_id",
+    "response_type",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "client_secret",
+  ])("refuses the reserved authorization parameter %s", (key) => {
+    const e = validationError(GENERIC, {
+      ...GENERIC_OK,
+      authorization_params: { prompt: "consent", [key]: "https://evil.example/" },
+    });
+    expect(e.errors).toEqual([{ path: "settings.authorization_params", message: "validation.reservedParam" }]);
+  });
 
   it("allows 20 parameters and refuses 21", () => {
     const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, "v"]));
-    expect(Object.keys(parseProviderSettings(GENERIC, { ...GENERIC_OK, authorization_params: many(20) }).authorization_params as object)).toHaveLength(20);
+    expect(
+      Object.keys(
+        parseProviderSettings(GENERIC, { ...GENERIC_OK, authorization_params: many(20) })
+          .authorization_params as object,
+      ),
+    ).toHaveLength(20);
     const e = validationError(GENERIC, { ...GENERIC_OK, authorization_params: many(21) });
     expect(e.errors).toEqual([{ path: "settings.authorization_params", message: "validation.tooManyParams" }]);
   });
@@ -122,9 +175,15 @@ describe("generic-oauth2", () => {
   });
 
   it("refuses a parameter value over 512 characters, and non-string values", () => {
-    expect(paths(validationError(GENERIC, { ...GENERIC_OK, authorization_params: { a: "x".repeat(513) } }))[0]).toMatch(/^settings\.authorization_params/);
-    expect(paths(validationError(GENERIC, { ...GENERIC_OK, authorization_params: { a: 1 } }))[0]).toMatch(/^settings\.authorization_params/);
-    expect(paths(validationError(GENERIC, { ...GENERIC_OK, authorization_params: "a=b" }))).toEqual(["settings.authorization_params"]);
+    expect(paths(validationError(GENERIC, { ...GENERIC_OK, authorization_params: { a: "x".repeat(513) } }))[0]).toMatch(
+      /^settings\.authorization_params/,
+    );
+    expect(paths(validationError(GENERIC, { ...GENERIC_OK, authorization_params: { a: 1 } }))[0]).toMatch(
+      /^settings\.authorization_params/,
+    );
+    expect(paths(validationError(GENERIC, { ...GENERIC_OK, authorization_params: "a=b" }))).toEqual([
+      "settings.authorization_params",
+    ]);
   });
 
   it("refuses unknown setting keys (strict)", () => {
@@ -141,13 +200,25 @@ describe("generic-oauth2", () => {
 
   it("lists the customer URLs to check against the egress policy", () => {
     const s = parseProviderSettings(GENERIC, { ...GENERIC_OK, refresh_url: "https://api.example/refresh" });
-    expect(customerUrls(GENERIC, s).map((u) => u.key).sort()).toEqual(["authorization_url", "refresh_url", "token_url"]);
+    expect(
+      customerUrls(GENERIC, s)
+        .map((u) => u.key)
+        .sort(),
+    ).toEqual(["authorization_url", "refresh_url", "token_url"]);
   });
 });
 
 describe("Backlog space", () => {
-  it.each(["acme.backlog.jp", "acme.backlog.com", "acme.backlogtool.com", "acme-2.backlog.com", "ACME.Backlog.JP", " acme.backlog.jp "])("accepts %j", (space) => {
-    for (const p of [BACKLOG, BACKLOG_KEY]) expect(parseProviderSettings(p, { space })).toEqual({ space: space.trim().toLowerCase() });
+  it.each([
+    "acme.backlog.jp",
+    "acme.backlog.com",
+    "acme.backlogtool.com",
+    "acme-2.backlog.com",
+    "ACME.Backlog.JP",
+    " acme.backlog.jp ",
+  ])("accepts %j", (space) => {
+    for (const p of [BACKLOG, BACKLOG_KEY])
+      expect(parseProviderSettings(p, { space })).toEqual({ space: space.trim().toLowerCase() });
   });
 
   it.each([
@@ -182,13 +253,18 @@ describe("Backlog space", () => {
   });
 
   it("says validation.host for a space that does not match", () => {
-    expect(validationError(BACKLOG, { space: "evil.example" }).errors).toEqual([{ path: "settings.space", message: "validation.host" }]);
+    expect(validationError(BACKLOG, { space: "evil.example" }).errors).toEqual([
+      { path: "settings.space", message: "validation.host" },
+    ]);
   });
 });
 
 describe("Zoho", () => {
   it("defaults data_centre to com and requires organization_id", () => {
-    expect(parseProviderSettings(ZOHO, { organization_id: "10234695" })).toEqual({ data_centre: "com", organization_id: "10234695" });
+    expect(parseProviderSettings(ZOHO, { organization_id: "10234695" })).toEqual({
+      data_centre: "com",
+      organization_id: "10234695",
+    });
     expect(paths(validationError(ZOHO, {}))).toEqual(["settings.organization_id"]);
   });
 
@@ -196,7 +272,17 @@ describe("Zoho", () => {
     expect(parseProviderSettings(ZOHO, { data_centre: dc, organization_id: "1" }).data_centre).toBe(dc);
   });
 
-  it.each(["com.evil", "com.evil.example", "evil.example", "EU", "de", "com/", "eu ", "zoho.com", "accounts.zoho.com.evil.example"])("refuses the data centre %j", (dc) => {
+  it.each([
+    "com.evil",
+    "com.evil.example",
+    "evil.example",
+    "EU",
+    "de",
+    "com/",
+    "eu ",
+    "zoho.com",
+    "accounts.zoho.com.evil.example",
+  ])("refuses the data centre %j", (dc) => {
     expect(paths(validationError(ZOHO, { data_centre: dc, organization_id: "1" }))).toEqual(["settings.data_centre"]);
   });
 
@@ -213,7 +299,9 @@ describe("Zoho", () => {
 describe("providers with little or nothing to set", () => {
   it("Azure: consent_mode defaults to v1_code, v2_admin_consent allowed, anything else refused", () => {
     expect(parseProviderSettings(AZURE, {})).toEqual({ consent_mode: "v1_code" });
-    expect(parseProviderSettings(AZURE, { consent_mode: "v2_admin_consent" })).toEqual({ consent_mode: "v2_admin_consent" });
+    expect(parseProviderSettings(AZURE, { consent_mode: "v2_admin_consent" })).toEqual({
+      consent_mode: "v2_admin_consent",
+    });
     expect(paths(validationError(AZURE, { consent_mode: "v3" }))).toEqual(["settings.consent_mode"]);
   });
 
@@ -231,16 +319,27 @@ describe("messages", () => {
       try {
         parseProviderSettings(p, input);
       } catch (e) {
-        for (const x of (e as AppError).errors ?? []) if (/^[a-z]+\.[A-Za-z]+$/.test(x.message)) produced.add(x.message);
+        for (const x of (e as AppError).errors ?? [])
+          if (/^[a-z]+\.[A-Za-z]+$/.test(x.message)) produced.add(x.message);
       }
     };
     collect(GENERIC, { ...GENERIC_OK, token_url: "javascript:x" });
     collect(GENERIC, { ...GENERIC_OK, authorization_params: { state: "x" } });
-    collect(GENERIC, { ...GENERIC_OK, authorization_params: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`p${i}`, "v"])) });
+    collect(GENERIC, {
+      ...GENERIC_OK,
+      authorization_params: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`p${i}`, "v"])),
+    });
     collect(GENERIC, { ...GENERIC_OK, authorization_params: { "a b": "v" } });
     collect(BACKLOG, { space: "evil.example" });
     collect(ZOHO, { organization_id: "x" });
-    expect([...produced].sort()).toEqual(["validation.format", "validation.host", "validation.paramName", "validation.reservedParam", "validation.tooManyParams", "validation.url"]);
+    expect([...produced].sort()).toEqual([
+      "validation.format",
+      "validation.host",
+      "validation.paramName",
+      "validation.reservedParam",
+      "validation.tooManyParams",
+      "validation.url",
+    ]);
     for (const key of produced) expect(typeof lookup(en, key), key).toBe("string");
     expect(typeof lookup(en, "errors.checkFields")).toBe("string");
   });

@@ -7,9 +7,13 @@ import { REDACTED, createRedactor, redactTokenShapes } from "@/lib/oauth/redact"
 
 const AWKWARD = "s3cr3t~a:b%c+d e&f=g秘密/?#;'\"!*()\\<x>";
 const REFRESH = `0.AXoA${crypto.randomBytes(48).toString("base64url")}`;
-const JWT = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+const JWT =
+  "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const UUID = "41463f53-8812-40f4-890f-865bf6e35190";
-const asciiJson = (s: string) => JSON.stringify(s).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+const asciiJson = (s: string) =>
+  JSON.stringify(s)
+    .slice(1, -1)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 describe("createRedactor: the secrets a request carried", () => {
   const redact = createRedactor([AWKWARD, REFRESH]);
@@ -17,21 +21,38 @@ describe("createRedactor: the secrets a request carried", () => {
   it.each([
     ["raw", AWKWARD],
     ["encodeURIComponent", encodeURIComponent(AWKWARD)],
-    ["encodeURIComponent, lower-case hex", encodeURIComponent(AWKWARD).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())],
+    [
+      "encodeURIComponent, lower-case hex",
+      encodeURIComponent(AWKWARD).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    ],
     ["application/x-www-form-urlencoded", new URLSearchParams({ v: AWKWARD }).toString().slice(2)],
     ["Basic's form encoding (+ for space)", encodeURIComponent(AWKWARD).replace(/%20/g, "+")],
     ["JSON-escaped", JSON.stringify(AWKWARD).slice(1, -1)],
     ["JSON-escaped, ASCII only", asciiJson(AWKWARD)],
-    ["HTML-escaped", AWKWARD.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")],
+    [
+      "HTML-escaped",
+      AWKWARD.replace(/&/g, "&amp;")
+        .replace(/</g, "&lt;")
+        .replace(/>/g, "&gt;")
+        .replace(/"/g, "&quot;")
+        .replace(/'/g, "&#39;"),
+    ],
   ])("a client secret echoed %s", (_, spelled) => {
     const out = redact(`invalid_client: the secret ${spelled} is wrong`);
     expect(out).toBe(`invalid_client: the secret ${REDACTED} is wrong`);
   });
 
   it("a whole form body: refresh token and secret go, the parameter names and the rest stay", () => {
-    const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: REFRESH, client_id: "my-client", client_secret: AWKWARD }).toString();
+    const body = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: REFRESH,
+      client_id: "my-client",
+      client_secret: AWKWARD,
+    }).toString();
     const head = "POST /common/oauth2/token\ncontent-type: application/x-www-form-urlencoded\n\n";
-    expect(redact(`${head}${body}`)).toBe(`${head}grant_type=refresh_token&refresh_token=${REDACTED}&client_id=my-client&client_secret=${REDACTED}`);
+    expect(redact(`${head}${body}`)).toBe(
+      `${head}grant_type=refresh_token&refresh_token=${REDACTED}&client_id=my-client&client_secret=${REDACTED}`,
+    );
   });
 
   it("a truncated echo: a prefix, a suffix or a middle run of 12 characters or more", () => {
@@ -83,10 +104,18 @@ describe("redactTokenShapes", () => {
   it.each([
     ["a JWT", `Bearer ${JWT}`, `Bearer ${REDACTED}`],
     ["an unsigned JWT", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", REDACTED],
-    ["a base64url token (with the parameter name glued to it)", "access_token=Q1xg7Kd_0aZ-mP3vRt8sWq2NcYbE5uHiJo", REDACTED],
+    [
+      "a base64url token (with the parameter name glued to it)",
+      "access_token=Q1xg7Kd_0aZ-mP3vRt8sWq2NcYbE5uHiJo",
+      REDACTED,
+    ],
     ["a base64 token with / and +", "key: AbC9+/dEf0GhIjKlMnOpQrStUvWxYz12==", `key: ${REDACTED}`],
     ["an Azure client secret", "abc8Q~Xy9zAbCdEfGhIjKlMnOpQrStUvWxYz0123", REDACTED],
-    ["a Zoho token (hex runs)", "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210", `1000.${REDACTED}.${REDACTED}`],
+    [
+      "a Zoho token (hex runs)",
+      "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210",
+      `1000.${REDACTED}.${REDACTED}`,
+    ],
   ])("removes %s", (_, text, expected) => {
     expect(redactTokenShapes(text)).toBe(expected);
   });
@@ -94,10 +123,19 @@ describe("redactTokenShapes", () => {
   it.each([
     ["a UUID (trace and correlation ids)", `Trace ID: ${UUID} Correlation ID: ${UUID.toUpperCase()}`],
     ["a UUID glued to a prefix", `trackingId ROUTER_${UUID.toUpperCase()}`],
-    ["OAuth error codes and AADSTS numbers", "invalid_grant temporarily_unavailable unauthorized_client AADSTS7000215 AADSTS700082"],
-    ["host names, URLs and paths", "https://login.microsoftonline.com/common/oauth2/v2.0/token /api/v1/connections/conn_1/token"],
+    [
+      "OAuth error codes and AADSTS numbers",
+      "invalid_grant temporarily_unavailable unauthorized_client AADSTS7000215 AADSTS700082",
+    ],
+    [
+      "host names, URLs and paths",
+      "https://login.microsoftonline.com/common/oauth2/v2.0/token /api/v1/connections/conn_1/token",
+    ],
     ["a cuid", "connection cmi8x7q2h0000u4l8c9b0d2e1 failed"],
-    ["words and snake_case", "refresh_token_expires_in client_credentials urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+    [
+      "words and snake_case",
+      "refresh_token_expires_in client_credentials urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    ],
     ["long runs of one letter", `/api/v1/connections/${"a".repeat(700)}`],
     ["a timestamp", "Timestamp: 2024-05-01 10:00:00Z"],
   ])("keeps %s", (_, text) => {

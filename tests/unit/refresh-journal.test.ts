@@ -12,7 +12,14 @@ const commit = (connectionId: string): RefreshCommit => ({
   readVersion: 3,
   owner: "123-abc",
   tokens: { accessTokenEnc: "enc1.k1.a.b", refreshTokenEnc: "enc1.k1.c.d", idTokenEnc: null, tokenType: "Bearer" },
-  state: { expiresAt: "2026-12-04T18:00:00.000Z", refreshTokenExpiresAt: null, lastRefreshedAt: "2026-12-04T17:00:00.000Z", nextRefreshAt: null, scopes: null, clearExpiryWarning: false },
+  state: {
+    expiresAt: "2026-12-04T18:00:00.000Z",
+    refreshTokenExpiresAt: null,
+    lastRefreshedAt: "2026-12-04T17:00:00.000Z",
+    nextRefreshAt: null,
+    scopes: null,
+    clearExpiryWarning: false,
+  },
 });
 
 const dirs: string[] = [];
@@ -46,13 +53,21 @@ describe("RefreshJournal", () => {
     // concurrent appends are written together (group commit) and each resolves once on disk
     const seqs = await Promise.all(["a", "b", "c"].map((id) => j.append(commit(id))));
     expect(new Set(seqs).size).toBe(3);
-    expect(outstandingCommits(fs.readFileSync(file, "utf8")).map((c) => c.connectionId).sort()).toEqual(["a", "b", "c"]);
+    expect(
+      outstandingCommits(fs.readFileSync(file, "utf8"))
+        .map((c) => c.connectionId)
+        .sort(),
+    ).toEqual(["a", "b", "c"]);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     j.done(seqs[0]!);
     j.done(seqs[2]!);
     expect(j.outstanding).toBe(1);
     await j.append(commit("d"));
-    expect(outstandingCommits(fs.readFileSync(file, "utf8")).map((c) => c.connectionId).sort()).toEqual(["b", "d"]);
+    expect(
+      outstandingCommits(fs.readFileSync(file, "utf8"))
+        .map((c) => c.connectionId)
+        .sort(),
+    ).toEqual(["b", "d"]);
     await j.close();
     expect(fs.existsSync(file)).toBe(true); // two are outstanding: the file stays for the next start
     const k = new RefreshJournal(file.replace("1-aa", "2-bb"));

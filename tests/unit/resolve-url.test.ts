@@ -71,7 +71,10 @@ const EXPECTED: Record<string, Expected> = {
     testUrl: "https://acme.backlogtool.com/api/v2/users/myself",
   },
   "zoho-inventory": {
-    ctx: { settings: { data_centre: "eu", organization_id: "10234695" }, metadata: { api_domain: "https://www.zohoapis.eu" } },
+    ctx: {
+      settings: { data_centre: "eu", organization_id: "10234695" },
+      metadata: { api_domain: "https://www.zohoapis.eu" },
+    },
     authorizationUrl: "https://accounts.zoho.eu/oauth/v2/auth",
     tokenUrl: "https://accounts.zoho.eu/oauth/v2/token",
     revocationUrl: "https://accounts.zoho.eu/oauth/v2/token/revoke",
@@ -116,27 +119,40 @@ describe("{tenant}", () => {
   const AZURE = get("microsoft-365-management");
 
   it("builds the app-only token URL from a GUID tenant (seed 000)", () => {
-    expect(providerUrl(AZURE, AZURE.appOnly!.tokenUrl, { tenant: TID }, "app-only token URL")).toBe(`https://login.windows.net/${TID}/oauth2/token`);
+    expect(providerUrl(AZURE, AZURE.appOnly!.tokenUrl, { tenant: TID }, "app-only token URL")).toBe(
+      `https://login.windows.net/${TID}/oauth2/token`,
+    );
   });
 
   it("accepts an upper-case GUID", () => {
-    expect(renderTemplate(AZURE, AZURE.appOnly!.tokenUrl, { tenant: TID.toUpperCase() })).toBe(`https://login.windows.net/${TID.toUpperCase()}/oauth2/token`);
+    expect(renderTemplate(AZURE, AZURE.appOnly!.tokenUrl, { tenant: TID.toUpperCase() })).toBe(
+      `https://login.windows.net/${TID.toUpperCase()}/oauth2/token`,
+    );
   });
 
-  it.each(["common", "organizations", "consumers", "contoso.onmicrosoft.com", `${TID}/../evil`, `${TID}?x=1`, ` ${TID}`, `${TID}\n`, "../../evil.example", "41463f53881240f4890f865bf6e35190", `{${TID}}`])(
-    "refuses the tenant %j with an AppError",
-    (tenant) => {
-      let err: unknown;
-      try {
-        renderTemplate(AZURE, AZURE.appOnly!.tokenUrl, { tenant });
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(AppError);
-      expect((err as AppError).code).toBe("bad-request");
-      expect(() => providerUrl(AZURE, AZURE.appOnly!.tokenUrl, { tenant }, "token URL")).toThrow(AppError);
-    },
-  );
+  it.each([
+    "common",
+    "organizations",
+    "consumers",
+    "contoso.onmicrosoft.com",
+    `${TID}/../evil`,
+    `${TID}?x=1`,
+    ` ${TID}`,
+    `${TID}\n`,
+    "../../evil.example",
+    "41463f53881240f4890f865bf6e35190",
+    `{${TID}}`,
+  ])("refuses the tenant %j with an AppError", (tenant) => {
+    let err: unknown;
+    try {
+      renderTemplate(AZURE, AZURE.appOnly!.tokenUrl, { tenant });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe("bad-request");
+    expect(() => providerUrl(AZURE, AZURE.appOnly!.tokenUrl, { tenant }, "token URL")).toThrow(AppError);
+  });
 
   it("a missing tenant leaves the URL unbuilt: null, and providerUrl refuses", () => {
     expect(renderTemplate(AZURE, AZURE.appOnly!.tokenUrl, {})).toBeNull();
@@ -174,7 +190,10 @@ describe("optional and missing values", () => {
   });
 
   it("does not expand placeholders inside values a customer typed", () => {
-    const out = renderTemplate(GENERIC, GENERIC.authorizationUrl, { settings: { authorization_url: "https://a.example/{tenant}/{hosts.login}/{settings.token_url}" }, tenant: "common" });
+    const out = renderTemplate(GENERIC, GENERIC.authorizationUrl, {
+      settings: { authorization_url: "https://a.example/{tenant}/{hosts.login}/{settings.token_url}" },
+      tenant: "common",
+    });
     expect(out).toBe("https://a.example/{tenant}/{hosts.login}/{settings.token_url}");
   });
 
@@ -183,13 +202,17 @@ describe("optional and missing values", () => {
     const ctx = { settings: { data_centre: "com" }, hostOverrides: { accounts: "https://accounts.zoho.com.au" } };
     expect(renderTemplate(ZOHO, ZOHO.tokenUrl, ctx)).toBe("https://accounts.zoho.com.au/oauth/v2/token");
     // other hosts are unaffected
-    expect(renderTemplate(ZOHO, ZOHO.test!.url, { ...ctx, metadata: { api_domain: "https://www.zohoapis.com.au" } })).toBe("https://www.zohoapis.com.au/inventory/v1/organizations");
+    expect(
+      renderTemplate(ZOHO, ZOHO.test!.url, { ...ctx, metadata: { api_domain: "https://www.zohoapis.com.au" } }),
+    ).toBe("https://www.zohoapis.com.au/inventory/v1/organizations");
   });
 
   it("the same data centre drives every Zoho URL", () => {
     const ZOHO = get("zoho-inventory");
     for (const dc of ZOHO.settings.find((s) => s.key === "data_centre")!.options!) {
-      expect(renderTemplate(ZOHO, ZOHO.tokenUrl, { settings: { data_centre: dc } })).toBe(`https://accounts.zoho.${dc}/oauth/v2/token`);
+      expect(renderTemplate(ZOHO, ZOHO.tokenUrl, { settings: { data_centre: dc } })).toBe(
+        `https://accounts.zoho.${dc}/oauth/v2/token`,
+      );
     }
   });
 });
@@ -216,17 +239,27 @@ describe("applyHostOverrides", () => {
 
   it("without overrides returns the URL unchanged", async () => {
     const mod = await loadWithHosts(undefined);
-    expect(mod.applyHostOverrides("https://login.windows.net/common/oauth2/token?x=1")).toBe("https://login.windows.net/common/oauth2/token?x=1");
+    expect(mod.applyHostOverrides("https://login.windows.net/common/oauth2/token?x=1")).toBe(
+      "https://login.windows.net/common/oauth2/token?x=1",
+    );
     // the statically imported module sees the default configuration too
     expect(applyHostOverrides("https://webexapis.com/v1/access_token")).toBe("https://webexapis.com/v1/access_token");
   });
 
   it("rewrites the origin and keeps path, query and fragment", async () => {
     const mod = await loadWithHosts({ "https://login.windows.net": "http://127.0.0.1:9999" });
-    expect(mod.applyHostOverrides("https://login.windows.net/common/oauth2/token")).toBe("http://127.0.0.1:9999/common/oauth2/token");
-    expect(mod.applyHostOverrides(`https://login.windows.net/${TID}/oauth2/token?api-version=1.0&x=a%20b#frag`)).toBe(`http://127.0.0.1:9999/${TID}/oauth2/token?api-version=1.0&x=a%20b#frag`);
-    expect(mod.applyHostOverrides("https://login.windows.net:443/common/adminconsent")).toBe("http://127.0.0.1:9999/common/adminconsent");
-    expect(mod.applyHostOverrides("https://LOGIN.windows.net/common/oauth2/authorize")).toBe("http://127.0.0.1:9999/common/oauth2/authorize");
+    expect(mod.applyHostOverrides("https://login.windows.net/common/oauth2/token")).toBe(
+      "http://127.0.0.1:9999/common/oauth2/token",
+    );
+    expect(mod.applyHostOverrides(`https://login.windows.net/${TID}/oauth2/token?api-version=1.0&x=a%20b#frag`)).toBe(
+      `http://127.0.0.1:9999/${TID}/oauth2/token?api-version=1.0&x=a%20b#frag`,
+    );
+    expect(mod.applyHostOverrides("https://login.windows.net:443/common/adminconsent")).toBe(
+      "http://127.0.0.1:9999/common/adminconsent",
+    );
+    expect(mod.applyHostOverrides("https://LOGIN.windows.net/common/oauth2/authorize")).toBe(
+      "http://127.0.0.1:9999/common/oauth2/authorize",
+    );
   });
 
   it("matches whole origins only", async () => {
@@ -243,21 +276,35 @@ describe("applyHostOverrides", () => {
   });
 
   it("providerUrl applies the override to a rendered catalogue URL", async () => {
-    const mod = await loadWithHosts({ "https://login.windows.net": "http://127.0.0.1:9999", "https://manage.office.com": "http://127.0.0.1:9998" });
+    const mod = await loadWithHosts({
+      "https://login.windows.net": "http://127.0.0.1:9999",
+      "https://manage.office.com": "http://127.0.0.1:9998",
+    });
     const AZURE = get("microsoft-365-management");
     expect(mod.providerUrl(AZURE, AZURE.tokenUrl, {}, "token URL")).toBe("http://127.0.0.1:9999/common/oauth2/token");
-    expect(mod.providerUrl(AZURE, AZURE.appOnly!.tokenUrl, { tenant: TID }, "token URL")).toBe(`http://127.0.0.1:9999/${TID}/oauth2/token`);
-    expect(mod.providerUrl(AZURE, AZURE.test!.url, { tenant: TID }, "test URL")).toBe(`http://127.0.0.1:9998/api/v1.0/${TID}/activity/feed/subscriptions/list`);
+    expect(mod.providerUrl(AZURE, AZURE.appOnly!.tokenUrl, { tenant: TID }, "token URL")).toBe(
+      `http://127.0.0.1:9999/${TID}/oauth2/token`,
+    );
+    expect(mod.providerUrl(AZURE, AZURE.test!.url, { tenant: TID }, "test URL")).toBe(
+      `http://127.0.0.1:9998/api/v1.0/${TID}/activity/feed/subscriptions/list`,
+    );
   });
 
   it("takes the override's port, including a default one", async () => {
-    const mod = await loadWithHosts({ "https://login.partner.example:8443": "https://login.other.example", "https://a.example": "https://b.example:4443" });
-    expect(mod.applyHostOverrides("https://login.partner.example:8443/x?y=1")).toBe("https://login.other.example/x?y=1");
+    const mod = await loadWithHosts({
+      "https://login.partner.example:8443": "https://login.other.example",
+      "https://a.example": "https://b.example:4443",
+    });
+    expect(mod.applyHostOverrides("https://login.partner.example:8443/x?y=1")).toBe(
+      "https://login.other.example/x?y=1",
+    );
     expect(mod.applyHostOverrides("https://a.example/x")).toBe("https://b.example:4443/x");
   });
 
   it("an override target's path is ignored: only its origin is used", async () => {
     const mod = await loadWithHosts({ "https://webexapis.com": "https://emulator.example/prefix" });
-    expect(mod.applyHostOverrides("https://webexapis.com/v1/access_token")).toBe("https://emulator.example/v1/access_token");
+    expect(mod.applyHostOverrides("https://webexapis.com/v1/access_token")).toBe(
+      "https://emulator.example/v1/access_token",
+    );
   });
 });

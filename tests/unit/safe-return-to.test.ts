@@ -70,7 +70,15 @@ describe("safeReturnTo", () => {
   });
 
   it("whatever it returns is a same-origin path when resolved by a browser", () => {
-    const inputs = ["/orgs/demo?x=1#y", "/..//evil.example", "//evil.example", "/%5Cevil", "/\\evil.example", "https://evil.example", "/a/b/../../c"];
+    const inputs = [
+      "/orgs/demo?x=1#y",
+      "/..//evil.example",
+      "//evil.example",
+      "/%5Cevil",
+      "/\\evil.example",
+      "https://evil.example",
+      "/a/b/../../c",
+    ];
     for (const v of inputs) {
       const out = safeReturnTo(v);
       expect(out.startsWith("/"), v).toBe(true);

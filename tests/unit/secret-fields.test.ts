@@ -27,7 +27,17 @@ describe("SECRET_FIELDS", () => {
 
   it("binds token sets to their connection and other rows to themselves", () => {
     const row = { id: "ts_1", organizationId: "org_1", connectionId: "conn_1" };
-    expect(contextFor("TokenSet", row, "accessTokenEnc")).toEqual({ table: "TokenSet", organizationId: "org_1", rowId: "conn_1", field: "accessTokenEnc" });
-    expect(contextFor("OAuthApp", { id: "app_1", organizationId: null }, "clientSecretEnc")).toEqual({ table: "OAuthApp", organizationId: null, rowId: "app_1", field: "clientSecretEnc" });
+    expect(contextFor("TokenSet", row, "accessTokenEnc")).toEqual({
+      table: "TokenSet",
+      organizationId: "org_1",
+      rowId: "conn_1",
+      field: "accessTokenEnc",
+    });
+    expect(contextFor("OAuthApp", { id: "app_1", organizationId: null }, "clientSecretEnc")).toEqual({
+      table: "OAuthApp",
+      organizationId: null,
+      rowId: "app_1",
+      field: "clientSecretEnc",
+    });
   });
 });

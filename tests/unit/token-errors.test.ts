@@ -1,7 +1,13 @@
 // lib/oauth/token-errors.ts: the classification table of SECURITY.md "Azure" #15. Errors are mapped
 // from `error` and Microsoft's `error_codes`, never from description text.
 import { describe, expect, it } from "vitest";
-import { TokenEndpointError, classifyErrorCodes, classifyHttpStatus, classifyOAuthError, readOAuthErrorCode } from "@/lib/oauth/token-errors";
+import {
+  TokenEndpointError,
+  classifyErrorCodes,
+  classifyHttpStatus,
+  classifyOAuthError,
+  readOAuthErrorCode,
+} from "@/lib/oauth/token-errors";
 import { createRedactor } from "@/lib/oauth/redact";
 
 describe("classifyOAuthError: Microsoft error_codes (SECURITY #15)", () => {
@@ -17,11 +23,14 @@ describe("classifyOAuthError: Microsoft error_codes (SECURITY #15)", () => {
     expect(classifyOAuthError("unauthorized_client", [code], 400)).toBe("consent_missing");
   });
 
-  it.each([7000215, 7000222, 700027])("AADSTS%i → app_misconfigured (operator alert, connections untouched)", (code) => {
-    expect(classifyOAuthError("invalid_client", [code], 401)).toBe("app_misconfigured");
-    // not mistaken for a dead grant even when Azure says invalid_grant
-    expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("app_misconfigured");
-  });
+  it.each([7000215, 7000222, 700027])(
+    "AADSTS%i → app_misconfigured (operator alert, connections untouched)",
+    (code) => {
+      expect(classifyOAuthError("invalid_client", [code], 401)).toBe("app_misconfigured");
+      // not mistaken for a dead grant even when Azure says invalid_grant
+      expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("app_misconfigured");
+    },
+  );
 
   it("AADSTS700024 → clock_skew", () => {
     expect(classifyOAuthError("invalid_client", [700024], 400)).toBe("clock_skew");
@@ -88,7 +97,10 @@ describe("classifyOAuthError: RFC 6749 error values", () => {
 
 describe("TokenEndpointError", () => {
   it("carries class, code and details, and is an Error", () => {
-    const e = new TokenEndpointError("retryable", "http_503", "The provider answered HTTP 503.", { status: 503, retryAfterSeconds: 30 });
+    const e = new TokenEndpointError("retryable", "http_503", "The provider answered HTTP 503.", {
+      status: 503,
+      retryAfterSeconds: 30,
+    });
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe("TokenEndpointError");
     expect(e.failureClass).toBe("retryable");
@@ -99,7 +111,15 @@ describe("TokenEndpointError", () => {
 });
 
 describe("readOAuthErrorCode: only plain codes are kept (SECURITY #44)", () => {
-  const CODES = ["invalid_grant", "temporarily_unavailable", "unauthorized_client", "urn:ietf:params:oauth:error:x", "AADSTS70008", "v1.error-code", "a".repeat(64)];
+  const CODES = [
+    "invalid_grant",
+    "temporarily_unavailable",
+    "unauthorized_client",
+    "urn:ietf:params:oauth:error:x",
+    "AADSTS70008",
+    "v1.error-code",
+    "a".repeat(64),
+  ];
   it.each(CODES)("keeps %s", (code) => {
     expect(readOAuthErrorCode(code)).toBe(code);
   });

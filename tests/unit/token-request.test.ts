@@ -29,10 +29,18 @@ function decodeBasic(header: string | undefined): { id: string; secret: string; 
 }
 
 describe("tokenRequestBody", () => {
-  const params = { grant_type: "authorization_code", code: "AAABAAAAvPM1KaPlrEqdFSB", redirect_uri: "https://consentry.example/oauth/callback" };
+  const params = {
+    grant_type: "authorization_code",
+    code: "AAABAAAAvPM1KaPlrEqdFSB",
+    redirect_uri: "https://consentry.example/oauth/callback",
+  };
 
   it("client_secret_post: client_id and client_secret in the body, no Authorization header", () => {
-    const { body, headers } = tokenRequestBody(params, { clientId: "cid", clientSecret: AWKWARD_SECRET, method: "client_secret_post" });
+    const { body, headers } = tokenRequestBody(params, {
+      clientId: "cid",
+      clientSecret: AWKWARD_SECRET,
+      method: "client_secret_post",
+    });
     expect(body.get("client_id")).toBe("cid");
     expect(body.get("client_secret")).toBe(AWKWARD_SECRET);
     // the encoded form round-trips exactly
@@ -46,8 +54,14 @@ describe("tokenRequestBody", () => {
   });
 
   it("client_secret_basic: Basic base64(urlenc(id):urlenc(secret)) and no secret in the body", () => {
-    const { body, headers } = tokenRequestBody(params, { clientId: "a6099727-6b7b-482c-b509-1df309acc563", clientSecret: "s3cr3t", method: "client_secret_basic" });
-    expect(headers.authorization).toBe(`Basic ${Buffer.from("a6099727-6b7b-482c-b509-1df309acc563:s3cr3t").toString("base64")}`);
+    const { body, headers } = tokenRequestBody(params, {
+      clientId: "a6099727-6b7b-482c-b509-1df309acc563",
+      clientSecret: "s3cr3t",
+      method: "client_secret_basic",
+    });
+    expect(headers.authorization).toBe(
+      `Basic ${Buffer.from("a6099727-6b7b-482c-b509-1df309acc563:s3cr3t").toString("base64")}`,
+    );
     expect(body.has("client_secret")).toBe(false);
     expect(body.toString()).not.toContain("s3cr3t");
   });
@@ -60,7 +74,11 @@ describe("tokenRequestBody", () => {
     ["non-ASCII only", "秘密のID", "秘密"],
     ["emoji", "id", "🔑secret🔑"],
   ])("client_secret_basic: %s decodes back exactly", (_name, id, secret) => {
-    const { body, headers } = tokenRequestBody(params, { clientId: id, clientSecret: secret, method: "client_secret_basic" });
+    const { body, headers } = tokenRequestBody(params, {
+      clientId: id,
+      clientSecret: secret,
+      method: "client_secret_basic",
+    });
     const decoded = decodeBasic(headers.authorization);
     expect(decoded.id).toBe(id);
     expect(decoded.secret).toBe(secret);
@@ -71,7 +89,11 @@ describe("tokenRequestBody", () => {
   });
 
   it("client_secret_basic encodes the reserved characters instead of passing them through", () => {
-    const { headers } = tokenRequestBody(params, { clientId: "id", clientSecret: "a:b%c+d e", method: "client_secret_basic" });
+    const { headers } = tokenRequestBody(params, {
+      clientId: "id",
+      clientSecret: "a:b%c+d e",
+      method: "client_secret_basic",
+    });
     const { raw } = decodeBasic(headers.authorization);
     expect(raw).toBe("id:a%3Ab%25c%2Bd+e");
   });
@@ -81,7 +103,12 @@ describe("tokenRequestBody", () => {
     for (const method of ["client_secret_post", "client_secret_basic"] as const) {
       const { body, headers } = tokenRequestBody(
         { grant_type: "client_credentials", resource: "https://manage.office.com" },
-        { clientId: "a6099727-6b7b-482c-b509-1df309acc563", clientSecret: "must-not-be-sent", clientAssertion: assertion, method },
+        {
+          clientId: "a6099727-6b7b-482c-b509-1df309acc563",
+          clientSecret: "must-not-be-sent",
+          clientAssertion: assertion,
+          method,
+        },
       );
       expect(body.get("client_assertion_type")).toBe("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
       expect(body.get("client_assertion")).toBe(assertion);
@@ -90,20 +117,35 @@ describe("tokenRequestBody", () => {
       expect(body.toString()).not.toContain("must-not-be-sent");
       expect(headers.authorization).toBeUndefined();
       // seed 000's client-credentials body, key for key
-      expect([...body.keys()].sort()).toEqual(["client_assertion", "client_assertion_type", "client_id", "grant_type", "resource"]);
-      expect(body.toString()).toContain("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer");
+      expect([...body.keys()].sort()).toEqual([
+        "client_assertion",
+        "client_assertion_type",
+        "client_id",
+        "grant_type",
+        "resource",
+      ]);
+      expect(body.toString()).toContain(
+        "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
+      );
     }
   });
 
   it("client_secret_basic without a secret sends client_id in the body (public client)", () => {
-    const { body, headers } = tokenRequestBody(params, { clientId: "cid", clientSecret: null, method: "client_secret_basic" });
+    const { body, headers } = tokenRequestBody(params, {
+      clientId: "cid",
+      clientSecret: null,
+      method: "client_secret_basic",
+    });
     expect(headers.authorization).toBeUndefined();
     expect(body.get("client_id")).toBe("cid");
     expect(body.has("client_secret")).toBe(false);
   });
 
   it("keys are never duplicated", () => {
-    const { body } = tokenRequestBody({ ...params, client_id: "spoofed" }, { clientId: "cid", clientSecret: "s", method: "client_secret_post" });
+    const { body } = tokenRequestBody(
+      { ...params, client_id: "spoofed" },
+      { clientId: "cid", clientSecret: "s", method: "client_secret_post" },
+    );
     expect(body.getAll("client_id")).toEqual(["cid"]);
   });
 });
@@ -166,7 +208,8 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const tokenJson = (extra: Record<string, unknown> = {}) => JSON.stringify({ access_token: "at-123", token_type: "Bearer", expires_in: 3600, refresh_token: "rt-456", ...extra });
+const tokenJson = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ access_token: "at-123", token_type: "Bearer", expires_in: 3600, refresh_token: "rt-456", ...extra });
 
 async function refusalOf(p: Promise<unknown>): Promise<InstanceType<TokenErrorsModule["TokenEndpointError"]>> {
   try {
@@ -203,7 +246,13 @@ describe("requestToken (loopback test server)", () => {
     expect(Number(req.headers["content-length"])).toBe(Buffer.byteLength(req.body));
     const form = new URLSearchParams(req.body);
     expect([...form.keys()].sort()).toEqual(["client_id", "client_secret", "code", "grant_type", "redirect_uri"]);
-    expect(Object.fromEntries(form)).toEqual({ grant_type: "authorization_code", client_id: "my-client", client_secret: AWKWARD_SECRET, code, redirect_uri: redirectUri });
+    expect(Object.fromEntries(form)).toEqual({
+      grant_type: "authorization_code",
+      client_id: "my-client",
+      client_secret: AWKWARD_SECRET,
+      code,
+      redirect_uri: redirectUri,
+    });
     // the parsed result is returned, with the lifetime counted from when the request was sent
     expect(data.accessToken).toBe("at-123");
     expect(data.refreshToken).toBe("rt-456");
@@ -222,7 +271,12 @@ describe("requestToken (loopback test server)", () => {
       params: { grant_type: "refresh_token", refresh_token: "rt-old", ...GENERIC.tokenParams },
       client: { clientId: "my-client", clientSecret: "sec", method: "client_secret_post" },
     });
-    expect(Object.fromEntries(new URLSearchParams(seen[0]!.body))).toEqual({ grant_type: "refresh_token", client_id: "my-client", client_secret: "sec", refresh_token: "rt-old" });
+    expect(Object.fromEntries(new URLSearchParams(seen[0]!.body))).toEqual({
+      grant_type: "refresh_token",
+      client_id: "my-client",
+      client_secret: "sec",
+      refresh_token: "rt-old",
+    });
     expect(data.refreshToken).toBeNull();
   });
 
@@ -256,7 +310,12 @@ describe("requestToken (loopback test server)", () => {
       res.end();
     };
     const e = await refusalOf(
-      loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params: { grant_type: "authorization_code", code: "c", redirect_uri: "https://x.example/cb" }, client: { clientId: "id", clientSecret: "s", method: "client_secret_post" } }),
+      loopback.mod.requestToken({
+        provider: GENERIC,
+        url: `${base}/token`,
+        params: { grant_type: "authorization_code", code: "c", redirect_uri: "https://x.example/cb" },
+        client: { clientId: "id", clientSecret: "s", method: "client_secret_post" },
+      }),
     );
     expect(e.errorCode).toBe("redirect");
     expect(e.failureClass).toBe("invalid_response");
@@ -269,7 +328,14 @@ describe("requestToken (loopback test server)", () => {
       res.writeHead(status, { location: `${base}/elsewhere` });
       res.end(tokenJson());
     };
-    const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params: { grant_type: "refresh_token", refresh_token: "r" }, client: { clientId: "id", method: "client_secret_post" } }));
+    const e = await refusalOf(
+      loopback.mod.requestToken({
+        provider: GENERIC,
+        url: `${base}/token`,
+        params: { grant_type: "refresh_token", refresh_token: "r" },
+        client: { clientId: "id", method: "client_secret_post" },
+      }),
+    );
     expect(e.errorCode).toBe("redirect");
     expect(seen).toHaveLength(1);
   });
@@ -282,7 +348,14 @@ describe("requestToken (loopback test server)", () => {
       for (let i = 0; i < 32; i++) res.write(chunk);
       res.end(`","token_type":"Bearer"}`);
     };
-    const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params: { grant_type: "refresh_token", refresh_token: "r" }, client: { clientId: "id", clientSecret: "s", method: "client_secret_post" } }));
+    const e = await refusalOf(
+      loopback.mod.requestToken({
+        provider: GENERIC,
+        url: `${base}/token`,
+        params: { grant_type: "refresh_token", refresh_token: "r" },
+        client: { clientId: "id", clientSecret: "s", method: "client_secret_post" },
+      }),
+    );
     expect(e.errorCode).toBe("too_large");
     expect(e.message).not.toContain("aaaa");
   });
@@ -292,7 +365,15 @@ describe("requestToken (loopback test server)", () => {
       res.writeHead(200, { "content-type": "application/json", "content-length": String(10 * 1024 * 1024) });
       res.write("{");
     };
-    const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params: { grant_type: "refresh_token", refresh_token: "r" }, client: { clientId: "id", clientSecret: "s", method: "client_secret_post" }, timeoutMs: 5000 }));
+    const e = await refusalOf(
+      loopback.mod.requestToken({
+        provider: GENERIC,
+        url: `${base}/token`,
+        params: { grant_type: "refresh_token", refresh_token: "r" },
+        client: { clientId: "id", clientSecret: "s", method: "client_secret_post" },
+        timeoutMs: 5000,
+      }),
+    );
     expect(e.errorCode).toBe("too_large");
   });
 
@@ -305,7 +386,15 @@ describe("requestToken (loopback test server)", () => {
       res.on("close", () => clearInterval(t));
     };
     const started = Date.now();
-    const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params: { grant_type: "refresh_token", refresh_token: "r" }, client: { clientId: "id", clientSecret: "s", method: "client_secret_post" }, timeoutMs: 300 }));
+    const e = await refusalOf(
+      loopback.mod.requestToken({
+        provider: GENERIC,
+        url: `${base}/token`,
+        params: { grant_type: "refresh_token", refresh_token: "r" },
+        client: { clientId: "id", clientSecret: "s", method: "client_secret_post" },
+        timeoutMs: 300,
+      }),
+    );
     expect(e.errorCode).toBe("timeout");
     expect(e.failureClass).toBe("retryable");
     expect(Date.now() - started).toBeLessThan(3000);
@@ -313,17 +402,39 @@ describe("requestToken (loopback test server)", () => {
 
   it("a server that never answers hits the total timeout", async () => {
     handler = () => {};
-    const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params: { grant_type: "refresh_token", refresh_token: "r" }, client: { clientId: "id", clientSecret: "s", method: "client_secret_post" }, timeoutMs: 200 }));
+    const e = await refusalOf(
+      loopback.mod.requestToken({
+        provider: GENERIC,
+        url: `${base}/token`,
+        params: { grant_type: "refresh_token", refresh_token: "r" },
+        client: { clientId: "id", clientSecret: "s", method: "client_secret_post" },
+        timeoutMs: 200,
+      }),
+    );
     expect(e.errorCode).toBe("timeout");
   });
 
   it("an Azure error answer is classified (AADSTS70008 → needs_reconsent)", async () => {
     handler = (_req, res) => {
       res.writeHead(400, { "content-type": "application/json; charset=utf-8" });
-      res.end(JSON.stringify({ error: "invalid_grant", error_description: "AADSTS70008: The refresh token has expired due to inactivity.", error_codes: [70008], timestamp: "2024-05-01 10:00:00Z", trace_id: "t", correlation_id: "c" }));
+      res.end(
+        JSON.stringify({
+          error: "invalid_grant",
+          error_description: "AADSTS70008: The refresh token has expired due to inactivity.",
+          error_codes: [70008],
+          timestamp: "2024-05-01 10:00:00Z",
+          trace_id: "t",
+          correlation_id: "c",
+        }),
+      );
     };
     const e = await refusalOf(
-      loopback.mod.requestToken({ provider: AZURE, url: `${base}/common/oauth2/token`, params: { grant_type: "refresh_token", refresh_token: "r", ...AZURE.tokenParams }, client: { clientId: "id", clientSecret: "s", method: "client_secret_post" } }),
+      loopback.mod.requestToken({
+        provider: AZURE,
+        url: `${base}/common/oauth2/token`,
+        params: { grant_type: "refresh_token", refresh_token: "r", ...AZURE.tokenParams },
+        client: { clientId: "id", clientSecret: "s", method: "client_secret_post" },
+      }),
     );
     expect(e.failureClass).toBe("needs_reconsent");
     expect(e.errorCode).toBe("invalid_grant");
@@ -335,7 +446,14 @@ describe("requestToken (loopback test server)", () => {
       res.writeHead(429, { "content-type": "text/plain", "retry-after": "30" });
       res.end("slow down");
     };
-    const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params: { grant_type: "refresh_token", refresh_token: "r" }, client: { clientId: "id", clientSecret: "s", method: "client_secret_post" } }));
+    const e = await refusalOf(
+      loopback.mod.requestToken({
+        provider: GENERIC,
+        url: `${base}/token`,
+        params: { grant_type: "refresh_token", refresh_token: "r" },
+        client: { clientId: "id", clientSecret: "s", method: "client_secret_post" },
+      }),
+    );
     expect(e.failureClass).toBe("retryable");
     expect(e.details.retryAfterSeconds).toBe(30);
   });
@@ -349,7 +467,12 @@ describe("requestToken (loopback test server)", () => {
     for (const url of [`https://127.0.0.1:${port}/token`, `${base}/token`]) {
       let err: unknown;
       try {
-        await production.mod.requestToken({ provider: GENERIC, url, params: { grant_type: "refresh_token", refresh_token: "r" }, client: { clientId: "id", clientSecret: "secret-canary", method: "client_secret_post" } });
+        await production.mod.requestToken({
+          provider: GENERIC,
+          url,
+          params: { grant_type: "refresh_token", refresh_token: "r" },
+          client: { clientId: "id", clientSecret: "secret-canary", method: "client_secret_post" },
+        });
       } catch (e) {
         err = e;
       }
@@ -369,23 +492,53 @@ describe("requestToken (loopback test server)", () => {
 
 describe("requestToken: an echoing token endpoint", () => {
   const canary = (label: string) => `canary-${label}-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-  const echoOf = (s: Seen) => [`${s.method} ${s.url}`, ...Object.entries(s.headers).map(([k, v]) => `${k}: ${String(v)}`), "", s.body].join("\n");
+  const echoOf = (s: Seen) =>
+    [`${s.method} ${s.url}`, ...Object.entries(s.headers).map(([k, v]) => `${k}: ${String(v)}`), "", s.body].join("\n");
   /** where the echo goes, the status, the body, and whether the echo stands where the error code belongs */
   const answers: Array<[string, number, (echo: string) => unknown, boolean]> = [
-    ["in error (HTTP 400)", 400, (echo) => ({ error: echo, error_description: "The request was not understood." }), true],
-    ["in error, cut to 200 characters of the body (HTTP 400)", 400, (echo) => ({ error: echo.slice(echo.lastIndexOf("\n") + 1).slice(0, 200) }), true],
+    [
+      "in error (HTTP 400)",
+      400,
+      (echo) => ({ error: echo, error_description: "The request was not understood." }),
+      true,
+    ],
+    [
+      "in error, cut to 200 characters of the body (HTTP 400)",
+      400,
+      (echo) => ({ error: echo.slice(echo.lastIndexOf("\n") + 1).slice(0, 200) }),
+      true,
+    ],
     ["in error (HTTP 200)", 200, (echo) => ({ error: echo, access_token: "at", token_type: "Bearer" }), true],
-    ["in error_description", 400, (echo) => ({ error: "invalid_request", error_description: `Bad request: ${echo}` }), false],
+    [
+      "in error_description",
+      400,
+      (echo) => ({ error: "invalid_request", error_description: `Bad request: ${echo}` }),
+      false,
+    ],
     ["in a HubSpot-style status and message", 400, (echo) => ({ status: echo, message: echo }), true],
     ["in a JSON body without OAuth fields", 400, (echo) => ({ message: `Request rejected: ${echo}` }), false],
     ["in an HTML page", 400, (echo) => `<!DOCTYPE html><html><body><pre>${echo}</pre></body></html>`, false],
-    ["in scope, next to a valid token", 200, (echo) => ({ access_token: "at", token_type: "Bearer", expires_in: 3600, scope: `openid ${echo}` }), false],
+    [
+      "in scope, next to a valid token",
+      200,
+      (echo) => ({ access_token: "at", token_type: "Bearer", expires_in: 3600, scope: `openid ${echo}` }),
+      false,
+    ],
   ];
-  type Grant = { name: string; params: Record<string, string>; client: Parameters<TokenRequestModule["requestToken"]>[0]["client"] };
+  type Grant = {
+    name: string;
+    params: Record<string, string>;
+    client: Parameters<TokenRequestModule["requestToken"]>[0]["client"];
+  };
   const grants = (secret: string): Grant[] => [
     {
       name: "code exchange with PKCE, client_secret_post",
-      params: { grant_type: "authorization_code", code: canary("code"), code_verifier: canary("verifier"), redirect_uri: "https://c.example/cb" },
+      params: {
+        grant_type: "authorization_code",
+        code: canary("code"),
+        code_verifier: canary("verifier"),
+        redirect_uri: "https://c.example/cb",
+      },
       client: { clientId: "cid", clientSecret: secret, method: "client_secret_post" },
     },
     {
@@ -396,7 +549,11 @@ describe("requestToken: an echoing token endpoint", () => {
     {
       name: "client credentials with an assertion",
       params: { grant_type: "client_credentials" },
-      client: { clientId: "cid", clientAssertion: `eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJjaWQifQ.${canary("assertion")}`, method: "client_secret_post" },
+      client: {
+        clientId: "cid",
+        clientAssertion: `eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJjaWQifQ.${canary("assertion")}`,
+        method: "client_secret_post",
+      },
     },
   ];
 
@@ -411,7 +568,12 @@ describe("requestToken: an echoing token endpoint", () => {
         let kept: string;
         try {
           const provider = PROVIDERS.get(where.includes("HubSpot") ? "hubspot" : "generic-oauth2")!;
-          const data = await loopback.mod.requestToken({ provider, url: `${base}/token`, params: g.params, client: g.client });
+          const data = await loopback.mod.requestToken({
+            provider,
+            url: `${base}/token`,
+            params: g.params,
+            client: g.client,
+          });
           kept = JSON.stringify(data.scopes);
           expect(data.scopes).toContain("openid");
         } catch (e) {
@@ -423,12 +585,25 @@ describe("requestToken: an echoing token endpoint", () => {
           if (where === "in error_description") expect(err.errorCode).toBe("invalid_request");
         }
         const sent = seen[seen.length - 1]!;
-        const secrets = [...Object.values(g.params), g.client.clientSecret, g.client.clientAssertion, sent.headers.authorization?.slice(6)].filter(
-          (s): s is string => Boolean(s) && !["authorization_code", "refresh_token", "client_credentials", "https://c.example/cb"].includes(s!),
+        const secrets = [
+          ...Object.values(g.params),
+          g.client.clientSecret,
+          g.client.clientAssertion,
+          sent.headers.authorization?.slice(6),
+        ].filter(
+          (s): s is string =>
+            Boolean(s) &&
+            !["authorization_code", "refresh_token", "client_credentials", "https://c.example/cb"].includes(s!),
         );
         expect(secrets.length).toBeGreaterThanOrEqual(g.client.clientAssertion ? 1 : 3);
         for (const s of secrets) {
-          for (const spelled of [s, encodeURIComponent(s), new URLSearchParams({ v: s }).toString().slice(2), s.slice(0, 12), s.slice(-12)]) {
+          for (const spelled of [
+            s,
+            encodeURIComponent(s),
+            new URLSearchParams({ v: s }).toString().slice(2),
+            s.slice(0, 12),
+            s.slice(-12),
+          ]) {
             expect(kept, `${spelled} kept`).not.toContain(spelled);
           }
         }
@@ -444,12 +619,24 @@ describe("requestToken: an echoing token endpoint", () => {
     const params = { grant_type: "refresh_token", refresh_token: canary("refresh") };
     const client = { clientId: "id", clientSecret: "s3cret-value", method: "client_secret_post" as const };
     const e = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params, client }));
-    expect(e).toMatchObject({ errorCode: "invalid_response", failureClass: "retryable", details: { status: 503, retryAfterSeconds: 7 } });
+    expect(e).toMatchObject({
+      errorCode: "invalid_response",
+      failureClass: "retryable",
+      details: { status: 503, retryAfterSeconds: 7 },
+    });
     handler = (_req, res) => {
       res.writeHead(400, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: "invalid_grant", error_description: `refresh token ${params.refresh_token} expired` }));
+      res.end(
+        JSON.stringify({ error: "invalid_grant", error_description: `refresh token ${params.refresh_token} expired` }),
+      );
     };
-    const dead = await refusalOf(loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params, client }));
-    expect(dead).toMatchObject({ errorCode: "invalid_grant", failureClass: "needs_reconsent", details: { description: "refresh token [redacted] expired" } });
+    const dead = await refusalOf(
+      loopback.mod.requestToken({ provider: GENERIC, url: `${base}/token`, params, client }),
+    );
+    expect(dead).toMatchObject({
+      errorCode: "invalid_grant",
+      failureClass: "needs_reconsent",
+      details: { description: "refresh token [redacted] expired" },
+    });
   });
 });

@@ -23,7 +23,14 @@ import { claimLease } from "@/lib/tokens/lease";
 import { refreshDue } from "@/lib/tokens/refresh-due";
 import { AppError } from "@/lib/errors";
 
-type Args = { mode: string; organizationId: string; connectionId: string; count?: number; minValidity?: number; ttlMs?: number };
+type Args = {
+  mode: string;
+  organizationId: string;
+  connectionId: string;
+  count?: number;
+  minValidity?: number;
+  ttlMs?: number;
+};
 
 const out = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
@@ -44,7 +51,8 @@ process.stdin.on("data", (d: string) => {
 });
 // the test process went away: so does the worker
 process.stdin.on("end", () => process.exit(0));
-const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : lineWaiters.push(resolve)));
+const nextLine = () =>
+  new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : lineWaiters.push(resolve)));
 
 async function main() {
   out({ event: "booted", pid: process.pid });
@@ -87,11 +95,15 @@ async function run(db: ReturnType<typeof createDb>, args: Args): Promise<Record<
       return { results, ms: Date.now() - started };
     }
     case "mixed": {
-      const results: Array<Record<string, unknown>> = await Promise.all(Array.from({ length: count }, (_, i) => (i % 2 === 0 ? fresh() : scheduled())));
+      const results: Array<Record<string, unknown>> = await Promise.all(
+        Array.from({ length: count }, (_, i) => (i % 2 === 0 ? fresh() : scheduled())),
+      );
       // A scheduler that found the lease taken moves on; by now the on-demand callers of this process
       // have seen the refreshed token, so read what the scheduler's API clients would get.
       const t = await getFreshToken({ db, organizationId, connectionId, minValidity: 1 });
-      for (const r of results) if (r.kind === "scheduled") Object.assign(r, { accessToken: t.accessToken, expiresAt: t.expiresAt.toISOString() });
+      for (const r of results)
+        if (r.kind === "scheduled")
+          Object.assign(r, { accessToken: t.accessToken, expiresAt: t.expiresAt.toISOString() });
       return { results, ms: Date.now() - started };
     }
     case "refresh": {

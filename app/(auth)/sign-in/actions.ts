@@ -11,7 +11,11 @@ export async function signInWithPassword(_prev: FormState | undefined, form: For
   if (!env().localLogin) return { ok: false, message: t("passwordDisabled") };
   const email = String(form.get("email") ?? "");
   try {
-    await signIn("credentials", { email, password: String(form.get("password") ?? ""), redirectTo: safeReturnTo(form.get("returnTo")) });
+    await signIn("credentials", {
+      email,
+      password: String(form.get("password") ?? ""),
+      redirectTo: safeReturnTo(form.get("returnTo")),
+    });
     return { ok: true };
   } catch (err) {
     if (err instanceof AuthError) return { ok: false, message: t("invalid"), data: { email } };

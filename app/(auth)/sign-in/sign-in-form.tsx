@@ -11,7 +11,15 @@ export function SignInForm({ returnTo }: { returnTo: string }) {
     <form action={action} className="space-y-4">
       <input type="hidden" name="returnTo" value={returnTo} />
       <FormMessage state={state} />
-      <Field name="email" label={t("email")} type="email" autoComplete="username" required defaultValue={state?.data?.email} autoFocus />
+      <Field
+        name="email"
+        label={t("email")}
+        type="email"
+        autoComplete="username"
+        required
+        defaultValue={state?.data?.email}
+        autoFocus
+      />
       <Field name="password" label={t("password")} type="password" autoComplete="current-password" required />
       <SubmitButton className="btn-primary w-full" pendingLabel={t("signingIn")}>
         {t("submit")}

@@ -20,7 +20,13 @@ export default async function OrganizationsPage() {
         <EmptyState
           title={t("emptyTitle")}
           body={user.isStaff ? t("emptyStaff") : t("emptyMember")}
-          action={user.isStaff ? <Link href="/admin/organizations" className="btn-primary">{t("createFirst")}</Link> : null}
+          action={
+            user.isStaff ? (
+              <Link href="/admin/organizations" className="btn-primary">
+                {t("createFirst")}
+              </Link>
+            ) : null
+          }
         />
       ) : (
         <ul className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">

@@ -12,7 +12,13 @@ export async function savePlatformOAuthAppAction(_prev: FormState | undefined, f
   const state = await formAction(async () => {
     const user = await requireStaff();
     const o = formObject(form);
-    const app = await saveOAuthApp({ db: db(), organizationId: null, appId: o.appId || undefined, input: o, actor: { type: "user", id: user.id, label: user.email } });
+    const app = await saveOAuthApp({
+      db: db(),
+      organizationId: null,
+      appId: o.appId || undefined,
+      input: o,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath("/admin/apps");
     target = `/admin/apps/${app.id}?saved=1`;
     return { ok: true };

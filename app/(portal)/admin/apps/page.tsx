@@ -11,8 +11,24 @@ export async function generateMetadata() {
 export default async function PlatformAppsPage() {
   await requireStaff();
   const t = await getTranslations("adminApps");
-  const apps = await db().oAuthApp.findMany({ where: { organizationId: null }, select: { id: true, name: true, providerId: true, clientId: true, clientSecretEnc: true, certificateThumbprint: true, alertCode: true }, orderBy: { name: "asc" } });
-  const action = <Link href="/admin/apps/new" className="btn-primary">{t("new")}</Link>;
+  const apps = await db().oAuthApp.findMany({
+    where: { organizationId: null },
+    select: {
+      id: true,
+      name: true,
+      providerId: true,
+      clientId: true,
+      clientSecretEnc: true,
+      certificateThumbprint: true,
+      alertCode: true,
+    },
+    orderBy: { name: "asc" },
+  });
+  const action = (
+    <Link href="/admin/apps/new" className="btn-primary">
+      {t("new")}
+    </Link>
+  );
   return (
     <>
       <PageHeader title={t("title")} description={t("description")} actions={action} />
@@ -33,12 +49,21 @@ export default async function PlatformAppsPage() {
               {apps.map((a) => (
                 <tr key={a.id}>
                   <td>
-                    <Link href={`/admin/apps/${a.id}`} className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{a.name}</Link>
+                    <Link
+                      href={`/admin/apps/${a.id}`}
+                      className="font-medium text-indigo-600 hover:underline dark:text-indigo-400"
+                    >
+                      {a.name}
+                    </Link>
                     {a.alertCode ? <p className="text-xs text-red-600">{t("alert", { code: a.alertCode })}</p> : null}
                   </td>
                   <td className="font-mono text-xs">{a.providerId}</td>
                   <td className="font-mono text-xs">{a.clientId}</td>
-                  <td className="text-xs">{[a.clientSecretEnc ? t("secret") : null, a.certificateThumbprint ? t("certificate") : null].filter(Boolean).join(" + ") || "—"}</td>
+                  <td className="text-xs">
+                    {[a.clientSecretEnc ? t("secret") : null, a.certificateThumbprint ? t("certificate") : null]
+                      .filter(Boolean)
+                      .join(" + ") || "—"}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -11,7 +11,11 @@ export async function generateMetadata() {
 }
 
 /** Installation-wide events (sign-ins, staff changes, key rotation, refused callbacks): organization-less rows. */
-export default async function AdminAuditPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
+export default async function AdminAuditPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | undefined>>;
+}) {
   await requireStaff();
   const t = await getTranslations("adminAudit");
   const ta = await getTranslations("audit");
@@ -26,10 +30,19 @@ export default async function AdminAuditPage({ searchParams }: { searchParams: P
         <EmptyState title={ta("emptyTitle")} body={ta("emptyBody")} />
       ) : (
         <>
-          <AuditTable events={events.map((e) => ({ ...e, when: format.dateTime(e.createdAt, { dateStyle: "medium", timeStyle: "medium" }), iso: e.createdAt.toISOString() }))} />
+          <AuditTable
+            events={events.map((e) => ({
+              ...e,
+              when: format.dateTime(e.createdAt, { dateStyle: "medium", timeStyle: "medium" }),
+              iso: e.createdAt.toISOString(),
+            }))}
+          />
           {nextCursor ? (
             <div className="mt-4">
-              <Link className="btn-secondary" href={`?${new URLSearchParams({ ...(query.action ? { action: query.action } : {}), cursor: nextCursor })}`}>
+              <Link
+                className="btn-secondary"
+                href={`?${new URLSearchParams({ ...(query.action ? { action: query.action } : {}), cursor: nextCursor })}`}
+              >
                 {ta("older")}
               </Link>
             </div>

@@ -10,7 +10,12 @@ export async function createOrganizationAction(_prev: FormState | undefined, for
   const state = await formAction(async () => {
     const user = await requireStaff();
     const input = formObject(form);
-    const org = await createOrganization({ db: db(), input, ownerUserId: input.joinAsOwner === "on" ? user.id : undefined, actor: { type: "user", id: user.id, label: user.email } });
+    const org = await createOrganization({
+      db: db(),
+      input,
+      ownerUserId: input.joinAsOwner === "on" ? user.id : undefined,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     slug = org.slug;
     return { ok: true };
   });

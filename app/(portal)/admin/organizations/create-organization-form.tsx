@@ -5,7 +5,12 @@ import { Field, FormMessage, SubmitButton } from "@/app/_components/form";
 import { createOrganizationAction } from "./actions";
 
 const slugify = (s: string) =>
-  s.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48);
+  s
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 48);
 
 export function CreateOrganizationForm() {
   const t = useTranslations("admin");
@@ -15,7 +20,14 @@ export function CreateOrganizationForm() {
   return (
     <form action={action} className="space-y-4">
       <FormMessage state={state} />
-      <Field name="name" label={t("name")} required maxLength={100} error={state?.errors?.name} onChange={(e) => !touched && setSlug(slugify(e.target.value))} />
+      <Field
+        name="name"
+        label={t("name")}
+        required
+        maxLength={100}
+        error={state?.errors?.name}
+        onChange={(e) => !touched && setSlug(slugify(e.target.value))}
+      />
       <Field
         name="slug"
         label={t("slug")}

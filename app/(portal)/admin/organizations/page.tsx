@@ -37,7 +37,10 @@ export default async function AdminOrganizationsPage() {
                   {orgs.map((o) => (
                     <tr key={o.id}>
                       <td>
-                        <Link href={`/orgs/${o.slug}`} className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+                        <Link
+                          href={`/orgs/${o.slug}`}
+                          className="font-medium text-indigo-600 hover:underline dark:text-indigo-400"
+                        >
                           {o.name}
                         </Link>
                         <p className="font-mono text-xs text-zinc-500">{o.slug}</p>

@@ -45,13 +45,24 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
       </div>
       {attention.length > 0 ? (
         <section className="card mt-6 border-amber-300 dark:border-amber-800" aria-labelledby="attention">
-          <h2 id="attention" className="border-b border-zinc-200 px-5 py-3 text-sm font-semibold dark:border-zinc-800">{t("attention")}</h2>
+          <h2 id="attention" className="border-b border-zinc-200 px-5 py-3 text-sm font-semibold dark:border-zinc-800">
+            {t("attention")}
+          </h2>
           <ul className="divide-y divide-zinc-100 dark:divide-zinc-800">
             {attention.map((c) => (
               <li key={c.id} className="flex items-center justify-between gap-3 px-5 py-3 text-sm">
-                <Link href={`${base}/connections/${c.id}`} className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{c.name}</Link>
+                <Link
+                  href={`${base}/connections/${c.id}`}
+                  className="font-medium text-indigo-600 hover:underline dark:text-indigo-400"
+                >
+                  {c.name}
+                </Link>
                 <span className="text-xs text-zinc-600 dark:text-zinc-400">
-                  {c.status === "active" && c.refreshTokenExpiresAt ? t("refreshTokenExpiring", { when: format.relativeTime(c.refreshTokenExpiresAt) }) : <Badge tone={c.status}>{ts(c.status)}</Badge>}
+                  {c.status === "active" && c.refreshTokenExpiresAt ? (
+                    t("refreshTokenExpiring", { when: format.relativeTime(c.refreshTokenExpiresAt) })
+                  ) : (
+                    <Badge tone={c.status}>{ts(c.status)}</Badge>
+                  )}
                 </span>
               </li>
             ))}
@@ -63,7 +74,10 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
           <ol className="space-y-3">
             {steps.map((s, i) => (
               <li key={i} className="flex items-start gap-3 text-sm">
-                <span aria-hidden className={`mt-0.5 flex h-5 w-5 shrink-0 items-center justify-center rounded-full text-xs font-semibold ${s.done ? "bg-emerald-600 text-white" : "bg-zinc-200 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300"}`}>
+                <span
+                  aria-hidden
+                  className={`mt-0.5 flex h-5 w-5 shrink-0 items-center justify-center rounded-full text-xs font-semibold ${s.done ? "bg-emerald-600 text-white" : "bg-zinc-200 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300"}`}
+                >
                   {s.done ? "✓" : i + 1}
                 </span>
                 <span>
@@ -82,7 +96,8 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
               {recent.events.map((e) => (
                 <li key={e.id} className="flex items-center justify-between gap-3">
                   <span className="truncate">
-                    <span className="font-mono text-xs">{e.action}</span> <span className="text-zinc-500">· {e.actorLabel ?? e.actorType}</span>
+                    <span className="font-mono text-xs">{e.action}</span>{" "}
+                    <span className="text-zinc-500">· {e.actorLabel ?? e.actorType}</span>
                   </span>
                   <span className="flex shrink-0 items-center gap-2">
                     <Badge tone={e.outcome}>{ts(`outcome.${e.outcome}`)}</Badge>

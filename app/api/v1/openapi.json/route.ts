@@ -4,5 +4,7 @@ import { buildOpenApiDocument } from "@/lib/api/openapi";
 export const dynamic = "force-dynamic";
 
 export function GET() {
-  return Response.json(buildOpenApiDocument(), { headers: { "cache-control": "public, max-age=300", "access-control-allow-origin": "*" } });
+  return Response.json(buildOpenApiDocument(), {
+    headers: { "cache-control": "public, max-age=300", "access-control-allow-origin": "*" },
+  });
 }

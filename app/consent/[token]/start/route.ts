@@ -16,12 +16,32 @@ export async function POST(request: Request, { params }: { params: Promise<{ tok
   const ip = clientIp(request.headers);
   const limited = takeToken(`consent-start:${ip ?? "unknown"}`, { limit: 30, windowMs: 60_000 });
   if (!limited.ok) {
-    return new Response("Too many attempts from this address. Wait a minute and try again.", { status: 429, headers: { "retry-after": String(limited.retryAfterSeconds), "content-type": "text/plain; charset=utf-8" } });
+    return new Response("Too many attempts from this address. Wait a minute and try again.", {
+      status: 429,
+      headers: { "retry-after": String(limited.retryAfterSeconds), "content-type": "text/plain; charset=utf-8" },
+    });
   }
   const link = await findOpenConsentLink({ db: db(), token });
-  if (!link) return new Response(null, { status: 303, headers: { location: `${env().publicUrl}/consent/${encodeURIComponent(token)}`, "referrer-policy": "no-referrer" } });
+  if (!link)
+    return new Response(null, {
+      status: 303,
+      headers: {
+        location: `${env().publicUrl}/consent/${encodeURIComponent(token)}`,
+        "referrer-policy": "no-referrer",
+      },
+    });
   const browserSecret = crypto.randomBytes(32).toString("base64url");
-  const { authorizationUrl } = await startConsent({ db: db(), consentRequestId: link.id, organizationId: link.organizationId, browserSecret, actor: { type: "anonymous", label: "tenant admin" }, ip });
+  const { authorizationUrl } = await startConsent({
+    db: db(),
+    consentRequestId: link.id,
+    organizationId: link.organizationId,
+    browserSecret,
+    actor: { type: "anonymous", label: "tenant admin" },
+    ip,
+  });
   (await cookies()).set(flowCookieName(), browserSecret, flowCookieOptions());
-  return new Response(null, { status: 303, headers: { location: authorizationUrl, "referrer-policy": "no-referrer", "cache-control": "no-store" } });
+  return new Response(null, {
+    status: 303,
+    headers: { location: authorizationUrl, "referrer-policy": "no-referrer", "cache-control": "no-store" },
+  });
 }

@@ -10,7 +10,13 @@ import { OAuthAppForm } from "@/app/_components/oauth-app-form";
 import { OAuthAppDetails } from "@/app/_components/oauth-app-details";
 import { savePlatformOAuthAppAction } from "../actions";
 
-export default async function PlatformAppPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ saved?: string }> }) {
+export default async function PlatformAppPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<{ saved?: string }>;
+}) {
   await requireStaff();
   const app = await getOAuthApp({ db: db(), appId: (await params).id, organizationId: null });
   if (!app) notFound();
@@ -19,11 +25,22 @@ export default async function PlatformAppPage({ params, searchParams }: { params
   return (
     <>
       <PageHeader title={app.name} description={t("editPlatformDescription")} />
-      {saved ? <p role="status" className="mb-4 rounded-md bg-emerald-50 px-4 py-3 text-sm text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200">{t("saved")}</p> : null}
+      {saved ? (
+        <p
+          role="status"
+          className="mb-4 rounded-md bg-emerald-50 px-4 py-3 text-sm text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200"
+        >
+          {t("saved")}
+        </p>
+      ) : null}
       <div className="grid gap-6 lg:grid-cols-2">
         <OAuthAppDetails app={app} redirectUri={callbackUrl(app.providerId)} />
         <Card title={t("editTitle")}>
-          <OAuthAppForm action={savePlatformOAuthAppAction} providers={oauthProviderOptions()} existing={{ ...app, hasCertificate: Boolean(app.certificate) }} />
+          <OAuthAppForm
+            action={savePlatformOAuthAppAction}
+            providers={oauthProviderOptions()}
+            existing={{ ...app, hasCertificate: Boolean(app.certificate) }}
+          />
         </Card>
       </div>
     </>

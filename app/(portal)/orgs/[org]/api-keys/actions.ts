@@ -13,7 +13,11 @@ export async function createApiKeyAction(_prev: FormState | undefined, form: For
     const r = await createApiKey({
       db: db(),
       organizationId: org.id,
-      input: { name: o.name, scopes: form.getAll("scopes").map(String), ...(o.expiresAt ? { expiresAt: new Date(`${o.expiresAt}T23:59:59Z`) } : {}) },
+      input: {
+        name: o.name,
+        scopes: form.getAll("scopes").map(String),
+        ...(o.expiresAt ? { expiresAt: new Date(`${o.expiresAt}T23:59:59Z`) } : {}),
+      },
       actor: { type: "user", id: user.id, label: user.email },
       createdByUserId: user.id,
     });
@@ -26,7 +30,12 @@ export async function revokeApiKeyAction(_prev: FormState | undefined, form: For
   return formAction(async () => {
     const o = formObject(form);
     const { user, org } = await requireOrg(o.org ?? "", "admin");
-    await revokeApiKey({ db: db(), organizationId: org.id, apiKeyId: o.apiKeyId ?? "", actor: { type: "user", id: user.id, label: user.email } });
+    await revokeApiKey({
+      db: db(),
+      organizationId: org.id,
+      apiKeyId: o.apiKeyId ?? "",
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${org.slug}/api-keys`);
     return { ok: true };
   });

@@ -19,48 +19,60 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
   const now = new Date();
   return (
     <>
-      <PageHeader title={t("title")} description={t("description")} actions={<Link href={`/orgs/${org.slug}/api`} className="btn-secondary">{t("reference")}</Link>} />
+      <PageHeader
+        title={t("title")}
+        description={t("description")}
+        actions={
+          <Link href={`/orgs/${org.slug}/api`} className="btn-secondary">
+            {t("reference")}
+          </Link>
+        }
+      />
       <div className="grid gap-6 lg:grid-cols-[1fr_22rem]">
-      <div>
-      {keys.length === 0 ? (
-        <EmptyState title={t("emptyTitle")} body={t("emptyBody", { slug: org.slug })} />
-      ) : (
-        <div className="card overflow-x-auto">
-          <table className="data-table">
-            <thead>
-              <tr>
-                <th scope="col">{t("name")}</th>
-                <th scope="col">{t("key")}</th>
-                <th scope="col">{t("scopes")}</th>
-                <th scope="col">{t("lastUsed")}</th>
-                <th scope="col">{t("state")}</th>
-                <th scope="col"><span className="sr-only">{t("revoke")}</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => {
-                const state = k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt < now ? "expired" : "valid";
-                return (
-                  <tr key={k.id}>
-                    <td className="font-medium">{k.name}</td>
-                    <td className="font-mono text-xs">{k.prefix}…</td>
-                    <td className="font-mono text-xs">{k.scopes}</td>
-                    <td className="text-xs">{k.lastUsedAt ? format.relativeTime(k.lastUsedAt) : t("never")}</td>
-                    <td>
-                      <Badge tone={state === "valid" ? "active" : "revoked"}>{t(state)}</Badge>
-                    </td>
-                    <td className="text-right">{state === "valid" ? <RevokeApiKeyButton org={org.slug} apiKeyId={k.id} /> : null}</td>
+        <div>
+          {keys.length === 0 ? (
+            <EmptyState title={t("emptyTitle")} body={t("emptyBody", { slug: org.slug })} />
+          ) : (
+            <div className="card overflow-x-auto">
+              <table className="data-table">
+                <thead>
+                  <tr>
+                    <th scope="col">{t("name")}</th>
+                    <th scope="col">{t("key")}</th>
+                    <th scope="col">{t("scopes")}</th>
+                    <th scope="col">{t("lastUsed")}</th>
+                    <th scope="col">{t("state")}</th>
+                    <th scope="col">
+                      <span className="sr-only">{t("revoke")}</span>
+                    </th>
                   </tr>
-                );
-              })}
-            </tbody>
-          </table>
+                </thead>
+                <tbody>
+                  {keys.map((k) => {
+                    const state = k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt < now ? "expired" : "valid";
+                    return (
+                      <tr key={k.id}>
+                        <td className="font-medium">{k.name}</td>
+                        <td className="font-mono text-xs">{k.prefix}…</td>
+                        <td className="font-mono text-xs">{k.scopes}</td>
+                        <td className="text-xs">{k.lastUsedAt ? format.relativeTime(k.lastUsedAt) : t("never")}</td>
+                        <td>
+                          <Badge tone={state === "valid" ? "active" : "revoked"}>{t(state)}</Badge>
+                        </td>
+                        <td className="text-right">
+                          {state === "valid" ? <RevokeApiKeyButton org={org.slug} apiKeyId={k.id} /> : null}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          )}
         </div>
-      )}
-      </div>
-      <Card title={t("createTitle")}>
-        <CreateApiKeyForm org={org.slug} scopes={API_SCOPES} />
-      </Card>
+        <Card title={t("createTitle")}>
+          <CreateApiKeyForm org={org.slug} scopes={API_SCOPES} />
+        </Card>
       </div>
     </>
   );

@@ -6,17 +6,35 @@ import { env } from "@/lib/env";
 import { CopyButton } from "@/app/_components/copy-button";
 import { Badge, PageHeader } from "@/app/_components/ui";
 
-type Op = { operationId: string; summary: string; description?: string; "x-required-scope": string; parameters: Array<{ name: string; in: string; required: boolean }>; requestBody?: unknown; responses: Record<string, { description: string }> };
+type Op = {
+  operationId: string;
+  summary: string;
+  description?: string;
+  "x-required-scope": string;
+  parameters: Array<{ name: string; in: string; required: boolean }>;
+  requestBody?: unknown;
+  responses: Record<string, { description: string }>;
+};
 
 const EXAMPLE_BODIES: Record<string, string> = {
-  createConnection: JSON.stringify({ provider: "generic-oauth2", name: "HubSpot via generic", settings: { authorization_url: "https://app.hubspot.com/oauth/authorize", token_url: "https://api.hubapi.com/oauth/v1/token" }, scopes: ["crm.objects.contacts.read"], oauth_app: { client_id: "…", client_secret: "…" } }),
+  createConnection: JSON.stringify({
+    provider: "generic-oauth2",
+    name: "HubSpot via generic",
+    settings: {
+      authorization_url: "https://app.hubspot.com/oauth/authorize",
+      token_url: "https://api.hubapi.com/oauth/v1/token",
+    },
+    scopes: ["crm.objects.contacts.read"],
+    oauth_app: { client_id: "…", client_secret: "…" },
+  }),
   getToken: JSON.stringify({ min_validity: 300 }),
 };
 
 function curl(base: string, method: string, path: string, op: Op): string {
   const url = `${base}${path.replace("{id}", "$CONNECTION_ID")}`;
   const lines = [`curl -sS -X ${method.toUpperCase()} "${url}"`, `  -H "Authorization: Bearer $CONSENTRY_API_KEY"`];
-  if (op.requestBody) lines.push(`  -H "Content-Type: application/json"`, `  -d '${EXAMPLE_BODIES[op.operationId] ?? "{}"}'`);
+  if (op.requestBody)
+    lines.push(`  -H "Content-Type: application/json"`, `  -d '${EXAMPLE_BODIES[op.operationId] ?? "{}"}'`);
   return lines.join(" \\\n");
 }
 
@@ -33,7 +51,10 @@ export default async function ApiReferencePage({ params }: { params: Promise<{ o
     <>
       <PageHeader title={t("title")} description={t("description")} />
       <p className="mb-6 text-sm">
-        <a href="/api/v1/openapi.json" className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">/api/v1/openapi.json</a> · {t("auth")}
+        <a href="/api/v1/openapi.json" className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+          /api/v1/openapi.json
+        </a>{" "}
+        · {t("auth")}
       </p>
       <div className="space-y-4">
         {Object.entries(doc.paths).flatMap(([path, ops]) =>
@@ -42,16 +63,26 @@ export default async function ApiReferencePage({ params }: { params: Promise<{ o
             return (
               <section key={`${method} ${path}`} className="card p-5" aria-labelledby={op.operationId}>
                 <div className="flex flex-wrap items-center gap-2">
-                  <Badge tone={method === "get" ? "active" : method === "delete" ? "failure" : "pending_consent"}>{method.toUpperCase()}</Badge>
-                  <code id={op.operationId} className="font-mono text-sm font-semibold">{path}</code>
+                  <Badge tone={method === "get" ? "active" : method === "delete" ? "failure" : "pending_consent"}>
+                    {method.toUpperCase()}
+                  </Badge>
+                  <code id={op.operationId} className="font-mono text-sm font-semibold">
+                    {path}
+                  </code>
                   <span className="ml-auto font-mono text-xs text-zinc-500">{op["x-required-scope"]}</span>
                 </div>
                 <p className="mt-2 text-sm font-medium">{op.summary}</p>
-                {op.description ? <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{op.description}</p> : null}
-                <p className="mt-2 text-xs text-zinc-500">{t("responses")} {Object.keys(op.responses).join(", ")}</p>
+                {op.description ? (
+                  <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{op.description}</p>
+                ) : null}
+                <p className="mt-2 text-xs text-zinc-500">
+                  {t("responses")} {Object.keys(op.responses).join(", ")}
+                </p>
                 <div className="relative mt-3">
                   <pre className="overflow-x-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">{example}</pre>
-                  <div className="absolute right-2 top-2"><CopyButton value={example} /></div>
+                  <div className="absolute right-2 top-2">
+                    <CopyButton value={example} />
+                  </div>
                 </div>
               </section>
             );

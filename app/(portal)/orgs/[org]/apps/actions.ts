@@ -11,7 +11,13 @@ export async function saveOrgOAuthAppAction(_prev: FormState | undefined, form: 
   const state = await formAction(async () => {
     const o = formObject(form);
     const { user, org } = await requireOrg(o.org ?? "", "admin");
-    const app = await saveOAuthApp({ db: db(), organizationId: org.id, appId: o.appId || undefined, input: o, actor: { type: "user", id: user.id, label: user.email } });
+    const app = await saveOAuthApp({
+      db: db(),
+      organizationId: org.id,
+      appId: o.appId || undefined,
+      input: o,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${org.slug}/apps`);
     target = `/orgs/${org.slug}/apps/${app.id}?saved=1`;
     return { ok: true };

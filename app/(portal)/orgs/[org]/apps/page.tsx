@@ -14,7 +14,11 @@ export default async function AppsPage({ params }: { params: Promise<{ org: stri
   const t = await getTranslations("apps");
   const { org, role } = await requireOrg((await params).org);
   const canManage = roleAtLeast(role, "admin");
-  const newButton = canManage ? <Link href={`/orgs/${org.slug}/apps/new`} className="btn-primary">{t("new")}</Link> : null;
+  const newButton = canManage ? (
+    <Link href={`/orgs/${org.slug}/apps/new`} className="btn-primary">
+      {t("new")}
+    </Link>
+  ) : null;
   const apps = await listOAuthApps({ db: db(), organizationId: org.id });
   return (
     <>
@@ -38,7 +42,12 @@ export default async function AppsPage({ params }: { params: Promise<{ org: stri
                 <tr key={a.id}>
                   <td className="font-medium">
                     {a.ownership === "custom" && canManage ? (
-                      <Link href={`/orgs/${org.slug}/apps/${a.id}`} className="text-indigo-600 hover:underline dark:text-indigo-400">{a.name}</Link>
+                      <Link
+                        href={`/orgs/${org.slug}/apps/${a.id}`}
+                        className="text-indigo-600 hover:underline dark:text-indigo-400"
+                      >
+                        {a.name}
+                      </Link>
                     ) : (
                       a.name
                     )}
@@ -50,7 +59,9 @@ export default async function AppsPage({ params }: { params: Promise<{ org: stri
                   </td>
                   <td className="text-xs">
                     {a.clientSecretSet ? t("secretSet") : t("noSecret")}
-                    {a.certificateThumbprint ? <p className="font-mono text-zinc-500">x5t {a.certificateThumbprint}</p> : null}
+                    {a.certificateThumbprint ? (
+                      <p className="font-mono text-zinc-500">x5t {a.certificateThumbprint}</p>
+                    ) : null}
                   </td>
                 </tr>
               ))}

@@ -10,7 +10,13 @@ export async function generateMetadata() {
   return { title: (await getTranslations("audit"))("title") };
 }
 
-export default async function AuditPage({ params, searchParams }: { params: Promise<{ org: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+export default async function AuditPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ org: string }>;
+  searchParams: Promise<Record<string, string | undefined>>;
+}) {
   const { org } = await requireOrg((await params).org, "admin");
   const t = await getTranslations("audit");
   const parsed = ZAuditQuery.safeParse(await searchParams);
@@ -24,7 +30,13 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
         <label htmlFor="audit-action" className="sr-only">
           {t("filter")}
         </label>
-        <input id="audit-action" name="action" defaultValue={query.action ?? ""} placeholder={t("filterPlaceholder")} className="input" />
+        <input
+          id="audit-action"
+          name="action"
+          defaultValue={query.action ?? ""}
+          placeholder={t("filterPlaceholder")}
+          className="input"
+        />
         <button type="submit" className="btn-secondary">
           {t("apply")}
         </button>
@@ -34,11 +46,18 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
       ) : (
         <>
           <AuditTable
-            events={events.map((e) => ({ ...e, when: format.dateTime(e.createdAt, { dateStyle: "medium", timeStyle: "medium" }), iso: e.createdAt.toISOString() }))}
+            events={events.map((e) => ({
+              ...e,
+              when: format.dateTime(e.createdAt, { dateStyle: "medium", timeStyle: "medium" }),
+              iso: e.createdAt.toISOString(),
+            }))}
           />
           {nextCursor ? (
             <div className="mt-4">
-              <Link className="btn-secondary" href={`?${new URLSearchParams({ ...(query.action ? { action: query.action } : {}), cursor: nextCursor })}`}>
+              <Link
+                className="btn-secondary"
+                href={`?${new URLSearchParams({ ...(query.action ? { action: query.action } : {}), cursor: nextCursor })}`}
+              >
                 {t("older")}
               </Link>
             </div>

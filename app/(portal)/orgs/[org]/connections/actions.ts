@@ -44,7 +44,13 @@ function connectionInput(o: Record<string, string>, form: FormData) {
     settings,
     ...(scopes.length ? { scopes } : {}),
     ...(o.appChoice === "custom"
-      ? { oauth_app: { client_id: o.clientId ?? "", client_secret: o.clientSecret || undefined, redirect_uri: o.redirectUri || undefined } }
+      ? {
+          oauth_app: {
+            client_id: o.clientId ?? "",
+            client_secret: o.clientSecret || undefined,
+            redirect_uri: o.redirectUri || undefined,
+          },
+        }
       : o.appChoice
         ? { oauth_app_id: o.appChoice }
         : {}),
@@ -58,7 +64,12 @@ export async function createConnectionAction(_prev: FormState | undefined, form:
     const o = formObject(form);
     const { user, org } = await requireOrg(o.org ?? "", "member");
     if (o.appChoice === "custom") await requireOrg(org.slug, "admin");
-    const c = await createConnection({ db: db(), organizationId: org.id, input: connectionInput(o, form), actor: { type: "user", id: user.id, label: user.email } });
+    const c = await createConnection({
+      db: db(),
+      organizationId: org.id,
+      input: connectionInput(o, form),
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     target = `/orgs/${org.slug}/connections/${c.id}`;
     return { ok: true };
   });
@@ -70,7 +81,13 @@ export async function createConsentLinkAction(_prev: FormState | undefined, form
   return formAction(async () => {
     const { org, connectionId } = ZRef.parse(formObject(form));
     const { user, org: o } = await requireOrg(org, "member");
-    const link = await createConsentLink({ db: db(), organizationId: o.id, connectionId, actor: { type: "user", id: user.id, label: user.email }, createdByUserId: user.id });
+    const link = await createConsentLink({
+      db: db(),
+      organizationId: o.id,
+      connectionId,
+      actor: { type: "user", id: user.id, label: user.email },
+      createdByUserId: user.id,
+    });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
     return { ok: true, message: (await getTranslations("connection"))("linkCreated"), data: { url: link.url } };
   });
@@ -78,9 +95,16 @@ export async function createConsentLinkAction(_prev: FormState | undefined, form
 
 export async function revokeConsentLinkAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
   return formAction(async () => {
-    const { org, connectionId, consentRequestId } = ZRef.extend({ consentRequestId: z.string().min(1).max(64) }).parse(formObject(form));
+    const { org, connectionId, consentRequestId } = ZRef.extend({ consentRequestId: z.string().min(1).max(64) }).parse(
+      formObject(form),
+    );
     const { user, org: o } = await requireOrg(org, "member");
-    await revokeConsentLink({ db: db(), organizationId: o.id, consentRequestId, actor: { type: "user", id: user.id, label: user.email } });
+    await revokeConsentLink({
+      db: db(),
+      organizationId: o.id,
+      consentRequestId,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
     return { ok: true, message: (await getTranslations("connection"))("linkRevoked") };
   });
@@ -107,12 +131,21 @@ export async function testConnectionAction(_prev: FormState | undefined, form: F
   return formAction(async () => {
     const { org, connectionId } = ZRef.parse(formObject(form));
     const { user, org: o } = await requireOrg(org, "member");
-    const r = await testConnection({ db: db(), organizationId: o.id, connectionId, actor: { type: "user", id: user.id, label: user.email } });
+    const r = await testConnection({
+      db: db(),
+      organizationId: o.id,
+      connectionId,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
     const t = await getTranslations("connection");
     return {
       ok: r.ok,
-      message: r.ok ? t("testOk", { status: r.status ?? 0, ms: r.durationMs }) : r.status ? t("testFailedStatus", { status: r.status }) : r.message,
+      message: r.ok
+        ? t("testOk", { status: r.status ?? 0, ms: r.durationMs })
+        : r.status
+          ? t("testFailedStatus", { status: r.status })
+          : r.message,
       data: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [`summary:${k}`, v])),
     };
   });
@@ -124,8 +157,17 @@ export async function pasteRedirectAction(_prev: FormState | undefined, form: Fo
     const o = formObject(form);
     const { org, connectionId } = ZRef.parse(o);
     const { org: ov } = await requireOrg(org, "member");
-    if (!o.pasted?.trim()) throw new AppError("validation", "Paste the address", { errors: [{ path: "pasted", message: "validation.pasteRequired" }] });
-    const outcome = await completeConsentFromPaste({ db: db(), organizationId: ov.id, connectionId, pasted: o.pasted, browserSecret: (await cookies()).get(flowCookieName())?.value });
+    if (!o.pasted?.trim())
+      throw new AppError("validation", "Paste the address", {
+        errors: [{ path: "pasted", message: "validation.pasteRequired" }],
+      });
+    const outcome = await completeConsentFromPaste({
+      db: db(),
+      organizationId: ov.id,
+      connectionId,
+      pasted: o.pasted,
+      browserSecret: (await cookies()).get(flowCookieName())?.value,
+    });
     await consentResultResponse(outcome);
     redirect("/consent/result");
   });
@@ -135,7 +177,10 @@ export async function refreshNowAction(_prev: FormState | undefined, form: FormD
   return formAction(async () => {
     const { org, connectionId } = ZRef.parse(formObject(form));
     const { org: o } = await requireOrg(org, "member");
-    const c = await db().connection.findFirst({ where: { id: connectionId, organizationId: o.id }, select: { id: true } });
+    const c = await db().connection.findFirst({
+      where: { id: connectionId, organizationId: o.id },
+      select: { id: true },
+    });
     if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
     const r = await refreshConnection({ db: db(), connectionId: c.id, reason: "manual" });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
@@ -151,7 +196,12 @@ export async function disconnectAction(_prev: FormState | undefined, form: FormD
   return formAction(async () => {
     const { org, connectionId } = ZRef.parse(formObject(form));
     const { user, org: o } = await requireOrg(org, "admin");
-    await disconnectConnection({ db: db(), organizationId: o.id, connectionId, actor: { type: "user", id: user.id, label: user.email } });
+    await disconnectConnection({
+      db: db(),
+      organizationId: o.id,
+      connectionId,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
     return { ok: true, message: (await getTranslations("connection"))("disconnected") };
   });

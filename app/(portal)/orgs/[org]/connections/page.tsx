@@ -18,9 +18,25 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
   const rows = await listConnections({ db: db(), organizationId: org.id });
   return (
     <>
-      <PageHeader title={t("title")} description={t("description")} actions={<Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">{t("new")}</Link>} />
+      <PageHeader
+        title={t("title")}
+        description={t("description")}
+        actions={
+          <Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">
+            {t("new")}
+          </Link>
+        }
+      />
       {rows.length === 0 ? (
-        <EmptyState title={t("emptyTitle")} body={t("emptyBody")} action={<Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">{t("createFirst")}</Link>} />
+        <EmptyState
+          title={t("emptyTitle")}
+          body={t("emptyBody")}
+          action={
+            <Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">
+              {t("createFirst")}
+            </Link>
+          }
+        />
       ) : (
         <div className="card overflow-x-auto">
           <table className="data-table">
@@ -39,24 +55,39 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
               {rows.map((c) => (
                 <tr key={c.id}>
                   <td className="font-medium">
-                    <Link href={`/orgs/${org.slug}/connections/${c.id}`} className="text-indigo-600 hover:underline dark:text-indigo-400">
+                    <Link
+                      href={`/orgs/${org.slug}/connections/${c.id}`}
+                      className="text-indigo-600 hover:underline dark:text-indigo-400"
+                    >
                       {c.name}
                     </Link>
                   </td>
                   <td className="font-mono text-xs">{c.providerId}</td>
                   <td>
                     <Badge tone={c.status}>{ts(c.status)}</Badge>
-                    {c.lastErrorCode && c.status !== "active" ? <p className="mt-1 text-xs text-red-600 dark:text-red-400">{te.has(c.lastErrorCode) ? te(c.lastErrorCode) : c.lastErrorCode}</p> : null}
+                    {c.lastErrorCode && c.status !== "active" ? (
+                      <p className="mt-1 text-xs text-red-600 dark:text-red-400">
+                        {te.has(c.lastErrorCode) ? te(c.lastErrorCode) : c.lastErrorCode}
+                      </p>
+                    ) : null}
                   </td>
                   <td className="text-xs">
                     {c.accountName ?? c.accountEmail ?? "—"}
-                    {c.externalTenantId ? <p className="font-mono text-zinc-500">{t("tenant", { id: c.externalTenantId })}</p> : null}
+                    {c.externalTenantId ? (
+                      <p className="font-mono text-zinc-500">{t("tenant", { id: c.externalTenantId })}</p>
+                    ) : null}
                   </td>
-                  <td className="text-xs">{c.expiresAt && c.status !== "revoked" ? format.relativeTime(c.expiresAt) : "—"}</td>
-                  <td className="text-xs">{c.refreshTokenExpiresAt ? format.relativeTime(c.refreshTokenExpiresAt) : "—"}</td>
+                  <td className="text-xs">
+                    {c.expiresAt && c.status !== "revoked" ? format.relativeTime(c.expiresAt) : "—"}
+                  </td>
+                  <td className="text-xs">
+                    {c.refreshTokenExpiresAt ? format.relativeTime(c.refreshTokenExpiresAt) : "—"}
+                  </td>
                   <td className="text-xs">
                     {c.lastRefreshedAt ? format.relativeTime(c.lastRefreshedAt) : "—"}
-                    {c.refreshAttempts > 0 ? <p className="text-amber-600">{t("attempts", { n: c.refreshAttempts })}</p> : null}
+                    {c.refreshAttempts > 0 ? (
+                      <p className="text-amber-600">{t("attempts", { n: c.refreshAttempts })}</p>
+                    ) : null}
                   </td>
                 </tr>
               ))}

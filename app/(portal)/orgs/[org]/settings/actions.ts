@@ -17,7 +17,12 @@ export async function renameOrganizationAction(_prev: FormState | undefined, for
   return formAction(async () => {
     const { org: slug } = ZSlug.parse(formObject(form));
     const { user, org } = await requireOrg(slug, "admin");
-    await renameOrganization({ db: db(), organizationId: org.id, input: formObject(form), actor: { type: "user", id: user.id, label: user.email } });
+    await renameOrganization({
+      db: db(),
+      organizationId: org.id,
+      input: formObject(form),
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${org.slug}`, "layout");
     return { ok: true, message: (await getTranslations("settings"))("renamed") };
   });
@@ -31,11 +36,21 @@ export async function addMemberAction(_prev: FormState | undefined, form: FormDa
     if (input.role === "owner" && role !== "owner") {
       throw new AppError("forbidden", "Only owners can add owners.", { i18n: { key: "errors.ownerOnly" } });
     }
-    const r = await addMember({ db: db(), organizationId: org.id, input, actor: { type: "user", id: user.id, label: user.email }, localLogin: env().localLogin });
+    const r = await addMember({
+      db: db(),
+      organizationId: org.id,
+      input,
+      actor: { type: "user", id: user.id, label: user.email },
+      localLogin: env().localLogin,
+    });
     revalidatePath(`/orgs/${org.slug}/settings`);
     const t = await getTranslations("settings");
-    if (r.password) return { ok: true, message: t("memberCreated", { email: r.email }), data: { password: r.password } };
-    return { ok: true, message: r.kind === "member" ? t("memberAdded", { email: r.email }) : t("memberInvited", { email: r.email }) };
+    if (r.password)
+      return { ok: true, message: t("memberCreated", { email: r.email }), data: { password: r.password } };
+    return {
+      ok: true,
+      message: r.kind === "member" ? t("memberAdded", { email: r.email }) : t("memberInvited", { email: r.email }),
+    };
   });
 }
 
@@ -44,9 +59,16 @@ const ZRemove = z.object({ org: z.string().min(1), membershipId: z.string().min(
 export async function removeMemberAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
   return formAction(async () => {
     const parsed = ZRemove.safeParse(formObject(form));
-    if (!parsed.success) throw new AppError("validation", "Invalid request", { errors: fieldErrors(parsed.error.issues) });
+    if (!parsed.success)
+      throw new AppError("validation", "Invalid request", { errors: fieldErrors(parsed.error.issues) });
     const { user, org, role } = await requireOrg(parsed.data.org, "admin");
-    await removeMember({ db: db(), organizationId: org.id, membershipId: parsed.data.membershipId, actingRole: role, actor: { type: "user", id: user.id, label: user.email } });
+    await removeMember({
+      db: db(),
+      organizationId: org.id,
+      membershipId: parsed.data.membershipId,
+      actingRole: role,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${org.slug}/settings`);
     return { ok: true, message: (await getTranslations("settings"))("memberRemoved") };
   });

@@ -17,8 +17,16 @@ export default async function SettingsPage({ params }: { params: Promise<{ org: 
   const format = await getFormatter();
   const canManage = roleAtLeast(role, "admin");
   const [members, invitations] = await Promise.all([
-    db().membership.findMany({ where: { organizationId: org.id }, select: { id: true, role: true, createdAt: true, user: { select: { email: true, name: true } } }, orderBy: { createdAt: "asc" } }),
-    db().invitation.findMany({ where: { organizationId: org.id, acceptedAt: null }, select: { id: true, email: true, role: true, expiresAt: true }, orderBy: { createdAt: "desc" } }),
+    db().membership.findMany({
+      where: { organizationId: org.id },
+      select: { id: true, role: true, createdAt: true, user: { select: { email: true, name: true } } },
+      orderBy: { createdAt: "asc" },
+    }),
+    db().invitation.findMany({
+      where: { organizationId: org.id, acceptedAt: null },
+      select: { id: true, email: true, role: true, expiresAt: true },
+      orderBy: { createdAt: "desc" },
+    }),
   ]);
   return (
     <>
@@ -45,7 +53,11 @@ export default async function SettingsPage({ params }: { params: Promise<{ org: 
                   <th scope="col">{t("person")}</th>
                   <th scope="col">{t("role")}</th>
                   <th scope="col">{t("since")}</th>
-                  {canManage ? <th scope="col"><span className="sr-only">{t("actions")}</span></th> : null}
+                  {canManage ? (
+                    <th scope="col">
+                      <span className="sr-only">{t("actions")}</span>
+                    </th>
+                  ) : null}
                 </tr>
               </thead>
               <tbody>
@@ -61,7 +73,12 @@ export default async function SettingsPage({ params }: { params: Promise<{ org: 
                     <td className="text-xs">{format.dateTime(m.createdAt, { dateStyle: "medium" })}</td>
                     {canManage ? (
                       <td className="text-right">
-                        <RemoveMemberButton org={org.slug} membershipId={m.id} label={t("remove")} confirm={t("removeConfirm", { email: m.user.email })} />
+                        <RemoveMemberButton
+                          org={org.slug}
+                          membershipId={m.id}
+                          label={t("remove")}
+                          confirm={t("removeConfirm", { email: m.user.email })}
+                        />
                       </td>
                     ) : null}
                   </tr>
@@ -70,7 +87,9 @@ export default async function SettingsPage({ params }: { params: Promise<{ org: 
                   <tr key={i.id}>
                     <td>
                       <p className="font-medium">{i.email}</p>
-                      <p className="text-xs text-zinc-500">{t("invitedUntil", { date: format.dateTime(i.expiresAt, { dateStyle: "medium" }) })}</p>
+                      <p className="text-xs text-zinc-500">
+                        {t("invitedUntil", { date: format.dateTime(i.expiresAt, { dateStyle: "medium" }) })}
+                      </p>
                     </td>
                     <td>
                       <Badge tone="pending_consent">{tr(i.role)}</Badge>

@@ -24,7 +24,15 @@ export function RenameForm({ org, name }: { org: string; name: string }) {
   );
 }
 
-export function AddMemberForm({ org, canAddOwner, localLogin }: { org: string; canAddOwner: boolean; localLogin: boolean }) {
+export function AddMemberForm({
+  org,
+  canAddOwner,
+  localLogin,
+}: {
+  org: string;
+  canAddOwner: boolean;
+  localLogin: boolean;
+}) {
   const t = useTranslations("settings");
   const tr = useTranslations("roles");
   const [state, action] = useActionState(addMemberAction, undefined);
@@ -39,7 +47,14 @@ export function AddMemberForm({ org, canAddOwner, localLogin }: { org: string; c
         </div>
       ) : null}
       <div className="grid gap-3 sm:grid-cols-[1fr_12rem_auto] sm:items-end">
-        <Field name="email" label={t("email")} type="email" required error={state?.errors?.email} hint={localLogin ? t("emailHintLocal") : t("emailHintOidc")} />
+        <Field
+          name="email"
+          label={t("email")}
+          type="email"
+          required
+          error={state?.errors?.email}
+          hint={localLogin ? t("emailHintLocal") : t("emailHintOidc")}
+        />
         <div>
           <label htmlFor="f-role" className="label">
             {t("role")}
@@ -56,7 +71,17 @@ export function AddMemberForm({ org, canAddOwner, localLogin }: { org: string; c
   );
 }
 
-export function RemoveMemberButton({ org, membershipId, label, confirm }: { org: string; membershipId: string; label: string; confirm: string }) {
+export function RemoveMemberButton({
+  org,
+  membershipId,
+  label,
+  confirm,
+}: {
+  org: string;
+  membershipId: string;
+  label: string;
+  confirm: string;
+}) {
   const [state, action] = useActionState(removeMemberAction, undefined);
   return (
     <form

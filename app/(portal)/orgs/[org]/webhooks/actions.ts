@@ -10,7 +10,12 @@ export async function createWebhookAction(_prev: FormState | undefined, form: Fo
   return formAction(async () => {
     const o = formObject(form);
     const { user, org } = await requireOrg(o.org ?? "", "admin");
-    const r = await createWebhookEndpoint({ db: db(), organizationId: org.id, input: { url: o.url, events: form.getAll("events").map(String) }, actor: { type: "user", id: user.id, label: user.email } });
+    const r = await createWebhookEndpoint({
+      db: db(),
+      organizationId: org.id,
+      input: { url: o.url, events: form.getAll("events").map(String) },
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${org.slug}/webhooks`);
     return { ok: true, message: (await getTranslations("webhooks"))("created"), data: { secret: r.secret } };
   });
@@ -20,7 +25,12 @@ export async function deleteWebhookAction(_prev: FormState | undefined, form: Fo
   return formAction(async () => {
     const o = formObject(form);
     const { user, org } = await requireOrg(o.org ?? "", "admin");
-    await deleteWebhookEndpoint({ db: db(), organizationId: org.id, endpointId: o.endpointId ?? "", actor: { type: "user", id: user.id, label: user.email } });
+    await deleteWebhookEndpoint({
+      db: db(),
+      organizationId: org.id,
+      endpointId: o.endpointId ?? "",
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${org.slug}/webhooks`);
     return { ok: true };
   });

@@ -14,8 +14,28 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
   const t = await getTranslations("webhooks");
   const format = await getFormatter();
   const [endpoints, deliveries] = await Promise.all([
-    db().webhookEndpoint.findMany({ where: { organizationId: org.id }, select: { id: true, url: true, events: true, active: true, createdAt: true }, orderBy: { createdAt: "asc" } }),
-    db().webhookDelivery.findMany({ where: { organizationId: org.id }, select: { id: true, eventType: true, status: true, attempts: true, lastStatusCode: true, lastError: true, createdAt: true, deliveredAt: true, nextAttemptAt: true, endpoint: { select: { url: true } } }, orderBy: { createdAt: "desc" }, take: 50 }),
+    db().webhookEndpoint.findMany({
+      where: { organizationId: org.id },
+      select: { id: true, url: true, events: true, active: true, createdAt: true },
+      orderBy: { createdAt: "asc" },
+    }),
+    db().webhookDelivery.findMany({
+      where: { organizationId: org.id },
+      select: {
+        id: true,
+        eventType: true,
+        status: true,
+        attempts: true,
+        lastStatusCode: true,
+        lastError: true,
+        createdAt: true,
+        deliveredAt: true,
+        nextAttemptAt: true,
+        endpoint: { select: { url: true } },
+      },
+      orderBy: { createdAt: "desc" },
+      take: 50,
+    }),
   ]);
   return (
     <>
@@ -56,10 +76,22 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
                   <tbody>
                     {deliveries.map((d) => (
                       <tr key={d.id}>
-                        <td className="whitespace-nowrap text-xs">{format.dateTime(d.createdAt, { dateStyle: "short", timeStyle: "medium" })}</td>
+                        <td className="whitespace-nowrap text-xs">
+                          {format.dateTime(d.createdAt, { dateStyle: "short", timeStyle: "medium" })}
+                        </td>
                         <td className="font-mono text-xs">{d.eventType}</td>
                         <td>
-                          <Badge tone={d.status === "delivered" ? "success" : d.status === "failed" ? "failure" : "pending_consent"}>{t(`status.${d.status}`)}</Badge>
+                          <Badge
+                            tone={
+                              d.status === "delivered"
+                                ? "success"
+                                : d.status === "failed"
+                                  ? "failure"
+                                  : "pending_consent"
+                            }
+                          >
+                            {t(`status.${d.status}`)}
+                          </Badge>
                           {d.lastError ? <p className="text-xs text-red-600">{d.lastError}</p> : null}
                         </td>
                         <td className="text-xs tabular-nums">{d.attempts}</td>

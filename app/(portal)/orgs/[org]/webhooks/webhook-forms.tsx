@@ -16,12 +16,21 @@ export function CreateWebhookForm({ org, events }: { org: string; events: readon
         <div className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm dark:border-amber-800 dark:bg-amber-950">
           <p>{t("secretOnce")}</p>
           <div className="mt-1 flex items-center gap-2">
-            <code className="select-all break-all font-mono text-xs" data-testid="webhook-secret">{state.data.secret}</code>
+            <code className="select-all break-all font-mono text-xs" data-testid="webhook-secret">
+              {state.data.secret}
+            </code>
             <CopyButton value={state.data.secret} />
           </div>
         </div>
       ) : null}
-      <Field name="url" label={t("url")} type="url" required placeholder="https://jobs.example.com/hooks/consentry" error={state?.errors?.url} />
+      <Field
+        name="url"
+        label={t("url")}
+        type="url"
+        required
+        placeholder="https://jobs.example.com/hooks/consentry"
+        error={state?.errors?.url}
+      />
       <fieldset>
         <legend className="label">{t("events")}</legend>
         <div className="grid gap-1 sm:grid-cols-2">
@@ -32,7 +41,11 @@ export function CreateWebhookForm({ org, events }: { org: string; events: readon
             </label>
           ))}
         </div>
-        {state?.errors?.events ? <p role="alert" className="mt-1 text-xs text-red-600">{state.errors.events}</p> : null}
+        {state?.errors?.events ? (
+          <p role="alert" className="mt-1 text-xs text-red-600">
+            {state.errors.events}
+          </p>
+        ) : null}
       </fieldset>
       <SubmitButton>{t("add")}</SubmitButton>
     </form>

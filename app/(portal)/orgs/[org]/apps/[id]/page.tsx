@@ -10,7 +10,13 @@ import { OAuthAppForm } from "@/app/_components/oauth-app-form";
 import { OAuthAppDetails } from "@/app/_components/oauth-app-details";
 import { saveOrgOAuthAppAction } from "../actions";
 
-export default async function OrgAppPage({ params, searchParams }: { params: Promise<{ org: string; id: string }>; searchParams: Promise<{ saved?: string }> }) {
+export default async function OrgAppPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ org: string; id: string }>;
+  searchParams: Promise<{ saved?: string }>;
+}) {
   const p = await params;
   const { org } = await requireOrg(p.org, "admin");
   const app = await getOAuthApp({ db: db(), appId: p.id, organizationId: org.id });
@@ -20,11 +26,23 @@ export default async function OrgAppPage({ params, searchParams }: { params: Pro
   return (
     <>
       <PageHeader title={app.name} description={t("editDescription")} />
-      {saved ? <p role="status" className="mb-4 rounded-md bg-emerald-50 px-4 py-3 text-sm text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200">{t("saved")}</p> : null}
+      {saved ? (
+        <p
+          role="status"
+          className="mb-4 rounded-md bg-emerald-50 px-4 py-3 text-sm text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200"
+        >
+          {t("saved")}
+        </p>
+      ) : null}
       <div className="grid gap-6 lg:grid-cols-2">
         <OAuthAppDetails app={app} redirectUri={callbackUrl(app.providerId)} />
         <Card title={t("editTitle")}>
-          <OAuthAppForm action={saveOrgOAuthAppAction} providers={oauthProviderOptions()} org={org.slug} existing={{ ...app, hasCertificate: Boolean(app.certificate) }} />
+          <OAuthAppForm
+            action={saveOrgOAuthAppAction}
+            providers={oauthProviderOptions()}
+            org={org.slug}
+            existing={{ ...app, hasCertificate: Boolean(app.certificate) }}
+          />
         </Card>
       </div>
     </>

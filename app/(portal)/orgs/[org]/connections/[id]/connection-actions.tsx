@@ -3,7 +3,15 @@ import { useActionState } from "react";
 import { useTranslations } from "next-intl";
 import { FormMessage, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
-import { connectNowAction, createConsentLinkAction, disconnectAction, pasteRedirectAction, refreshNowAction, revokeConsentLinkAction, testConnectionAction } from "../actions";
+import {
+  connectNowAction,
+  createConsentLinkAction,
+  disconnectAction,
+  pasteRedirectAction,
+  refreshNowAction,
+  revokeConsentLinkAction,
+  testConnectionAction,
+} from "../actions";
 
 function Ref({ org, connectionId }: { org: string; connectionId: string }) {
   return (
@@ -37,7 +45,14 @@ export function ConsentLinkPanel({ org, connectionId }: { org: string; connectio
         <div className="rounded-md border border-emerald-300 bg-emerald-50 p-3 text-xs dark:border-emerald-800 dark:bg-emerald-950">
           <p className="mb-1">{t("linkHint")}</p>
           <div className="flex items-center gap-2">
-            <input readOnly value={state.data.url} aria-label={t("consentLink")} data-testid="consent-link" className="input font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+            <input
+              readOnly
+              value={state.data.url}
+              aria-label={t("consentLink")}
+              data-testid="consent-link"
+              className="input font-mono text-xs"
+              onFocus={(e) => e.currentTarget.select()}
+            />
             <CopyButton value={state.data.url} />
           </div>
         </div>
@@ -48,7 +63,15 @@ export function ConsentLinkPanel({ org, connectionId }: { org: string; connectio
   );
 }
 
-export function RevokeLinkButton({ org, connectionId, consentRequestId }: { org: string; connectionId: string; consentRequestId: string }) {
+export function RevokeLinkButton({
+  org,
+  connectionId,
+  consentRequestId,
+}: {
+  org: string;
+  connectionId: string;
+  consentRequestId: string;
+}) {
   const t = useTranslations("connection");
   const [state, action] = useActionState(revokeConsentLinkAction, undefined);
   return (
@@ -56,7 +79,11 @@ export function RevokeLinkButton({ org, connectionId, consentRequestId }: { org:
       <Ref org={org} connectionId={connectionId} />
       <input type="hidden" name="consentRequestId" value={consentRequestId} />
       <SubmitButton className="btn-danger px-2 py-1 text-xs">{t("revokeLink")}</SubmitButton>
-      {state && !state.ok ? <span role="alert" className="text-red-600">{state.message}</span> : null}
+      {state && !state.ok ? (
+        <span role="alert" className="text-red-600">
+          {state.message}
+        </span>
+      ) : null}
     </form>
   );
 }
@@ -71,14 +98,34 @@ export function PasteRedirectForm({ org, connectionId }: { org: string; connecti
       <label htmlFor="f-pasted" className="label">
         {t("pasteLabel")}
       </label>
-      <textarea id="f-pasted" name="pasted" rows={3} className="input font-mono text-xs" placeholder="https://127.0.0.1/?code=…&state=…" autoComplete="off" spellCheck={false} />
-      {state?.errors?.pasted ? <p role="alert" className="text-xs text-red-600">{state.errors.pasted}</p> : null}
+      <textarea
+        id="f-pasted"
+        name="pasted"
+        rows={3}
+        className="input font-mono text-xs"
+        placeholder="https://127.0.0.1/?code=…&state=…"
+        autoComplete="off"
+        spellCheck={false}
+      />
+      {state?.errors?.pasted ? (
+        <p role="alert" className="text-xs text-red-600">
+          {state.errors.pasted}
+        </p>
+      ) : null}
       <SubmitButton className="btn-primary w-full">{t("pasteSubmit")}</SubmitButton>
     </form>
   );
 }
 
-export function TestConnectionButton({ org, connectionId, disabled }: { org: string; connectionId: string; disabled: boolean }) {
+export function TestConnectionButton({
+  org,
+  connectionId,
+  disabled,
+}: {
+  org: string;
+  connectionId: string;
+  disabled: boolean;
+}) {
   const t = useTranslations("connection");
   const [state, action] = useActionState(testConnectionAction, undefined);
   const summary = Object.entries(state?.data ?? {}).filter(([k]) => k.startsWith("summary:"));

@@ -6,7 +6,15 @@ import { getConnection } from "@/lib/connections/get-connection";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { callbackUrl } from "@/lib/consent/start-consent";
 import { Badge, Card, PageHeader } from "@/app/_components/ui";
-import { ConnectNowButton, ConsentLinkPanel, DisconnectButton, PasteRedirectForm, RefreshNowButton, RevokeLinkButton, TestConnectionButton } from "./connection-actions";
+import {
+  ConnectNowButton,
+  ConsentLinkPanel,
+  DisconnectButton,
+  PasteRedirectForm,
+  RefreshNowButton,
+  RevokeLinkButton,
+  TestConnectionButton,
+} from "./connection-actions";
 import { roleAtLeast } from "@/lib/auth/roles";
 
 export async function generateMetadata() {
@@ -26,11 +34,26 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
   const settings = JSON.parse(c.settings) as Record<string, unknown>;
   const headless = Boolean(c.oauthApp?.redirectUri && c.oauthApp.redirectUri !== callbackUrl(c.providerId));
   const oauth = provider?.authKind === "oauth2";
-  const when = (d: Date | null) => (d ? `${format.dateTime(d, { dateStyle: "medium", timeStyle: "short" })} (${format.relativeTime(d)})` : "—");
+  const when = (d: Date | null) =>
+    d ? `${format.dateTime(d, { dateStyle: "medium", timeStyle: "short" })} (${format.relativeTime(d)})` : "—";
   const rows: Array<[string, React.ReactNode]> = [
     [t("provider"), provider?.name ?? c.providerId],
-    [t("status"), <Badge key="s" tone={c.status}>{ts(c.status)}</Badge>],
-    ...(c.externalTenantId ? ([[t("tenant"), <code key="t" data-testid="tenant-id">{c.externalTenantId}</code>]] as Array<[string, React.ReactNode]>) : []),
+    [
+      t("status"),
+      <Badge key="s" tone={c.status}>
+        {ts(c.status)}
+      </Badge>,
+    ],
+    ...(c.externalTenantId
+      ? ([
+          [
+            t("tenant"),
+            <code key="t" data-testid="tenant-id">
+              {c.externalTenantId}
+            </code>,
+          ],
+        ] as Array<[string, React.ReactNode]>)
+      : []),
     [t("account"), [c.accountName, c.accountEmail].filter(Boolean).join(" · ") || "—"],
     [t("scopes"), c.scopes || "—"],
     [t("connectedAt"), when(c.connectedAt)],
@@ -39,15 +62,25 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
     [t("lastRefreshedAt"), when(c.lastRefreshedAt)],
     [t("nextRefreshAt"), when(c.nextRefreshAt)],
     [t("attempts"), String(c.refreshAttempts)],
-    ...(c.oauthApp ? ([[t("app"), `${c.oauthApp.name} (${c.oauthApp.organizationId ? t("orgApp") : t("platformApp")})`]] as Array<[string, React.ReactNode]>) : []),
-    ...Object.entries(settings).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode]),
+    ...(c.oauthApp
+      ? ([[t("app"), `${c.oauthApp.name} (${c.oauthApp.organizationId ? t("orgApp") : t("platformApp")})`]] as Array<
+          [string, React.ReactNode]
+        >)
+      : []),
+    ...Object.entries(settings).map(
+      ([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode],
+    ),
   ];
   return (
     <>
       <PageHeader title={c.name} description={t("description")} />
       {c.lastErrorMessage ? (
-        <p role="alert" className="mb-4 rounded-md bg-red-50 px-4 py-3 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
-          {t("lastError", { when: c.lastErrorAt ? format.relativeTime(c.lastErrorAt) : "" })} {te.has(c.lastErrorCode ?? "") ? te(c.lastErrorCode!) : <code>{c.lastErrorMessage}</code>}
+        <p
+          role="alert"
+          className="mb-4 rounded-md bg-red-50 px-4 py-3 text-sm text-red-800 dark:bg-red-950 dark:text-red-200"
+        >
+          {t("lastError", { when: c.lastErrorAt ? format.relativeTime(c.lastErrorAt) : "" })}{" "}
+          {te.has(c.lastErrorCode ?? "") ? te(c.lastErrorCode!) : <code>{c.lastErrorMessage}</code>}
         </p>
       ) : null}
       <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
@@ -74,7 +107,11 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
                     <ul className="space-y-2 text-xs">
                       {c.consentRequests.map((r) => (
                         <li key={r.id} className="flex items-center justify-between gap-2">
-                          <span>{t("linkExpires", { date: format.dateTime(r.expiresAt, { dateStyle: "medium", timeStyle: "short" }) })}</span>
+                          <span>
+                            {t("linkExpires", {
+                              date: format.dateTime(r.expiresAt, { dateStyle: "medium", timeStyle: "short" }),
+                            })}
+                          </span>
                           <RevokeLinkButton org={org.slug} connectionId={c.id} consentRequestId={r.id} />
                         </li>
                       ))}
@@ -86,7 +123,9 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
           ) : null}
           {headless ? (
             <Card title={t("headlessTitle")}>
-              <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">{t("headlessBody", { redirect: c.oauthApp!.redirectUri! })}</p>
+              <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">
+                {t("headlessBody", { redirect: c.oauthApp!.redirectUri! })}
+              </p>
               <PasteRedirectForm org={org.slug} connectionId={c.id} />
             </Card>
           ) : null}
@@ -97,7 +136,11 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
           ) : null}
           {provider?.test ? (
             <Card title={t("testTitle")}>
-              <TestConnectionButton org={org.slug} connectionId={c.id} disabled={c.status !== "active" && c.status !== "error"} />
+              <TestConnectionButton
+                org={org.slug}
+                connectionId={c.id}
+                disabled={c.status !== "active" && c.status !== "error"}
+              />
             </Card>
           ) : null}
           {c.status !== "revoked" && roleAtLeast(role, "admin") ? (

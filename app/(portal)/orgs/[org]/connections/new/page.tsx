@@ -21,7 +21,14 @@ export default async function NewConnectionPage({ params }: { params: Promise<{ 
     name: p.name,
     authKind: p.authKind,
     docsUrl: p.docsUrl ?? null,
-    settings: p.settings.map((s) => ({ key: s.key, type: s.type, required: s.required, options: s.options ?? null, default: s.default ?? null, example: s.example ?? null })),
+    settings: p.settings.map((s) => ({
+      key: s.key,
+      type: s.type,
+      required: s.required,
+      options: s.options ?? null,
+      default: s.default ?? null,
+      example: s.example ?? null,
+    })),
     defaultScopes: p.defaultScopes,
     omitScopeParam: p.omitScopeParam,
     redirectUri: callbackUrl(p.id),
@@ -32,7 +39,13 @@ export default async function NewConnectionPage({ params }: { params: Promise<{ 
       <ConnectionWizard
         org={org.slug}
         providers={providers}
-        apps={apps.map((a) => ({ id: a.id, name: a.name, providerId: a.providerId, ownership: a.ownership, clientId: a.clientId }))}
+        apps={apps.map((a) => ({
+          id: a.id,
+          name: a.name,
+          providerId: a.providerId,
+          ownership: a.ownership,
+          clientId: a.clientId,
+        }))}
         canCreateApp={roleAtLeast(role, "admin")}
       />
     </>

@@ -6,8 +6,24 @@ import { Field, FormMessage, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
 import { createConnectionAction } from "../actions";
 
-type Setting = { key: string; type: string; required: boolean; options: string[] | null; default: string | boolean | null; example: string | null };
-type Provider = { id: string; name: string; authKind: "oauth2" | "api_key"; docsUrl: string | null; settings: Setting[]; defaultScopes: string[]; omitScopeParam: boolean; redirectUri: string };
+type Setting = {
+  key: string;
+  type: string;
+  required: boolean;
+  options: string[] | null;
+  default: string | boolean | null;
+  example: string | null;
+};
+type Provider = {
+  id: string;
+  name: string;
+  authKind: "oauth2" | "api_key";
+  docsUrl: string | null;
+  settings: Setting[];
+  defaultScopes: string[];
+  omitScopeParam: boolean;
+  redirectUri: string;
+};
 type App = { id: string; name: string; providerId: string; ownership: "embedded" | "custom"; clientId: string };
 
 const STEPS = ["provider", "app", "settings"] as const;
@@ -23,7 +39,12 @@ function KeyValues({ name, label, help }: { name: string; label: string; help: s
         {rows.map((r) => (
           <div key={r} className="grid grid-cols-2 gap-2">
             <input name={`${name}.key`} aria-label={t("paramName")} placeholder={t("paramName")} className="input" />
-            <input name={`${name}.value`} aria-label={t("paramValue")} placeholder={t("paramValue")} className="input" />
+            <input
+              name={`${name}.value`}
+              aria-label={t("paramValue")}
+              placeholder={t("paramValue")}
+              className="input"
+            />
           </div>
         ))}
       </div>
@@ -34,7 +55,17 @@ function KeyValues({ name, label, help }: { name: string; label: string; help: s
   );
 }
 
-export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: string; providers: Provider[]; apps: App[]; canCreateApp: boolean }) {
+export function ConnectionWizard({
+  org,
+  providers,
+  apps,
+  canCreateApp,
+}: {
+  org: string;
+  providers: Provider[];
+  apps: App[];
+  canCreateApp: boolean;
+}) {
   const t = useTranslations("wizard");
   const ts = useTranslations("settingsFields");
   const [state, action] = useActionState(createConnectionAction, undefined);
@@ -50,9 +81,13 @@ export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: 
   if (state !== answered) {
     setAnswered(state);
     const keys = Object.keys(state?.errors ?? {});
-    if (keys.length > 0) setStep(keys.some((k) => k === "provider") ? 0 : keys.some((k) => k.startsWith("oauth_app") || k === "api_key") ? 1 : 2);
+    if (keys.length > 0)
+      setStep(
+        keys.some((k) => k === "provider") ? 0 : keys.some((k) => k.startsWith("oauth_app") || k === "api_key") ? 1 : 2,
+      );
   }
-  const stepOk = step === 0 ? Boolean(provider) : step === 1 ? provider?.authKind === "api_key" || Boolean(appChoice) : true;
+  const stepOk =
+    step === 0 ? Boolean(provider) : step === 1 ? provider?.authKind === "api_key" || Boolean(appChoice) : true;
 
   return (
     <form
@@ -71,7 +106,12 @@ export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: 
       <ol className="mb-6 flex flex-wrap gap-2 text-sm" aria-label={t("steps")}>
         {STEPS.map((s, i) => (
           <li key={s}>
-            <button type="button" onClick={() => i <= step && goTo(i)} aria-current={i === step ? "step" : undefined} className={`rounded-full px-3 py-1 ${i === step ? "bg-indigo-600 text-white" : i < step ? "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200" : "bg-zinc-100 text-zinc-500 dark:bg-zinc-800"}`}>
+            <button
+              type="button"
+              onClick={() => i <= step && goTo(i)}
+              aria-current={i === step ? "step" : undefined}
+              className={`rounded-full px-3 py-1 ${i === step ? "bg-indigo-600 text-white" : i < step ? "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200" : "bg-zinc-100 text-zinc-500 dark:bg-zinc-800"}`}
+            >
               {i + 1}. {t(`step.${s}`)}
             </button>
           </li>
@@ -80,12 +120,26 @@ export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: 
       <FormMessage state={state} />
 
       <section hidden={step !== 0} aria-labelledby="step-provider">
-        <h2 id="step-provider" className="mb-3 font-semibold">{t("chooseProvider")}</h2>
+        <h2 id="step-provider" className="mb-3 font-semibold">
+          {t("chooseProvider")}
+        </h2>
         <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" role="radiogroup" aria-label={t("chooseProvider")}>
           {providers.map((p) => (
-            <label key={p.id} className={`card flex cursor-pointer flex-col gap-1 p-4 ${providerId === p.id ? "border-indigo-500 ring-2 ring-indigo-500/30" : ""}`}>
+            <label
+              key={p.id}
+              className={`card flex cursor-pointer flex-col gap-1 p-4 ${providerId === p.id ? "border-indigo-500 ring-2 ring-indigo-500/30" : ""}`}
+            >
               <span className="flex items-center gap-2">
-                <input type="radio" name="providerRadio" value={p.id} checked={providerId === p.id} onChange={() => { setProviderId(p.id); setAppChoice(""); }} />
+                <input
+                  type="radio"
+                  name="providerRadio"
+                  value={p.id}
+                  checked={providerId === p.id}
+                  onChange={() => {
+                    setProviderId(p.id);
+                    setAppChoice("");
+                  }}
+                />
                 <span className="font-medium">{p.name}</span>
               </span>
               <span className="text-xs text-zinc-500">{t(`providerBlurb.${p.id}`)}</span>
@@ -95,22 +149,39 @@ export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: 
       </section>
 
       <section hidden={step !== 1} aria-labelledby="step-app">
-        <h2 id="step-app" className="mb-3 font-semibold">{provider?.authKind === "api_key" ? t("apiKeyHeading") : t("chooseApp")}</h2>
+        <h2 id="step-app" className="mb-3 font-semibold">
+          {provider?.authKind === "api_key" ? t("apiKeyHeading") : t("chooseApp")}
+        </h2>
         {provider?.authKind === "api_key" ? (
-          <Field name="apiKey" label={t("apiKey")} type="password" autoComplete="off" hint={t("apiKeyHint")} error={err("api_key")} />
+          <Field
+            name="apiKey"
+            label={t("apiKey")}
+            type="password"
+            autoComplete="off"
+            hint={t("apiKeyHint")}
+            error={err("api_key")}
+          />
         ) : (
           <div className="space-y-3">
             {providerApps.map((a) => (
               <label key={a.id} className="flex items-center gap-3 text-sm">
                 <input type="radio" name="appRadio" checked={appChoice === a.id} onChange={() => setAppChoice(a.id)} />
                 <span>
-                  <span className="font-medium">{a.name}</span> <span className="text-zinc-500">({a.ownership === "embedded" ? t("platformApp") : t("orgApp")}, {a.clientId})</span>
+                  <span className="font-medium">{a.name}</span>{" "}
+                  <span className="text-zinc-500">
+                    ({a.ownership === "embedded" ? t("platformApp") : t("orgApp")}, {a.clientId})
+                  </span>
                 </span>
               </label>
             ))}
             {canCreateApp ? (
               <label className="flex items-center gap-3 text-sm">
-                <input type="radio" name="appRadio" checked={appChoice === "custom"} onChange={() => setAppChoice("custom")} />
+                <input
+                  type="radio"
+                  name="appRadio"
+                  checked={appChoice === "custom"}
+                  onChange={() => setAppChoice("custom")}
+                />
                 <span className="font-medium">{t("customApp")}</span>
               </label>
             ) : providerApps.length === 0 ? (
@@ -121,31 +192,72 @@ export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: 
                 <div className="text-sm">
                   <p className="label">{t("registerRedirect")}</p>
                   <div className="flex items-center gap-2">
-                    <code className="break-all rounded bg-zinc-100 px-2 py-1 text-xs dark:bg-zinc-800">{provider.redirectUri}</code>
+                    <code className="break-all rounded bg-zinc-100 px-2 py-1 text-xs dark:bg-zinc-800">
+                      {provider.redirectUri}
+                    </code>
                     <CopyButton value={provider.redirectUri} />
                   </div>
                 </div>
                 <Field name="clientId" label={t("clientId")} autoComplete="off" error={err("oauth_app.client_id")} />
-                <Field name="clientSecret" label={t("clientSecret")} type="password" autoComplete="off" hint={t("clientSecretHint")} error={err("oauth_app.client_secret")} />
-                <Field name="redirectUri" label={t("redirectOverride")} hint={t("redirectOverrideHint")} placeholder="https://127.0.0.1/" error={err("oauth_app.redirect_uri")} />
+                <Field
+                  name="clientSecret"
+                  label={t("clientSecret")}
+                  type="password"
+                  autoComplete="off"
+                  hint={t("clientSecretHint")}
+                  error={err("oauth_app.client_secret")}
+                />
+                <Field
+                  name="redirectUri"
+                  label={t("redirectOverride")}
+                  hint={t("redirectOverrideHint")}
+                  placeholder="https://127.0.0.1/"
+                  error={err("oauth_app.redirect_uri")}
+                />
               </div>
             ) : null}
-            {err("oauth_app_id") ? <p role="alert" className="text-xs text-red-600">{err("oauth_app_id")}</p> : null}
+            {err("oauth_app_id") ? (
+              <p role="alert" className="text-xs text-red-600">
+                {err("oauth_app_id")}
+              </p>
+            ) : null}
           </div>
         )}
       </section>
 
       <section hidden={step !== 2} aria-labelledby="step-settings" className="space-y-4">
-        <h2 id="step-settings" className="font-semibold">{t("settingsHeading")}</h2>
-        <Field name="name" label={t("name")} required maxLength={100} placeholder={t("namePlaceholder")} error={err("name")} />
+        <h2 id="step-settings" className="font-semibold">
+          {t("settingsHeading")}
+        </h2>
+        <Field
+          name="name"
+          label={t("name")}
+          required
+          maxLength={100}
+          placeholder={t("namePlaceholder")}
+          error={err("name")}
+        />
         {provider?.settings.map((s) =>
           s.type === "key_values" ? (
             <KeyValues key={s.key} name={`settings.${s.key}`} label={ts(`${s.key}.label`)} help={ts(`${s.key}.help`)} />
           ) : s.type === "enum" ? (
             <div key={s.key}>
-              <label htmlFor={`f-settings.${s.key}`} className="label">{ts(`${s.key}.label`)}</label>
-              <select id={`f-settings.${s.key}`} name={`settings.${s.key}`} className="input" defaultValue={typeof s.default === "string" ? s.default : undefined}>
-                {s.options?.map((o) => <option key={o} value={o}>{ts.has(`${s.key}.options.${o.replace(/\./g, "_")}`) ? ts(`${s.key}.options.${o.replace(/\./g, "_")}`) : o}</option>)}
+              <label htmlFor={`f-settings.${s.key}`} className="label">
+                {ts(`${s.key}.label`)}
+              </label>
+              <select
+                id={`f-settings.${s.key}`}
+                name={`settings.${s.key}`}
+                className="input"
+                defaultValue={typeof s.default === "string" ? s.default : undefined}
+              >
+                {s.options?.map((o) => (
+                  <option key={o} value={o}>
+                    {ts.has(`${s.key}.options.${o.replace(/\./g, "_")}`)
+                      ? ts(`${s.key}.options.${o.replace(/\./g, "_")}`)
+                      : o}
+                  </option>
+                ))}
               </select>
               <p className="mt-1 text-xs text-zinc-500">{ts(`${s.key}.help`)}</p>
             </div>
@@ -158,11 +270,25 @@ export function ConnectionWizard({ org, providers, apps, canCreateApp }: { org: 
               </span>
             </label>
           ) : (
-            <Field key={s.key} name={`settings.${s.key}`} label={`${ts(`${s.key}.label`)}${s.required ? "" : ` (${t("optional")})`}`} hint={ts(`${s.key}.help`)} placeholder={s.example ?? undefined} required={s.required} error={err(`settings.${s.key}`)} />
+            <Field
+              key={s.key}
+              name={`settings.${s.key}`}
+              label={`${ts(`${s.key}.label`)}${s.required ? "" : ` (${t("optional")})`}`}
+              hint={ts(`${s.key}.help`)}
+              placeholder={s.example ?? undefined}
+              required={s.required}
+              error={err(`settings.${s.key}`)}
+            />
           ),
         )}
         {provider && provider.authKind === "oauth2" && !provider.omitScopeParam ? (
-          <Field name="scopes" label={t("scopes")} defaultValue={provider.defaultScopes.join(" ")} hint={t("scopesHint")} error={err("scopes")} />
+          <Field
+            name="scopes"
+            label={t("scopes")}
+            defaultValue={provider.defaultScopes.join(" ")}
+            hint={t("scopesHint")}
+            error={err("scopes")}
+          />
         ) : null}
       </section>
 
