@@ -41,10 +41,11 @@ type AutocannonRaw = {
 };
 type AutocannonRequest = { method?: string; path?: string; headers?: Record<string, string>; body?: string };
 // autocannon ships no types: its programmatic API is a promise-returning function with aggregateResult beside it
-const autocannon = require("autocannon") as ((opts: Record<string, unknown>) => Promise<AutocannonRaw>) & {
-  // eslint-disable-line @typescript-eslint/no-require-imports
+type Autocannon = ((opts: Record<string, unknown>) => Promise<AutocannonRaw>) & {
   aggregateResult: (results: AutocannonRaw[], opts: Record<string, unknown>) => AutocannonResult;
 };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS module, typed just above
+const autocannon = require("autocannon") as Autocannon;
 
 const { values: args } = parseArgs({
   options: {
