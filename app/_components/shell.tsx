@@ -62,10 +62,133 @@ function OrgSwitcher({ orgs, current }: { orgs: Org[]; current?: string }) {
   );
 }
 
-export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; children: React.ReactNode }) {
+function Brand() {
+  return (
+    <Link href="/" className="flex items-center gap-2 px-1 text-lg font-semibold tracking-tight">
+      <span aria-hidden className="flex h-7 w-7 items-center justify-center rounded-lg bg-indigo-600 text-white">
+        <svg viewBox="0 0 32 32" className="h-4 w-4">
+          <path
+            d="M9 17.5l4.5 4.5L23 11"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="3.5"
+            strokeLinecap="round"
+            strokeLinejoin="round"
+          />
+        </svg>
+      </span>
+      Consentry
+    </Link>
+  );
+}
+
+/** The organization's pages, or the way to the organizations when none is open. */
+function OrgNav({ org, pathname }: { org: string | undefined; pathname: string }) {
+  const tn = useTranslations("nav");
+  if (!org) {
+    return (
+      <ul className="space-y-1">
+        <li>
+          <NavItem href="/orgs" active={pathname === "/orgs"}>
+            {tn("organizations")}
+          </NavItem>
+        </li>
+      </ul>
+    );
+  }
+  const base = `/orgs/${org}`;
+  return (
+    <ul className="space-y-1">
+      {ORG_NAV.map((item) => {
+        const href = `${base}${item.path}`;
+        const active = item.path === "" ? pathname === base : pathname === href || pathname.startsWith(`${href}/`);
+        return (
+          <li key={item.key}>
+            <NavItem href={href} active={active}>
+              {tn(item.key)}
+            </NavItem>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+const STAFF_NAV = [
+  { href: "/admin/organizations", key: "allOrganizations" },
+  { href: "/admin/apps", key: "platformApps" },
+  { href: "/admin/audit", key: "installationAudit" },
+] as const;
+
+function StaffNav({ pathname }: { pathname: string }) {
   const t = useTranslations("shell");
   const tn = useTranslations("nav");
-  const params = useParams<{ org?: string }>();
+  return (
+    <div>
+      <p className="mb-1 px-3 text-xs font-semibold uppercase tracking-wide text-zinc-500">{t("staff")}</p>
+      <ul className="space-y-1">
+        {STAFF_NAV.map((item) => (
+          <li key={item.href}>
+            <NavItem href={item.href} active={pathname.startsWith(item.href)}>
+              {tn(item.key)}
+            </NavItem>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Who is signed in, their language and theme, and the way out. */
+function AccountPanel({ user }: { user: User }) {
+  const t = useTranslations("shell");
+  return (
+    <div className="mt-auto space-y-3 border-t border-zinc-200 pt-4 dark:border-zinc-800">
+      <div className="px-1 text-sm">
+        <p className="truncate font-medium" title={user.email}>
+          {user.name ?? user.email}
+        </p>
+        {user.name ? <p className="truncate text-xs text-zinc-500">{user.email}</p> : null}
+      </div>
+      <div className="flex flex-wrap gap-2 px-1">
+        <LocaleSwitcher />
+        <ThemeSwitcher />
+      </div>
+      <form action={signOutAction}>
+        <button type="submit" className="btn-secondary w-full">
+          {t("signOut")}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+function Sidebar({
+  user,
+  orgs,
+  org,
+  pathname,
+}: {
+  user: User;
+  orgs: Org[];
+  org: string | undefined;
+  pathname: string;
+}) {
+  const t = useTranslations("shell");
+  return (
+    <nav aria-label={t("mainNavigation")} className="flex h-full flex-col gap-6 p-4">
+      <Brand />
+      <OrgSwitcher orgs={orgs} current={org} />
+      <OrgNav org={org} pathname={pathname} />
+      {user.isStaff ? <StaffNav pathname={pathname} /> : null}
+      <AccountPanel user={user} />
+    </nav>
+  );
+}
+
+export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; children: React.ReactNode }) {
+  const t = useTranslations("shell");
+  const org = useParams<{ org?: string }>().org;
   const pathname = usePathname();
   const [open, setOpen] = useState(false);
   // the mobile menu closes on navigation (adjusted while rendering, not in an effect)
@@ -74,91 +197,7 @@ export function Shell({ user, orgs, children }: { user: User; orgs: Org[]; child
     setMenuPath(pathname);
     setOpen(false);
   }
-  const org = params.org;
-  const base = org ? `/orgs/${org}` : null;
-
-  const sidebar = (
-    <nav aria-label={t("mainNavigation")} className="flex h-full flex-col gap-6 p-4">
-      <Link href="/" className="flex items-center gap-2 px-1 text-lg font-semibold tracking-tight">
-        <span aria-hidden className="flex h-7 w-7 items-center justify-center rounded-lg bg-indigo-600 text-white">
-          <svg viewBox="0 0 32 32" className="h-4 w-4">
-            <path
-              d="M9 17.5l4.5 4.5L23 11"
-              fill="none"
-              stroke="currentColor"
-              strokeWidth="3.5"
-              strokeLinecap="round"
-              strokeLinejoin="round"
-            />
-          </svg>
-        </span>
-        Consentry
-      </Link>
-      <OrgSwitcher orgs={orgs} current={org} />
-      {base ? (
-        <ul className="space-y-1">
-          {ORG_NAV.map((item) => {
-            const href = `${base}${item.path}`;
-            const active = item.path === "" ? pathname === base : pathname === href || pathname.startsWith(`${href}/`);
-            return (
-              <li key={item.key}>
-                <NavItem href={href} active={active}>
-                  {tn(item.key)}
-                </NavItem>
-              </li>
-            );
-          })}
-        </ul>
-      ) : (
-        <ul className="space-y-1">
-          <li>
-            <NavItem href="/orgs" active={pathname === "/orgs"}>
-              {tn("organizations")}
-            </NavItem>
-          </li>
-        </ul>
-      )}
-      {user.isStaff ? (
-        <div>
-          <p className="mb-1 px-3 text-xs font-semibold uppercase tracking-wide text-zinc-500">{t("staff")}</p>
-          <ul className="space-y-1">
-            <li>
-              <NavItem href="/admin/organizations" active={pathname.startsWith("/admin/organizations")}>
-                {tn("allOrganizations")}
-              </NavItem>
-            </li>
-            <li>
-              <NavItem href="/admin/apps" active={pathname.startsWith("/admin/apps")}>
-                {tn("platformApps")}
-              </NavItem>
-            </li>
-            <li>
-              <NavItem href="/admin/audit" active={pathname.startsWith("/admin/audit")}>
-                {tn("installationAudit")}
-              </NavItem>
-            </li>
-          </ul>
-        </div>
-      ) : null}
-      <div className="mt-auto space-y-3 border-t border-zinc-200 pt-4 dark:border-zinc-800">
-        <div className="px-1 text-sm">
-          <p className="truncate font-medium" title={user.email}>
-            {user.name ?? user.email}
-          </p>
-          {user.name ? <p className="truncate text-xs text-zinc-500">{user.email}</p> : null}
-        </div>
-        <div className="flex flex-wrap gap-2 px-1">
-          <LocaleSwitcher />
-          <ThemeSwitcher />
-        </div>
-        <form action={signOutAction}>
-          <button type="submit" className="btn-secondary w-full">
-            {t("signOut")}
-          </button>
-        </form>
-      </div>
-    </nav>
-  );
+  const sidebar = <Sidebar user={user} orgs={orgs} org={org} pathname={pathname} />;
 
   return (
     <div className="min-h-screen lg:flex">

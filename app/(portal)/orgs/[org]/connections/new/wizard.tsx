@@ -55,6 +55,261 @@ function KeyValues({ name, label, help }: { name: string; label: string; help: s
   );
 }
 
+type Errors = Record<string, string> | undefined;
+
+/** The step that shows the first field a refused submit complained about. */
+function stepOfErrors(errors: Errors): number | null {
+  const keys = Object.keys(errors ?? {});
+  if (keys.length === 0) return null;
+  if (keys.includes("provider")) return 0;
+  return keys.some((k) => k.startsWith("oauth_app") || k === "api_key") ? 1 : 2;
+}
+
+function StepList({ step, goTo }: { step: number; goTo: (i: number) => void }) {
+  const t = useTranslations("wizard");
+  return (
+    <ol className="mb-6 flex flex-wrap gap-2 text-sm" aria-label={t("steps")}>
+      {STEPS.map((s, i) => (
+        <li key={s}>
+          <button
+            type="button"
+            onClick={() => i <= step && goTo(i)}
+            aria-current={i === step ? "step" : undefined}
+            className={`rounded-full px-3 py-1 ${i === step ? "bg-indigo-600 text-white" : i < step ? "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200" : "bg-zinc-100 text-zinc-500 dark:bg-zinc-800"}`}
+          >
+            {i + 1}. {t(`step.${s}`)}
+          </button>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function ProviderStep({
+  hidden,
+  providers,
+  providerId,
+  choose,
+}: {
+  hidden: boolean;
+  providers: Provider[];
+  providerId: string;
+  choose: (id: string) => void;
+}) {
+  const t = useTranslations("wizard");
+  return (
+    <section hidden={hidden} aria-labelledby="step-provider">
+      <h2 id="step-provider" className="mb-3 font-semibold">
+        {t("chooseProvider")}
+      </h2>
+      <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" role="radiogroup" aria-label={t("chooseProvider")}>
+        {providers.map((p) => (
+          <label
+            key={p.id}
+            className={`card flex cursor-pointer flex-col gap-1 p-4 ${providerId === p.id ? "border-indigo-500 ring-2 ring-indigo-500/30" : ""}`}
+          >
+            <span className="flex items-center gap-2">
+              <input
+                type="radio"
+                name="providerRadio"
+                value={p.id}
+                checked={providerId === p.id}
+                onChange={() => choose(p.id)}
+              />
+              <span className="font-medium">{p.name}</span>
+            </span>
+            <span className="text-xs text-zinc-500">{t(`providerBlurb.${p.id}`)}</span>
+          </label>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+/** An app of the organization's own, entered here: the redirect URI to register, client id and secret. */
+function CustomAppFields({ provider, errors }: { provider: Provider; errors: Errors }) {
+  const t = useTranslations("wizard");
+  return (
+    <div className="mt-4 space-y-3 rounded-md border border-zinc-200 p-4 dark:border-zinc-800">
+      <div className="text-sm">
+        <p className="label">{t("registerRedirect")}</p>
+        <div className="flex items-center gap-2">
+          <code className="break-all rounded bg-zinc-100 px-2 py-1 text-xs dark:bg-zinc-800">
+            {provider.redirectUri}
+          </code>
+          <CopyButton value={provider.redirectUri} />
+        </div>
+      </div>
+      <Field name="clientId" label={t("clientId")} autoComplete="off" error={errors?.["oauth_app.client_id"]} />
+      <Field
+        name="clientSecret"
+        label={t("clientSecret")}
+        type="password"
+        autoComplete="off"
+        hint={t("clientSecretHint")}
+        error={errors?.["oauth_app.client_secret"]}
+      />
+      <Field
+        name="redirectUri"
+        label={t("redirectOverride")}
+        hint={t("redirectOverrideHint")}
+        placeholder="https://127.0.0.1/"
+        error={errors?.["oauth_app.redirect_uri"]}
+      />
+    </div>
+  );
+}
+
+function AppStep(props: {
+  hidden: boolean;
+  provider: Provider | undefined;
+  apps: App[];
+  appChoice: string;
+  choose: (id: string) => void;
+  canCreateApp: boolean;
+  errors: Errors;
+}) {
+  const { hidden, provider, apps, appChoice, choose, canCreateApp, errors } = props;
+  const t = useTranslations("wizard");
+  const apiKey = provider?.authKind === "api_key";
+  return (
+    <section hidden={hidden} aria-labelledby="step-app">
+      <h2 id="step-app" className="mb-3 font-semibold">
+        {apiKey ? t("apiKeyHeading") : t("chooseApp")}
+      </h2>
+      {apiKey ? (
+        <Field
+          name="apiKey"
+          label={t("apiKey")}
+          type="password"
+          autoComplete="off"
+          hint={t("apiKeyHint")}
+          error={errors?.api_key}
+        />
+      ) : (
+        <div className="space-y-3">
+          {apps.map((a) => (
+            <label key={a.id} className="flex items-center gap-3 text-sm">
+              <input type="radio" name="appRadio" checked={appChoice === a.id} onChange={() => choose(a.id)} />
+              <span>
+                <span className="font-medium">{a.name}</span>{" "}
+                <span className="text-zinc-500">
+                  ({a.ownership === "embedded" ? t("platformApp") : t("orgApp")}, {a.clientId})
+                </span>
+              </span>
+            </label>
+          ))}
+          {canCreateApp ? (
+            <label className="flex items-center gap-3 text-sm">
+              <input type="radio" name="appRadio" checked={appChoice === "custom"} onChange={() => choose("custom")} />
+              <span className="font-medium">{t("customApp")}</span>
+            </label>
+          ) : apps.length === 0 ? (
+            <p className="text-sm text-zinc-600 dark:text-zinc-400">{t("noAppsMember")}</p>
+          ) : null}
+          {appChoice === "custom" && provider ? <CustomAppFields provider={provider} errors={errors} /> : null}
+          {errors?.oauth_app_id ? (
+            <p role="alert" className="text-xs text-red-600">
+              {errors.oauth_app_id}
+            </p>
+          ) : null}
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** One provider setting, as its type asks: key/value pairs, a choice, a switch, or a text field. */
+function SettingField({ s, errors }: { s: Setting; errors: Errors }) {
+  const t = useTranslations("wizard");
+  const ts = useTranslations("settingsFields");
+  const name = `settings.${s.key}`;
+  if (s.type === "key_values") return <KeyValues name={name} label={ts(`${s.key}.label`)} help={ts(`${s.key}.help`)} />;
+  if (s.type === "enum") {
+    const optionKey = (o: string) => `${s.key}.options.${o.replace(/\./g, "_")}`;
+    return (
+      <div>
+        <label htmlFor={`f-${name}`} className="label">
+          {ts(`${s.key}.label`)}
+        </label>
+        <select
+          id={`f-${name}`}
+          name={name}
+          className="input"
+          defaultValue={typeof s.default === "string" ? s.default : undefined}
+        >
+          {s.options?.map((o) => (
+            <option key={o} value={o}>
+              {ts.has(optionKey(o)) ? ts(optionKey(o)) : o}
+            </option>
+          ))}
+        </select>
+        <p className="mt-1 text-xs text-zinc-500">{ts(`${s.key}.help`)}</p>
+      </div>
+    );
+  }
+  if (s.type === "boolean") {
+    return (
+      <label className="flex items-start gap-2 text-sm">
+        <input type="checkbox" name={name} defaultChecked={s.default === true} className="mt-1" />
+        <span>
+          {ts(`${s.key}.label`)}
+          <span className="block text-xs text-zinc-500">{ts(`${s.key}.help`)}</span>
+        </span>
+      </label>
+    );
+  }
+  return (
+    <Field
+      name={name}
+      label={`${ts(`${s.key}.label`)}${s.required ? "" : ` (${t("optional")})`}`}
+      hint={ts(`${s.key}.help`)}
+      placeholder={s.example ?? undefined}
+      required={s.required}
+      error={errors?.[name]}
+    />
+  );
+}
+
+function SettingsStep({
+  hidden,
+  provider,
+  errors,
+}: {
+  hidden: boolean;
+  provider: Provider | undefined;
+  errors: Errors;
+}) {
+  const t = useTranslations("wizard");
+  return (
+    <section hidden={hidden} aria-labelledby="step-settings" className="space-y-4">
+      <h2 id="step-settings" className="font-semibold">
+        {t("settingsHeading")}
+      </h2>
+      <Field
+        name="name"
+        label={t("name")}
+        required
+        maxLength={100}
+        placeholder={t("namePlaceholder")}
+        error={errors?.name}
+      />
+      {provider?.settings.map((s) => (
+        <SettingField key={s.key} s={s} errors={errors} />
+      ))}
+      {provider && provider.authKind === "oauth2" && !provider.omitScopeParam ? (
+        <Field
+          name="scopes"
+          label={t("scopes")}
+          defaultValue={provider.defaultScopes.join(" ")}
+          hint={t("scopesHint")}
+          error={errors?.scopes}
+        />
+      ) : null}
+    </section>
+  );
+}
+
 export function ConnectionWizard({
   org,
   providers,
@@ -67,24 +322,19 @@ export function ConnectionWizard({
   canCreateApp: boolean;
 }) {
   const t = useTranslations("wizard");
-  const ts = useTranslations("settingsFields");
   const [state, action] = useActionState(createConnectionAction, undefined);
   const [step, setStep] = useState(0);
   const [providerId, setProviderId] = useState<string>("");
   const provider = providers.find((p) => p.id === providerId);
   const providerApps = useMemo(() => apps.filter((a) => a.providerId === providerId), [apps, providerId]);
   const [appChoice, setAppChoice] = useState<string>("");
-  const err = (k: string) => state?.errors?.[k];
   const goTo = (i: number) => setStep(Math.max(0, Math.min(STEPS.length - 1, i)));
   // a refused submit opens the first step with an error (adjusted while rendering, not in an effect)
   const [answered, setAnswered] = useState(state);
   if (state !== answered) {
     setAnswered(state);
-    const keys = Object.keys(state?.errors ?? {});
-    if (keys.length > 0)
-      setStep(
-        keys.some((k) => k === "provider") ? 0 : keys.some((k) => k.startsWith("oauth_app") || k === "api_key") ? 1 : 2,
-      );
+    const errorStep = stepOfErrors(state?.errors);
+    if (errorStep !== null) setStep(errorStep);
   }
   const stepOk =
     step === 0 ? Boolean(provider) : step === 1 ? provider?.authKind === "api_key" || Boolean(appChoice) : true;
@@ -103,195 +353,27 @@ export function ConnectionWizard({
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="provider" value={providerId} />
       <input type="hidden" name="appChoice" value={appChoice} />
-      <ol className="mb-6 flex flex-wrap gap-2 text-sm" aria-label={t("steps")}>
-        {STEPS.map((s, i) => (
-          <li key={s}>
-            <button
-              type="button"
-              onClick={() => i <= step && goTo(i)}
-              aria-current={i === step ? "step" : undefined}
-              className={`rounded-full px-3 py-1 ${i === step ? "bg-indigo-600 text-white" : i < step ? "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200" : "bg-zinc-100 text-zinc-500 dark:bg-zinc-800"}`}
-            >
-              {i + 1}. {t(`step.${s}`)}
-            </button>
-          </li>
-        ))}
-      </ol>
+      <StepList step={step} goTo={goTo} />
       <FormMessage state={state} />
-
-      <section hidden={step !== 0} aria-labelledby="step-provider">
-        <h2 id="step-provider" className="mb-3 font-semibold">
-          {t("chooseProvider")}
-        </h2>
-        <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" role="radiogroup" aria-label={t("chooseProvider")}>
-          {providers.map((p) => (
-            <label
-              key={p.id}
-              className={`card flex cursor-pointer flex-col gap-1 p-4 ${providerId === p.id ? "border-indigo-500 ring-2 ring-indigo-500/30" : ""}`}
-            >
-              <span className="flex items-center gap-2">
-                <input
-                  type="radio"
-                  name="providerRadio"
-                  value={p.id}
-                  checked={providerId === p.id}
-                  onChange={() => {
-                    setProviderId(p.id);
-                    setAppChoice("");
-                  }}
-                />
-                <span className="font-medium">{p.name}</span>
-              </span>
-              <span className="text-xs text-zinc-500">{t(`providerBlurb.${p.id}`)}</span>
-            </label>
-          ))}
-        </div>
-      </section>
-
-      <section hidden={step !== 1} aria-labelledby="step-app">
-        <h2 id="step-app" className="mb-3 font-semibold">
-          {provider?.authKind === "api_key" ? t("apiKeyHeading") : t("chooseApp")}
-        </h2>
-        {provider?.authKind === "api_key" ? (
-          <Field
-            name="apiKey"
-            label={t("apiKey")}
-            type="password"
-            autoComplete="off"
-            hint={t("apiKeyHint")}
-            error={err("api_key")}
-          />
-        ) : (
-          <div className="space-y-3">
-            {providerApps.map((a) => (
-              <label key={a.id} className="flex items-center gap-3 text-sm">
-                <input type="radio" name="appRadio" checked={appChoice === a.id} onChange={() => setAppChoice(a.id)} />
-                <span>
-                  <span className="font-medium">{a.name}</span>{" "}
-                  <span className="text-zinc-500">
-                    ({a.ownership === "embedded" ? t("platformApp") : t("orgApp")}, {a.clientId})
-                  </span>
-                </span>
-              </label>
-            ))}
-            {canCreateApp ? (
-              <label className="flex items-center gap-3 text-sm">
-                <input
-                  type="radio"
-                  name="appRadio"
-                  checked={appChoice === "custom"}
-                  onChange={() => setAppChoice("custom")}
-                />
-                <span className="font-medium">{t("customApp")}</span>
-              </label>
-            ) : providerApps.length === 0 ? (
-              <p className="text-sm text-zinc-600 dark:text-zinc-400">{t("noAppsMember")}</p>
-            ) : null}
-            {appChoice === "custom" && provider ? (
-              <div className="mt-4 space-y-3 rounded-md border border-zinc-200 p-4 dark:border-zinc-800">
-                <div className="text-sm">
-                  <p className="label">{t("registerRedirect")}</p>
-                  <div className="flex items-center gap-2">
-                    <code className="break-all rounded bg-zinc-100 px-2 py-1 text-xs dark:bg-zinc-800">
-                      {provider.redirectUri}
-                    </code>
-                    <CopyButton value={provider.redirectUri} />
-                  </div>
-                </div>
-                <Field name="clientId" label={t("clientId")} autoComplete="off" error={err("oauth_app.client_id")} />
-                <Field
-                  name="clientSecret"
-                  label={t("clientSecret")}
-                  type="password"
-                  autoComplete="off"
-                  hint={t("clientSecretHint")}
-                  error={err("oauth_app.client_secret")}
-                />
-                <Field
-                  name="redirectUri"
-                  label={t("redirectOverride")}
-                  hint={t("redirectOverrideHint")}
-                  placeholder="https://127.0.0.1/"
-                  error={err("oauth_app.redirect_uri")}
-                />
-              </div>
-            ) : null}
-            {err("oauth_app_id") ? (
-              <p role="alert" className="text-xs text-red-600">
-                {err("oauth_app_id")}
-              </p>
-            ) : null}
-          </div>
-        )}
-      </section>
-
-      <section hidden={step !== 2} aria-labelledby="step-settings" className="space-y-4">
-        <h2 id="step-settings" className="font-semibold">
-          {t("settingsHeading")}
-        </h2>
-        <Field
-          name="name"
-          label={t("name")}
-          required
-          maxLength={100}
-          placeholder={t("namePlaceholder")}
-          error={err("name")}
-        />
-        {provider?.settings.map((s) =>
-          s.type === "key_values" ? (
-            <KeyValues key={s.key} name={`settings.${s.key}`} label={ts(`${s.key}.label`)} help={ts(`${s.key}.help`)} />
-          ) : s.type === "enum" ? (
-            <div key={s.key}>
-              <label htmlFor={`f-settings.${s.key}`} className="label">
-                {ts(`${s.key}.label`)}
-              </label>
-              <select
-                id={`f-settings.${s.key}`}
-                name={`settings.${s.key}`}
-                className="input"
-                defaultValue={typeof s.default === "string" ? s.default : undefined}
-              >
-                {s.options?.map((o) => (
-                  <option key={o} value={o}>
-                    {ts.has(`${s.key}.options.${o.replace(/\./g, "_")}`)
-                      ? ts(`${s.key}.options.${o.replace(/\./g, "_")}`)
-                      : o}
-                  </option>
-                ))}
-              </select>
-              <p className="mt-1 text-xs text-zinc-500">{ts(`${s.key}.help`)}</p>
-            </div>
-          ) : s.type === "boolean" ? (
-            <label key={s.key} className="flex items-start gap-2 text-sm">
-              <input type="checkbox" name={`settings.${s.key}`} defaultChecked={s.default === true} className="mt-1" />
-              <span>
-                {ts(`${s.key}.label`)}
-                <span className="block text-xs text-zinc-500">{ts(`${s.key}.help`)}</span>
-              </span>
-            </label>
-          ) : (
-            <Field
-              key={s.key}
-              name={`settings.${s.key}`}
-              label={`${ts(`${s.key}.label`)}${s.required ? "" : ` (${t("optional")})`}`}
-              hint={ts(`${s.key}.help`)}
-              placeholder={s.example ?? undefined}
-              required={s.required}
-              error={err(`settings.${s.key}`)}
-            />
-          ),
-        )}
-        {provider && provider.authKind === "oauth2" && !provider.omitScopeParam ? (
-          <Field
-            name="scopes"
-            label={t("scopes")}
-            defaultValue={provider.defaultScopes.join(" ")}
-            hint={t("scopesHint")}
-            error={err("scopes")}
-          />
-        ) : null}
-      </section>
-
+      <ProviderStep
+        hidden={step !== 0}
+        providers={providers}
+        providerId={providerId}
+        choose={(id) => {
+          setProviderId(id);
+          setAppChoice("");
+        }}
+      />
+      <AppStep
+        hidden={step !== 1}
+        provider={provider}
+        apps={providerApps}
+        appChoice={appChoice}
+        choose={setAppChoice}
+        canCreateApp={canCreateApp}
+        errors={state?.errors}
+      />
+      <SettingsStep hidden={step !== 2} provider={provider} errors={state?.errors} />
       <div className="mt-6 flex justify-between border-t border-zinc-200 pt-4 dark:border-zinc-800">
         <button type="button" className="btn-secondary" onClick={() => goTo(step - 1)} disabled={step === 0}>
           {t("back")}
