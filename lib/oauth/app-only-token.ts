@@ -24,11 +24,8 @@ export async function requestAppOnlyToken({
   if (!provider.appOnly) throw new AppError("bad-request", `${provider.name} has no app-only tokens.`);
   if (!GUID.test(tenantId)) throw new AppError("bad-request", "The tenant id is not a GUID.");
   const url = providerUrl(provider, provider.appOnly.tokenUrl, { tenant: tenantId }, "app-only token URL");
-  const params = {
-    resource: provider.appOnly.params.resource ?? "",
-    grant_type: "client_credentials",
-    ...provider.appOnly.params,
-  };
+  // grant_type last, so no catalogue entry can turn this into another grant
+  const params = { ...provider.appOnly.params, grant_type: "client_credentials" };
   if (app.certificate) {
     const clientAssertion = await signClientAssertion({
       clientId: app.clientId,

@@ -73,18 +73,24 @@ const ZErrorBody = z
  * (an echo of the request, a secret, a token) is reported as `invalid_response` and classified as if
  * it were absent: by `error_codes`, then by the HTTP status.
  */
-function throwIfError(status: number, body: unknown, headers: Headers | undefined, redact: Redact): void {
+function throwIfError(
+  provider: TProvider,
+  status: number,
+  body: unknown,
+  headers: Headers | undefined,
+  redact: Redact,
+): void {
   const err = ZErrorBody.safeParse(body);
   if (err.success) {
     const codes = err.data.error_codes ?? [];
     const code = readOAuthErrorCode(err.data.error, redact);
     const cls = code
-      ? classifyOAuthError(code, codes, status)
-      : (classifyErrorCodes(codes) ?? classifyHttpStatus(status));
-    const aadsts = codes.length ? `AADSTS${codes.join("/")}` : "";
+      ? classifyOAuthError(provider.errorCodes, code, codes, status)
+      : (classifyErrorCodes(provider.errorCodes, codes) ?? classifyHttpStatus(status));
+    const numbered = codes.length ? `${provider.errorCodePrefix}${codes.join("/")}` : "";
     const message = code
-      ? `The provider refused the request (${code}${aadsts ? `, ${aadsts}` : ""}).`
-      : `The provider refused the request with an unreadable error code${aadsts ? ` (${aadsts})` : ""}.`;
+      ? `The provider refused the request (${code}${numbered ? `, ${numbered}` : ""}).`
+      : `The provider refused the request with an unreadable error code${numbered ? ` (${numbered})` : ""}.`;
     const description =
       typeof err.data.error_description === "string" ? redact(err.data.error_description).slice(0, 500) : undefined;
     throw new TokenEndpointError(cls, code ?? "invalid_response", message, {
@@ -126,13 +132,13 @@ export function parseTokenResponse({
   try {
     body = JSON.parse(text);
   } catch {
-    throwIfError(status, undefined, headers, redact);
+    throwIfError(provider, status, undefined, headers, redact);
     throw new TokenEndpointError("invalid_response", "invalid_response", "The provider's token response is not JSON.", {
       status,
     });
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) {
-    throwIfError(status, undefined, headers, redact);
+    throwIfError(provider, status, undefined, headers, redact);
     throw new TokenEndpointError(
       "invalid_response",
       "invalid_response",
@@ -140,7 +146,7 @@ export function parseTokenResponse({
       { status },
     );
   }
-  throwIfError(status, normalizeError(provider, body as Record<string, unknown>), headers, redact);
+  throwIfError(provider, status, normalizeError(provider, body as Record<string, unknown>), headers, redact);
   const o = body as Record<string, unknown>;
   if (typeof o.access_token !== "string" || o.access_token.length === 0 || o.access_token.length > 16384) {
     throw new TokenEndpointError(

@@ -1,6 +1,7 @@
-// What went wrong at a token endpoint, classified from `error` and Microsoft's `error_codes` —
-// never from description text, which is shown to nobody but operators, escaped.
+// What went wrong at a token endpoint, classified from `error` and the provider's numeric error codes
+// (its catalogue table) — never from description text, which is shown to nobody but operators, escaped.
 import { redactTokenShapes, type Redact } from "@/lib/oauth/redact";
+import { ZErrorCodeClass, type TErrorCodeTable } from "@/lib/providers/schema";
 
 export type TokenFailureClass =
   /** the grant is dead: the data owner must consent again */
@@ -9,7 +10,7 @@ export type TokenFailureClass =
   | "consent_missing"
   /** our side is misconfigured: bad client secret or certificate; an operator must act */
   | "app_misconfigured"
-  /** clocks disagree (AADSTS700024) */
+  /** clocks disagree (Microsoft's AADSTS700024) */
   | "clock_skew"
   /** worth retrying later: network, timeout, 5xx, 429, throttling */
   | "retryable"
@@ -29,20 +30,12 @@ export class TokenEndpointError extends Error {
   }
 }
 
-const RECONSENT = new Set([70008, 700082, 70043, 54005, 50173, 50133]);
-const CONSENT_MISSING = new Set([65001, 90094, 700016, 500011, 65004]);
-const APP_MISCONFIGURED = new Set([7000215, 7000222, 700027, 7000218, 700023, 50012]);
-const RETRY = new Set([50196, 90033]);
-
-/** The class a Microsoft `error_codes` entry decides, whatever `error` says; null when none is known. */
-export function classifyErrorCodes(errorCodes: number[]): TokenFailureClass | null {
-  for (const c of errorCodes) {
-    if (RECONSENT.has(c)) return "needs_reconsent";
-    if (CONSENT_MISSING.has(c)) return "consent_missing";
-    if (APP_MISCONFIGURED.has(c)) return "app_misconfigured";
-    if (c === 700024) return "clock_skew";
-    if (RETRY.has(c)) return "retryable";
-  }
+/**
+ * The class a provider's numeric error code decides (its catalogue `errorCodes`), whatever `error` says;
+ * the first listed code in the response wins, and null when the table lists none of them.
+ */
+export function classifyErrorCodes(table: TErrorCodeTable, errorCodes: number[]): TokenFailureClass | null {
+  for (const code of errorCodes) for (const cls of ZErrorCodeClass.options) if (table[cls]?.includes(code)) return cls;
   return null;
 }
 
@@ -51,8 +44,13 @@ export function classifyHttpStatus(status: number): TokenFailureClass {
   return status === 408 || status === 429 || status >= 500 ? "retryable" : "invalid_response";
 }
 
-export function classifyOAuthError(error: string, errorCodes: number[], status: number): TokenFailureClass {
-  const byCode = classifyErrorCodes(errorCodes);
+export function classifyOAuthError(
+  table: TErrorCodeTable,
+  error: string,
+  errorCodes: number[],
+  status: number,
+): TokenFailureClass {
+  const byCode = classifyErrorCodes(table, errorCodes);
   if (byCode) return byCode;
   if (status === 429 || status >= 500) return "retryable";
   switch (error) {

@@ -21,10 +21,24 @@ const ENTRIES: TProviderInput[] = [
     clientAuth: "client_secret_post",
     pkce: false,
     expiry: { expiresInField: "expires_in", expiresOnField: "expires_on", defaultLifetimeSeconds: 3599 },
+    // SECURITY.md Azure 15: the AADSTS number decides, never the description text.
+    errorCodes: {
+      // expired, revoked, idle for 90 days, already redeemed, or a fresh sign-in is required
+      needs_reconsent: [70008, 700082, 70043, 54005, 50173, 50133],
+      // consent never given, declined or withdrawn, or the app or resource is not in the tenant
+      consent_missing: [65001, 90094, 700016, 500011, 65004],
+      // our secret or certificate is wrong, expired or missing: an operator acts, connections are untouched
+      app_misconfigured: [7000215, 7000222, 700027, 7000218, 700023, 50012],
+      clock_skew: [700024],
+      // loop detected, transient directory outage
+      retryable: [50196, 90033],
+    },
+    errorCodePrefix: "AADSTS",
     tenantFromAccessToken: { tenantClaim: "tid", nameClaim: "name", emailClaim: "upn", idClaim: "oid" },
     test: { url: "{hosts.api}/api/v1.0/{tenant}/activity/feed/subscriptions/list", summaryFields: [] },
     appOnly: {
       tokenUrl: "{hosts.login}/{tenant}/oauth2/token",
+      // sent as they stand, in this order, then grant_type and the client's credentials (seed 000's body)
       params: { resource: "https://manage.office.com" },
       intervalSeconds: 2700,
     },

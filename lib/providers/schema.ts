@@ -21,6 +21,19 @@ export const ZSetting = z.object({
 });
 export type TSetting = z.infer<typeof ZSetting>;
 
+/** The failures a provider's own numeric error code can decide (lib/oauth/token-errors.ts). */
+export const ZErrorCodeClass = z.enum([
+  "needs_reconsent",
+  "consent_missing",
+  "app_misconfigured",
+  "clock_skew",
+  "retryable",
+]);
+
+/** A provider's numeric error codes by the failure each one means. */
+export const ZErrorCodeTable = z.partialRecord(ZErrorCodeClass, z.array(z.number().int().nonnegative())).default({});
+export type TErrorCodeTable = z.infer<typeof ZErrorCodeTable>;
+
 export const ZProvider = z
   .object({
     id: z.string().regex(/^[a-z0-9-]+$/),
@@ -71,6 +84,13 @@ export const ZProvider = z
      */
     errorField: z.string().optional(),
     errorAliases: z.record(z.string(), z.string()).default({}),
+    /**
+     * Numeric codes sent beside `error` (Microsoft's `error_codes`): a listed code decides the failure
+     * whatever `error` says, so AADSTS65001 with invalid_grant is missing consent, not a dead grant.
+     */
+    errorCodes: ZErrorCodeTable,
+    /** how people know those codes: "AADSTS" + 7000215 in an operator's alert and in messages */
+    errorCodePrefix: z.string().default(""),
     /** how the token is sent to the provider's API */
     apiAuth: z
       .object({
@@ -125,6 +145,15 @@ export const ZProvider = z
   .superRefine((p, ctx) => {
     if (p.authKind === "oauth2" && (!p.authorizationUrl || !p.tokenUrl))
       ctx.addIssue({ code: "custom", message: `${p.id}: oauth2 providers need authorizationUrl and tokenUrl` });
+    // A code in two classes would be decided by the order of the table rather than by the data.
+    const classOf = new Map<number, string>();
+    for (const [cls, codes] of Object.entries(p.errorCodes))
+      for (const code of codes ?? []) {
+        const other = classOf.get(code);
+        if (other && other !== cls)
+          ctx.addIssue({ code: "custom", path: ["errorCodes", cls], message: `${p.id}: ${code} is also ${other}` });
+        classOf.set(code, cls);
+      }
   });
 export type TProvider = z.infer<typeof ZProvider>;
 export type TProviderInput = z.input<typeof ZProvider>;

@@ -50,7 +50,7 @@ export async function getAppOnlyToken({
             throw new AppError("needs-reconsent", "The tenant no longer grants this app access: send a consent link.", {
               extra: { reason: e.failureClass, error_code: e.errorCode },
             });
-          throw new AppError("refresh-failed", "Azure AD did not issue an app-only token.", {
+          throw new AppError("refresh-failed", `${provider.name} did not issue an app-only token.`, {
             retryAfter: e.details.retryAfterSeconds ?? 30,
             extra: { reason: e.failureClass, error_code: e.errorCode },
           });

@@ -221,7 +221,14 @@ async function requestNewTokens({
   });
 }
 
-type Conn = { id: string; organizationId: string; oauthAppId: string | null; refreshAttempts: number; status: string };
+type Conn = {
+  id: string;
+  organizationId: string;
+  providerId: string;
+  oauthAppId: string | null;
+  refreshAttempts: number;
+  status: string;
+};
 type Failure = {
   failureClass: TokenFailureClass;
   errorCode: string;
@@ -331,7 +338,10 @@ async function recordFailure({
       await db.oAuthApp.update({
         where: { id: c.oauthAppId },
         data: {
-          alertCode: f.errorCodes?.length ? `AADSTS${f.errorCodes[0]}` : f.errorCode,
+          // the provider's own spelling of its numeric codes (Microsoft: AADSTS7000215)
+          alertCode: f.errorCodes?.length
+            ? `${PROVIDERS.get(c.providerId)?.errorCodePrefix ?? ""}${f.errorCodes[0]}`
+            : f.errorCode,
           alertMessage: f.message.slice(0, 500),
           alertAt: at,
         },

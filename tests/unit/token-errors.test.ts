@@ -1,5 +1,6 @@
-// lib/oauth/token-errors.ts: the classification table of SECURITY.md "Azure" #15. Errors are mapped
-// from `error` and Microsoft's `error_codes`, never from description text.
+// lib/oauth/token-errors.ts: the classification of SECURITY.md "Azure" #15, with Microsoft's table read
+// from its catalogue entry. Errors are mapped from `error` and the provider's numeric codes, never from
+// description text.
 import { describe, expect, it } from "vitest";
 import {
   TokenEndpointError,
@@ -9,56 +10,91 @@ import {
   readOAuthErrorCode,
 } from "@/lib/oauth/token-errors";
 import { createRedactor } from "@/lib/oauth/redact";
+import { PROVIDERS } from "@/lib/providers/catalogue";
+import { ZProvider, type TErrorCodeTable } from "@/lib/providers/schema";
+
+const MICROSOFT = PROVIDERS.get("microsoft-365-management")!.errorCodes;
+/** a provider whose catalogue entry lists no codes */
+const NONE: TErrorCodeTable = {};
 
 describe("classifyOAuthError: Microsoft error_codes (SECURITY #15)", () => {
   it.each([70008, 700082, 70043, 54005])("AADSTS%i → needs_reconsent", (code) => {
-    expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("needs_reconsent");
+    expect(classifyOAuthError(MICROSOFT, "invalid_grant", [code], 400)).toBe("needs_reconsent");
     // the code decides, whatever generic error accompanies it
-    expect(classifyOAuthError("invalid_request", [code], 400)).toBe("needs_reconsent");
+    expect(classifyOAuthError(MICROSOFT, "invalid_request", [code], 400)).toBe("needs_reconsent");
   });
 
   it.each([65001, 90094, 700016, 500011])("AADSTS%i → consent_missing", (code) => {
-    expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("consent_missing");
-    expect(classifyOAuthError("invalid_client", [code], 400)).toBe("consent_missing");
-    expect(classifyOAuthError("unauthorized_client", [code], 400)).toBe("consent_missing");
+    expect(classifyOAuthError(MICROSOFT, "invalid_grant", [code], 400)).toBe("consent_missing");
+    expect(classifyOAuthError(MICROSOFT, "invalid_client", [code], 400)).toBe("consent_missing");
+    expect(classifyOAuthError(MICROSOFT, "unauthorized_client", [code], 400)).toBe("consent_missing");
   });
 
   it.each([7000215, 7000222, 700027])(
     "AADSTS%i → app_misconfigured (operator alert, connections untouched)",
     (code) => {
-      expect(classifyOAuthError("invalid_client", [code], 401)).toBe("app_misconfigured");
+      expect(classifyOAuthError(MICROSOFT, "invalid_client", [code], 401)).toBe("app_misconfigured");
       // not mistaken for a dead grant even when Azure says invalid_grant
-      expect(classifyOAuthError("invalid_grant", [code], 400)).toBe("app_misconfigured");
+      expect(classifyOAuthError(MICROSOFT, "invalid_grant", [code], 400)).toBe("app_misconfigured");
     },
   );
 
   it("AADSTS700024 → clock_skew", () => {
-    expect(classifyOAuthError("invalid_client", [700024], 400)).toBe("clock_skew");
-    expect(classifyOAuthError("invalid_grant", [700024], 400)).toBe("clock_skew");
+    expect(classifyOAuthError(MICROSOFT, "invalid_client", [700024], 400)).toBe("clock_skew");
+    expect(classifyOAuthError(MICROSOFT, "invalid_grant", [700024], 400)).toBe("clock_skew");
   });
 
   it("AADSTS50196 (loop detected) → retryable, even with invalid_grant", () => {
-    expect(classifyOAuthError("invalid_grant", [50196], 400)).toBe("retryable");
-    expect(classifyOAuthError("invalid_request", [50196], 400)).toBe("retryable");
+    expect(classifyOAuthError(MICROSOFT, "invalid_grant", [50196], 400)).toBe("retryable");
+    expect(classifyOAuthError(MICROSOFT, "invalid_request", [50196], 400)).toBe("retryable");
   });
 
   it("an unknown code falls back to error, then to retry", () => {
-    expect(classifyOAuthError("invalid_request", [12345], 400)).toBe("retryable");
-    expect(classifyOAuthError("invalid_grant", [50126], 400)).toBe("needs_reconsent");
-    expect(classifyOAuthError("invalid_client", [99999], 401)).toBe("app_misconfigured");
+    expect(classifyOAuthError(MICROSOFT, "invalid_request", [12345], 400)).toBe("retryable");
+    expect(classifyOAuthError(MICROSOFT, "invalid_grant", [50126], 400)).toBe("needs_reconsent");
+    expect(classifyOAuthError(MICROSOFT, "invalid_client", [99999], 401)).toBe("app_misconfigured");
   });
 
   it("the first known code decides when several are sent", () => {
-    expect(classifyOAuthError("invalid_grant", [12345, 65001, 70008], 400)).toBe("consent_missing");
-    expect(classifyOAuthError("invalid_grant", [70008, 65001], 400)).toBe("needs_reconsent");
+    expect(classifyOAuthError(MICROSOFT, "invalid_grant", [12345, 65001, 70008], 400)).toBe("consent_missing");
+    expect(classifyOAuthError(MICROSOFT, "invalid_grant", [70008, 65001], 400)).toBe("needs_reconsent");
+  });
+
+  it("every code in the catalogue's table decides its own class", () => {
+    const listed = Object.entries(MICROSOFT).flatMap(([cls, codes]) => codes.map((code) => [code, cls] as const));
+    expect(listed.length).toBeGreaterThanOrEqual(20);
+    for (const [code, cls] of listed) expect(classifyErrorCodes(MICROSOFT, [code]), String(code)).toBe(cls);
+  });
+});
+
+describe("a provider's own code table", () => {
+  it("without one, numeric codes are ignored: error and status decide", () => {
+    expect(classifyErrorCodes(NONE, [70008, 65001, 7000215])).toBeNull();
+    expect(classifyOAuthError(NONE, "invalid_grant", [65001], 400)).toBe("needs_reconsent");
+    expect(classifyOAuthError(NONE, "invalid_request", [70008], 400)).toBe("retryable");
+  });
+
+  it("a table decides only for its own codes", () => {
+    const table: TErrorCodeTable = { consent_missing: [42] };
+    expect(classifyOAuthError(table, "invalid_grant", [42], 400)).toBe("consent_missing");
+    expect(classifyOAuthError(table, "invalid_grant", [70008], 400)).toBe("needs_reconsent");
+  });
+
+  it("the schema refuses a code in two classes, an unknown class and a non-integer code", () => {
+    const webex = PROVIDERS.get("webex")!;
+    const parse = (errorCodes: unknown) => ZProvider.safeParse({ ...webex, errorCodes });
+    expect(parse({ needs_reconsent: [1], retryable: [1] }).success).toBe(false);
+    expect(parse({ dead_grant: [1] }).success).toBe(false);
+    expect(parse({ retryable: [1.5] }).success).toBe(false);
+    expect(parse({ retryable: [1], clock_skew: [2] }).success).toBe(true);
   });
 });
 
 describe("classifyOAuthError: HTTP status", () => {
   it.each([429, 500, 502, 503, 504])("HTTP %i → retryable, whatever the error", (status) => {
-    expect(classifyOAuthError("invalid_grant", [], status)).toBe("retryable");
-    expect(classifyOAuthError("invalid_client", [], status)).toBe("retryable");
-    expect(classifyOAuthError("consent_required", [], status)).toBe("retryable");
+    expect(classifyOAuthError(NONE, "invalid_grant", [], status)).toBe("retryable");
+    expect(classifyOAuthError(NONE, "invalid_client", [], status)).toBe("retryable");
+    expect(classifyOAuthError(NONE, "consent_required", [], status)).toBe("retryable");
   });
 });
 
@@ -80,18 +116,18 @@ describe("classifyOAuthError: RFC 6749 error values", () => {
     ["invalid_request", "retryable"],
     ["something_new", "retryable"],
   ] as const)("%s (HTTP 400) → %s", (error, cls) => {
-    expect(classifyOAuthError(error, [], 400)).toBe(cls);
+    expect(classifyOAuthError(NONE, error, [], 400)).toBe(cls);
   });
 
   it("matches error values exactly (no prefix or case games)", () => {
-    expect(classifyOAuthError("INVALID_GRANT", [], 400)).toBe("retryable");
-    expect(classifyOAuthError("invalid_grant ", [], 400)).toBe("retryable");
-    expect(classifyOAuthError("invalid_grant_extra", [], 400)).toBe("retryable");
+    expect(classifyOAuthError(NONE, "INVALID_GRANT", [], 400)).toBe("retryable");
+    expect(classifyOAuthError(NONE, "invalid_grant ", [], 400)).toBe("retryable");
+    expect(classifyOAuthError(NONE, "invalid_grant_extra", [], 400)).toBe("retryable");
   });
 
   it("has no parameter for the description at all", () => {
-    // classification cannot look at error_description: the function only takes error, codes and status
-    expect(classifyOAuthError.length).toBe(3);
+    // classification cannot look at error_description: the function only takes the code table, error, codes and status
+    expect(classifyOAuthError.length).toBe(4);
   });
 });
 
@@ -145,9 +181,9 @@ describe("readOAuthErrorCode: only plain codes are kept (SECURITY #44)", () => {
 
 describe("classification without a readable error", () => {
   it("error_codes alone: the known ones decide, unknown ones do not", () => {
-    expect(classifyErrorCodes([12345, 70008])).toBe("needs_reconsent");
-    expect(classifyErrorCodes([12345])).toBeNull();
-    expect(classifyErrorCodes([])).toBeNull();
+    expect(classifyErrorCodes(MICROSOFT, [12345, 70008])).toBe("needs_reconsent");
+    expect(classifyErrorCodes(MICROSOFT, [12345])).toBeNull();
+    expect(classifyErrorCodes(MICROSOFT, [])).toBeNull();
   });
 
   it.each([
