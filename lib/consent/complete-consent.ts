@@ -7,7 +7,8 @@ import type { Db } from "@/lib/db/client";
 import { decryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
 import { PROVIDERS } from "@/lib/providers/catalogue";
-import { clientAuthMethod, providerUrl } from "@/lib/providers/resolve-url";
+import { clientAuthMethod, providerUrl, renderTemplate } from "@/lib/providers/resolve-url";
+import type { TProvider } from "@/lib/providers/schema";
 import { sha256 } from "@/lib/oauth/pkce";
 import { requestToken } from "@/lib/oauth/token-request";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
@@ -15,7 +16,7 @@ import { readTenantClaims } from "@/lib/oauth/read-token-claims";
 import { TokenEndpointError, readOAuthErrorCode } from "@/lib/oauth/token-errors";
 import { createRedactor } from "@/lib/oauth/redact";
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
-import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
+import { getAppCredentials, type AppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 import { saveTokenSet } from "@/lib/tokens/save-token-set";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 import { logger } from "@/lib/logger";
@@ -216,184 +217,211 @@ export async function completeConsentFromPaste({
   });
 }
 
-async function finish({
-  db,
-  row,
-  providerId,
-  params,
-  browserSecret,
-  ip,
-}: {
+type Failure = {
+  reason: ConsentFailureReason;
+  details?: Record<string, unknown>;
+  extra?: Partial<Extract<ConsentOutcome, { ok: false }>>;
+};
+type Ctx = {
   db: Db;
   row: Row;
-  providerId: string;
-  params: URLSearchParams;
-  browserSecret: string | undefined;
   ip?: string | null;
-}): Promise<ConsentOutcome> {
-  const organizationId = row.organizationId;
-  const provider = PROVIDERS.get(row.providerId);
-  const names = {
-    organizationName: row.organization.name,
-    providerName: provider?.name ?? row.providerId,
-    returnTo: row.returnTo,
-  };
-  const audit = (action: string, outcome: "success" | "failure" | "denied", details: Record<string, unknown>) =>
-    recordAuditEvent(
-      {
-        organizationId,
-        actor: { type: "anonymous", label: "tenant admin" },
-        action,
-        outcome,
-        ip,
-        target: { type: "connection", id: row.connectionId },
-        details: { provider: row.providerId, ...details },
+  names: { organizationName: string; providerName: string; returnTo: string | null };
+};
+type Obtained = {
+  data: TokenSetData;
+  tenant: ReturnType<typeof readTenantClaims>;
+  hostOverrides?: Record<string, string>;
+};
+
+/** A consent event of this flow, by the anonymous tenant admin, on the connection. */
+function audit(ctx: Ctx, action: string, outcome: "success" | "failure" | "denied", details: Record<string, unknown>) {
+  const { db, row, ip } = ctx;
+  return recordAuditEvent(
+    {
+      organizationId: row.organizationId,
+      actor: { type: "anonymous", label: "tenant admin" },
+      action,
+      outcome,
+      ip,
+      target: { type: "connection", id: row.connectionId },
+      details: { provider: row.providerId, ...details },
+    },
+    db,
+  );
+}
+
+/** Records a failed consent (audit; for what its owner should see, the connection's last error) and answers it. */
+async function recordFailure(ctx: Ctx, { reason, details = {}, extra = {} }: Failure): Promise<ConsentOutcome> {
+  const action =
+    reason === "wrong_browser"
+      ? "oauth.state_mismatch"
+      : reason === "wrong_provider"
+        ? "oauth.provider_mismatch"
+        : "consent.failed";
+  await audit(ctx, action, reason === "provider_error" ? "failure" : "denied", { reason, ...details });
+  if (!["wrong_browser", "wrong_provider", "state_expired", "link_closed"].includes(reason)) {
+    await ctx.db.connection.updateMany({
+      where: { id: ctx.row.connectionId, organizationId: ctx.row.organizationId },
+      data: {
+        lastErrorCode: reason,
+        lastErrorMessage: extra.providerError ? `${reason}: ${extra.providerError}` : reason,
+        lastErrorAt: new Date(),
       },
-      db,
-    );
-  const failAndRecord = async (
-    reason: ConsentFailureReason,
-    details: Record<string, unknown> = {},
-    extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {},
-  ) => {
-    await audit(
-      reason === "wrong_browser"
-        ? "oauth.state_mismatch"
-        : reason === "wrong_provider"
-          ? "oauth.provider_mismatch"
-          : "consent.failed",
-      reason === "provider_error" ? "failure" : "denied",
-      { reason, ...details },
-    );
-    if (!["wrong_browser", "wrong_provider", "state_expired", "link_closed"].includes(reason)) {
-      await db.connection.updateMany({
-        where: { id: row.connectionId, organizationId },
-        data: {
-          lastErrorCode: reason,
-          lastErrorMessage: extra.providerError ? `${reason}: ${extra.providerError}` : reason,
-          lastErrorAt: new Date(),
-        },
-      });
-    }
-    return fail(reason, { ...names, ...extra });
-  };
-
-  if (!browserSecret || sha256(browserSecret) !== row.browserHash) return failAndRecord("wrong_browser");
-  if (!provider || providerId !== row.providerId)
-    return failAndRecord("wrong_provider", { callbackProvider: providerId });
-  if (!row.stateExpiresAt || row.stateExpiresAt <= new Date()) return failAndRecord("state_expired");
-  if (row.revokedAt || row.usedAt || row.expiresAt <= new Date() || row.connection.status === "revoked")
-    return failAndRecord("link_closed");
-
-  // The provider's error wins over everything else, including Azure's admin_consent=True. Both texts
-  // are the provider's: an `error` that is no plain code is not shown, and the state (or a code) it
-  // echoes is scrubbed before anything is stored, logged or put on the tenant admin's result page.
-  const error = params.get("error");
-  if (error) {
-    const redact = createRedactor([params.get("state"), params.get(provider.callbackCodeParam)]);
-    const code = readOAuthErrorCode(error, redact) ?? "invalid_response";
-    const description = params.get("error_description");
-    const providerDescription = description ? redact(description).slice(0, 500) : undefined;
-    return failAndRecord("provider_error", { error: code }, { providerError: code, providerDescription });
+    });
   }
-  const settings = JSON.parse(row.connection.settings) as Record<string, unknown>;
-  const expectedIssuer = typeof settings.issuer === "string" ? settings.issuer : null;
-  const iss = params.get("iss");
-  if (expectedIssuer && iss !== expectedIssuer) return failAndRecord("issuer_mismatch");
-  if (!row.connection.oauthAppId) return failAndRecord("app_misconfigured");
+  return fail(reason, { ...ctx.names, ...extra });
+}
 
-  let data: TokenSetData;
-  let tenant: ReturnType<typeof readTenantClaims> = null;
+/** This browser, this provider, a state still fresh, a link still open. */
+function checkFlow(row: Row, browserSecret: string | undefined): Failure | null {
+  if (!browserSecret || sha256(browserSecret) !== row.browserHash) return { reason: "wrong_browser" };
+  if (!row.stateExpiresAt || row.stateExpiresAt <= new Date()) return { reason: "state_expired" };
+  if (row.revokedAt || row.usedAt || row.expiresAt <= new Date() || row.connection.status === "revoked")
+    return { reason: "link_closed" };
+  return null;
+}
+
+/**
+ * The provider's own refusal, which wins over everything else (Azure's admin_consent=True included).
+ * Both texts are the provider's: an `error` that is no plain code is not shown, and the state (or a
+ * code) it echoes is scrubbed before anything is stored, logged or put on the tenant admin's result page.
+ */
+function providerRefusal(provider: TProvider, params: URLSearchParams): Failure | null {
+  const error = params.get("error");
+  if (!error) return null;
+  const redact = createRedactor([params.get("state"), params.get(provider.callbackCodeParam)]);
+  const code = readOAuthErrorCode(error, redact) ?? "invalid_response";
+  const description = params.get("error_description");
+  const providerDescription = description ? redact(description).slice(0, 500) : undefined;
+  return { reason: "provider_error", details: { error: code }, extra: { providerError: code, providerDescription } };
+}
+
+/**
+ * Microsoft's v2 admin consent returns only `tenant`, which proves nothing by itself: ask the tenant for
+ * an app-only token and link only the tid inside the token Consentry obtained. A platform app is shared
+ * (any tenant that ever consented to it would "prove" itself), so only the organization's own app is trusted.
+ */
+async function proveAdminConsent(
+  provider: TProvider,
+  app: AppCredentials,
+  params: URLSearchParams,
+): Promise<Obtained | Failure> {
+  if (app.organizationId === null)
+    return { reason: "app_misconfigured", details: { why: "v2 admin consent needs the organization's own app" } };
+  const claimed = (params.get("tenant") ?? "").toLowerCase();
+  if (params.get("admin_consent") !== "True" || !/^[0-9a-f-]{36}$/.test(claimed)) return { reason: "code_missing" };
+  const data = await requestAppOnlyToken({ provider, app, tenantId: claimed });
+  const tenant = readTenantClaims(provider, data.accessToken);
+  if (!tenant || tenant.tenantId !== claimed) return { reason: "tenant_mismatch" };
+  return { data, tenant };
+}
+
+/** The authorization code exchanged at the token URL, with the configured redirect URI and the flow's PKCE verifier. */
+async function exchangeCode(
+  ctx: Ctx,
+  provider: TProvider,
+  app: AppCredentials,
+  settings: Record<string, unknown>,
+  params: URLSearchParams,
+): Promise<Obtained | Failure> {
+  const { row } = ctx;
+  const code = params.get(provider.callbackCodeParam);
+  if (!code) return { reason: "code_missing" };
   let hostOverrides: Record<string, string> | undefined;
+  const hostParam = provider.callbackHostParam;
+  const host = hostParam ? params.get(hostParam.param) : null;
+  if (hostParam && host) {
+    if (!new RegExp(hostParam.allow).test(host)) return { reason: "host_not_allowed" };
+    hostOverrides = { [hostParam.host]: host };
+  }
+  const verifier = row.pkceVerifierEnc
+    ? decryptSecret(row.pkceVerifierEnc, contextFor("ConsentRequest", row, "pkceVerifierEnc"))
+    : null;
+  const data = await requestToken({
+    provider,
+    url: providerUrl(provider, provider.tokenUrl, { settings, hostOverrides }, "token URL"),
+    params: {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: row.redirectUri!,
+      ...provider.tokenParams,
+      ...(verifier ? { code_verifier: verifier } : {}),
+    },
+    client: { clientId: app.clientId, clientSecret: app.clientSecret, method: clientAuthMethod(provider, settings) },
+  });
+  return { data, tenant: readTenantClaims(provider, data.accessToken), hostOverrides };
+}
+
+/** The provider's tokens for this consent (or why there are none); a refused token request is a classified failure. */
+async function obtainTokens(
+  ctx: Ctx,
+  provider: TProvider,
+  settings: Record<string, unknown>,
+  params: URLSearchParams,
+): Promise<Obtained | Failure> {
+  const { db, row } = ctx;
+  if (!row.connection.oauthAppId) return { reason: "app_misconfigured" };
   try {
-    const app = await getAppCredentials({ db, appId: row.connection.oauthAppId, organizationId });
+    const app = await getAppCredentials({ db, appId: row.connection.oauthAppId, organizationId: row.organizationId });
     const adminConsent =
       provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value;
-    if (adminConsent) {
-      // v2 admin consent returns only `tenant`. It proves nothing by itself: ask the tenant for an
-      // app-only token and link only the tid inside the token we obtained.
-      // A platform app is shared: any tenant that ever consented to it would "prove" itself. v2 admin
-      // consent is only trusted with the organization's own app registration (checked at creation too).
-      if (app.organizationId === null)
-        return failAndRecord("app_misconfigured", { why: "v2 admin consent needs the organization's own app" });
-      const claimed = (params.get("tenant") ?? "").toLowerCase();
-      if (params.get("admin_consent") !== "True" || !/^[0-9a-f-]{36}$/.test(claimed))
-        return failAndRecord("code_missing");
-      data = await requestAppOnlyToken({ provider, app, tenantId: claimed });
-      tenant = readTenantClaims(provider, data.accessToken);
-      if (!tenant || tenant.tenantId !== claimed) return failAndRecord("tenant_mismatch");
-    } else {
-      const code = params.get(provider.callbackCodeParam);
-      if (!code) return failAndRecord("code_missing");
-      if (provider.callbackHostParam) {
-        const value = params.get(provider.callbackHostParam.param);
-        if (value) {
-          if (!new RegExp(provider.callbackHostParam.allow).test(value)) return failAndRecord("host_not_allowed");
-          hostOverrides = { [provider.callbackHostParam.host]: value };
-        }
-      }
-      const tokenUrl = providerUrl(provider, provider.tokenUrl, { settings, hostOverrides }, "token URL");
-      const verifier = row.pkceVerifierEnc
-        ? decryptSecret(row.pkceVerifierEnc, contextFor("ConsentRequest", row, "pkceVerifierEnc"))
-        : null;
-      const method = clientAuthMethod(provider, settings);
-      data = await requestToken({
-        provider,
-        url: tokenUrl,
-        params: {
-          grant_type: "authorization_code",
-          code,
-          redirect_uri: row.redirectUri!,
-          ...provider.tokenParams,
-          ...(verifier ? { code_verifier: verifier } : {}),
-        },
-        client: { clientId: app.clientId, clientSecret: app.clientSecret, method },
-      });
-      tenant = readTenantClaims(provider, data.accessToken);
-    }
+    return adminConsent
+      ? await proveAdminConsent(provider, app, params)
+      : await exchangeCode(ctx, provider, app, settings, params);
   } catch (e) {
-    if (e instanceof TokenEndpointError) {
-      // checked where the answer is parsed; checked again because from here it reaches the log and the result page
-      const code = readOAuthErrorCode(e.errorCode) ?? "invalid_response";
-      logger.warn(
-        { provider: provider.id, errorCode: code, failureClass: e.failureClass, status: e.details.status },
-        "consent token request failed",
-      );
-      const reason =
-        e.failureClass === "invalid_response"
-          ? "invalid_response"
-          : e.failureClass === "app_misconfigured"
-            ? "app_misconfigured"
-            : "exchange_failed";
-      return failAndRecord(reason, { errorCode: code, errorCodes: e.details.errorCodes }, { providerError: code });
-    }
-    throw e;
+    if (!(e instanceof TokenEndpointError)) throw e;
+    // checked where the answer is parsed; checked again because from here it reaches the log and the result page
+    const code = readOAuthErrorCode(e.errorCode) ?? "invalid_response";
+    logger.warn(
+      { provider: provider.id, errorCode: code, failureClass: e.failureClass, status: e.details.status },
+      "consent token request failed",
+    );
+    const reason =
+      e.failureClass === "invalid_response"
+        ? "invalid_response"
+        : e.failureClass === "app_misconfigured"
+          ? "app_misconfigured"
+          : "exchange_failed";
+    return { reason, details: { errorCode: code, errorCodes: e.details.errorCodes }, extra: { providerError: code } };
   }
+}
 
-  if (tenant) {
-    // One tenant belongs to one organization per provider: a tenant linked elsewhere is refused.
-    const elsewhere = await db.connection.findFirst({
-      where: {
-        providerId: provider.id,
-        externalTenantId: tenant.tenantId,
-        organizationId: { not: organizationId },
-        status: { not: "revoked" },
-      },
-      select: { id: true },
-    });
-    if (elsewhere) return failAndRecord("tenant_conflict", { tenantId: tenant.tenantId });
-  }
+/** One tenant belongs to one organization per provider. */
+async function tenantLinkedElsewhere(
+  db: Db,
+  provider: TProvider,
+  tenantId: string,
+  organizationId: string,
+): Promise<boolean> {
+  const elsewhere = await db.connection.findFirst({
+    where: {
+      providerId: provider.id,
+      externalTenantId: tenantId,
+      organizationId: { not: organizationId },
+      status: { not: "revoked" },
+    },
+    select: { id: true },
+  });
+  return elsewhere !== null;
+}
 
+/**
+ * The link used up, the tokens and the active connection written: one transaction, false when the link
+ * was used or revoked meanwhile. The code is spent by now, so a database that blinks is waited for (the
+ * tenant admin is), not turned into a failed consent.
+ */
+function storeConsent(ctx: Ctx, provider: TProvider, { data, tenant, hostOverrides }: Obtained): Promise<boolean> {
+  const { db, row } = ctx;
   const now = new Date();
-  // the code is spent: a database that blinks now is waited for (the tenant admin is), not turned into a failed consent
-  const done = await retryWhileUnavailable(() =>
+  return retryWhileUnavailable(() =>
     db.$transaction(async (tx) => {
       const claimed = await tx.consentRequest.updateMany({
         where: { id: row.id, usedAt: null, revokedAt: null },
         data: { usedAt: now },
       });
       if (claimed.count !== 1) return false;
-      await saveTokenSet({ tx, organizationId, connectionId: row.connectionId, data });
+      await saveTokenSet({ tx, organizationId: row.organizationId, connectionId: row.connectionId, data });
       await tx.connection.update({
         where: { id: row.connectionId },
         data: {
@@ -429,17 +457,78 @@ async function finish({
       return true;
     }),
   );
-  if (!done) return failAndRecord("link_closed");
-  await audit("consent.completed", "success", { tenantId: tenant?.tenantId ?? null });
-  await emitConnectionEvent({ db, organizationId, connectionId: row.connectionId, type: "connection.connected" });
+}
+
+async function finish({
+  db,
+  row,
+  providerId,
+  params,
+  browserSecret,
+  ip,
+}: {
+  db: Db;
+  row: Row;
+  providerId: string;
+  params: URLSearchParams;
+  browserSecret: string | undefined;
+  ip?: string | null;
+}): Promise<ConsentOutcome> {
+  const provider = PROVIDERS.get(row.providerId);
+  const ctx: Ctx = {
+    db,
+    row,
+    ip,
+    names: {
+      organizationName: row.organization.name,
+      providerName: provider?.name ?? row.providerId,
+      returnTo: row.returnTo,
+    },
+  };
+  const flow = checkFlow(row, browserSecret);
+  if (flow?.reason === "wrong_browser") return recordFailure(ctx, flow);
+  if (!provider || providerId !== row.providerId)
+    return recordFailure(ctx, { reason: "wrong_provider", details: { callbackProvider: providerId } });
+  const settings = JSON.parse(row.connection.settings) as Record<string, unknown>;
+  const refused = flow ?? providerRefusal(provider, params) ?? issuerMismatch(provider, settings, params);
+  if (refused) return recordFailure(ctx, refused);
+
+  const obtained = await obtainTokens(ctx, provider, settings, params);
+  if ("reason" in obtained) return recordFailure(ctx, obtained);
+  const { tenant } = obtained;
+  if (tenant && (await tenantLinkedElsewhere(db, provider, tenant.tenantId, row.organizationId))) {
+    return recordFailure(ctx, { reason: "tenant_conflict", details: { tenantId: tenant.tenantId } });
+  }
+  if (!(await storeConsent(ctx, provider, obtained))) return recordFailure(ctx, { reason: "link_closed" });
+  await audit(ctx, "consent.completed", "success", { tenantId: tenant?.tenantId ?? null });
+  await emitConnectionEvent({
+    db,
+    organizationId: row.organizationId,
+    connectionId: row.connectionId,
+    type: "connection.connected",
+  });
   return {
     ok: true,
-    ...names,
+    ...ctx.names,
     connectionId: row.connectionId,
     connectionName: row.connection.name,
     tenantId: tenant?.tenantId ?? null,
     tenantLabel: tenantLabel(tenant),
   };
+}
+
+/**
+ * RFC 9207: when the provider names the issuer it expects on the callback (the generic provider's
+ * optional `issuer` setting), an `iss` that is absent or different is a mix-up and refused before any
+ * token request.
+ */
+function issuerMismatch(
+  provider: TProvider,
+  settings: Record<string, unknown>,
+  params: URLSearchParams,
+): Failure | null {
+  const expected = renderTemplate(provider, provider.callbackIssuer, { settings });
+  return expected && params.get("iss") !== expected ? { reason: "issuer_mismatch" } : null;
 }
 
 /** How the result page names a tenant: the directory's domain from the admin's UPN (contoso.onmicrosoft.com), else the admin's name. */

@@ -81,7 +81,10 @@ const ENTRIES: TProviderInput[] = [
       { key: "use_pkce", type: "boolean", default: true },
       // The test request carries the access token: changing where it goes needs consent again.
       { key: "test_url", type: "url", required: false, reconsentOnChange: true },
+      // RFC 9207 mix-up defence for servers that send `iss` on the redirect
+      { key: "issuer", type: "url", required: false, reconsentOnChange: true },
     ],
+    callbackIssuer: "{settings.issuer}",
     authorizationUrl: "{settings.authorization_url}",
     tokenUrl: "{settings.token_url}",
     refreshUrl: "{settings.refresh_url}",

@@ -60,6 +60,11 @@ export const ZProvider = z
     pkce: z.boolean().default(false),
     /** the setting that switches PKCE off for a generic provider, if any */
     pkceSetting: z.string().optional(),
+    /**
+     * RFC 9207: the issuer the authorization server names in `iss` on its callback; when it renders
+     * (e.g. "{settings.issuer}", an optional setting), a callback without it or with another is refused.
+     */
+    callbackIssuer: ZTemplate.optional(),
     /** which callback parameter carries the grant */
     callbackCodeParam: z.string().default("code"),
     /**

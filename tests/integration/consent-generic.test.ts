@@ -226,6 +226,41 @@ describeEachDb("generic OAuth 2.0 consent against oidc-provider", (getDb) => {
     await expectNothingStored(db, c.id);
   });
 
+  it("RFC 9207: with the issuer setting, a callback carrying that iss completes; one from another issuer (mix-up) or without iss is refused before any token request", async () => {
+    const { db } = getDb();
+    const org = await newOrg(db, "Issuer");
+    const app = { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret };
+    const ok = await newConnection(db, org.id, {
+      provider: PROVIDER,
+      settings: genericSettings({ issuer: op.issuer }),
+      scopes: SCOPES,
+      oauth_app: app,
+    });
+    const good = await startFlow(db, org.id, ok.id);
+    const callback = await authorizeAt(good.authorizationUrl);
+    expect(callback.searchParams.get("iss")).toBe(op.issuer); // the OP names itself on the redirect
+    expectSuccess(await deliverCallback(db, callback, good.browserSecret));
+
+    for (const tamper of [
+      (u: URL) => u.searchParams.set("iss", "https://evil.example"),
+      (u: URL) => u.searchParams.delete("iss"),
+    ]) {
+      const c = await newConnection(db, org.id, {
+        provider: PROVIDER,
+        settings: genericSettings({ issuer: op.issuer }),
+        scopes: SCOPES,
+        oauth_app: app,
+      });
+      const flow = await startFlow(db, org.id, c.id);
+      const cb = await authorizeAt(flow.authorizationUrl);
+      tamper(cb);
+      op.resetRecording();
+      expectFailure(await deliverCallback(db, cb, flow.browserSecret), "issuer_mismatch");
+      expect(op.tokenRequests).toHaveLength(0);
+      await expectNothingStored(db, c.id);
+    }
+  });
+
   it("an attacker's code injected into the victim's callback fails at the OP (verifier mismatch); the victim's connection stays pending", async () => {
     const { db } = getDb();
     const org = await newOrg(db, "Victim");
