@@ -1,3 +1,4 @@
+// Hand-written because it was measured to pay: a pinned-DNS client with one deadline, a byte cap, no redirects.
 // The ONLY way Consentry makes outbound HTTP requests to providers (token endpoints, customer URLs, …).
 //
 // SSRF defence (SECURITY.md case 28 and "Also required"):
@@ -9,13 +10,15 @@
 //   that changes between check and connect (rebinding) cannot redirect the request. SNI and Host stay
 //   the host name, so TLS certificate checks are unchanged.
 // - Literal IPs in every spelling (2130706433, 0177.0.0.1, 0x7f.1, 127.1, [::1], [::ffff:7f00:1], …)
-//   are normalised by the WHATWG URL parser and then classified like resolved addresses.
+//   are normalised by the WHATWG URL parser; literal and resolved addresses are parsed and their
+//   special-purpose ranges named by ipaddr.js, and only the policy below is Consentry's own.
 // - Redirects are never followed, the total time (DNS + connect + headers + body) is bounded, and so is
 //   the body size. Errors carry a message that is safe to show and never contain the upstream body.
 import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import ipaddr from "ipaddr.js";
 import { env } from "@/lib/env";
 
 export type EgressErrorCode = "blocked_address" | "invalid_url" | "timeout" | "too_large" | "network";
@@ -51,7 +54,7 @@ const MAX_URL_LENGTH = 2048;
 const ASSERT_TIMEOUT_MS = 5_000;
 
 // ---------------------------------------------------------------------------------------------
-// Address classification
+// Address classification: ipaddr.js parses the notations and names the special-purpose ranges
 // ---------------------------------------------------------------------------------------------
 
 export type AddressClass = { kind: "public" } | { kind: "loopback" } | { kind: "blocked"; reason: string };
@@ -60,116 +63,105 @@ const PUBLIC: AddressClass = { kind: "public" };
 const LOOPBACK: AddressClass = { kind: "loopback" };
 const blocked = (reason: string): AddressClass => ({ kind: "blocked", reason });
 
-/** Canonical dotted-quad IPv4 → unsigned 32-bit integer; null for anything else. */
-function parseIPv4(s: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return null;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = Number(m[i]);
-    if (part > 255) return null;
-    n = n * 256 + part;
+type Ip = ipaddr.IPv4 | ipaddr.IPv6;
+
+/**
+ * Address text → address, or null. IPv4 only as four plain decimal parts: that is what the WHATWG URL
+ * parser and resolvers emit, and a part such as "010" is octal to some parsers and decimal to others.
+ * IPv6 in any RFC 4291 form, a zone id (which names a local interface, not the peer) dropped.
+ */
+function parseIp(text: string): Ip | null {
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare);
+  const v6 = bare.replace(/%.*$/s, "");
+  if (!ipaddr.IPv6.isValid(v6)) return null;
+  const dotted = /:([^:]*\.[^:]*)$/.exec(v6)?.[1];
+  if (dotted !== undefined) {
+    // ipaddr reads an embedded IPv4 with parseInt, so "0x7f" or "0177" would pass as an octet.
+    if (!ipaddr.IPv4.isValidFourPartDecimal(dotted)) return null;
+    // ipaddr turns IPv4-compatible "::a.b.c.d" into IPv4-mapped "::ffff:a.b.c.d"; keep it in ::/96.
+    if (v6 === `::${dotted}`) return ipaddr.IPv6.parse(`::0:${dotted}`);
   }
-  return n;
+  return ipaddr.IPv6.parse(v6);
 }
 
-/** IPv6 text (optionally with a zone id and/or an embedded dotted quad) → eight 16-bit groups. */
-function parseIPv6(input: string): number[] | null {
-  let s = input;
-  const zone = s.indexOf("%");
-  if (zone >= 0) s = s.slice(0, zone);
-  if (!net.isIPv6(s)) return null;
-  const lastColon = s.lastIndexOf(":");
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes(".")) {
-    const v4 = parseIPv4(tail);
-    if (v4 === null) return null;
-    s = `${s.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const head = halves[0] ? halves[0].split(":") : [];
-  const rest = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
-  const fill = 8 - head.length - rest.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 0) return null;
-  const groups = [...head, ...Array<string>(fill).fill("0"), ...rest].map((h) => parseInt(h, 16));
-  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return null;
-  return groups;
-}
+// Why each ipaddr range is refused; a name a later ipaddr adds is refused too. ipaddr's "reserved" holds
+// the documentation and benchmarking ranges. AS112 and AMT are reachable anycast services no provider
+// lives on: where ipaddr names a range that a plain table would pass as public, the stricter reading wins.
+const V4_BLOCKED: Record<string, string> = {
+  unspecified: '"this network" (0.0.0.0/8)',
+  private: "private network",
+  carrierGradeNat: "carrier-grade NAT",
+  linkLocal: "link-local (cloud metadata)",
+  multicast: "multicast",
+  broadcast: "broadcast",
+  reserved: "reserved, documentation or benchmarking",
+  as112: "DNS sink (AS112)",
+  amt: "multicast relay (AMT)",
+};
+const V6_BLOCKED: Record<string, string> = {
+  unspecified: "unspecified (::)",
+  rfc6145: "IPv4-translated IPv6",
+  uniqueLocal: "unique local IPv6 (fc00::/7)",
+  linkLocal: "link-local IPv6 (fe80::/10)",
+  deprecatedSiteLocal: "site-local IPv6 (fec0::/10)",
+  multicast: "multicast IPv6",
+  // Refused whatever IPv4 it carries: its client address is obfuscated, and refusing is stricter than unwrapping.
+  teredo: "Teredo IPv6 (2001::/32)",
+  reserved: "reserved or documentation IPv6 (2001::/23, 2001:db8::/32, 3fff::/20)",
+};
 
-const V4_RANGES: Array<[base: string, bits: number, reason: string | "loopback"]> = [
-  ["0.0.0.0", 8, '"this network" (0.0.0.0/8)'],
-  ["10.0.0.0", 8, "private network"],
-  ["100.64.0.0", 10, "carrier-grade NAT"],
-  ["127.0.0.0", 8, "loopback"],
-  ["169.254.0.0", 16, "link-local (cloud metadata)"],
-  ["172.16.0.0", 12, "private network"],
-  ["192.0.0.0", 24, "IETF protocol assignment"],
-  ["192.0.2.0", 24, "documentation"],
-  ["192.88.99.0", 24, "6to4 relay"],
-  ["192.168.0.0", 16, "private network"],
-  ["198.18.0.0", 15, "benchmarking"],
-  ["198.51.100.0", 24, "documentation"],
-  ["203.0.113.0", 24, "documentation"],
-  ["224.0.0.0", 4, "multicast"],
-  ["240.0.0.0", 4, "reserved or broadcast"],
-];
-const V4_TABLE = V4_RANGES.map(([base, bits, reason]) => ({ base: parseIPv4(base)!, bits, reason }));
+/** ipaddr's range names are identifiers ("segmentRouting"); a reason is read by a person. */
+const words = (name: string) => name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
 
-function inV4(ip: number, base: number, bits: number): boolean {
-  const shift = 32 - bits;
-  return Math.floor(ip / 2 ** shift) === Math.floor(base / 2 ** shift);
-}
+// What ipaddr does not name: it calls ::/96 and everything outside 2000::/3 "unicast", and its rfc6052
+// covers both the NAT64 prefix that carries an IPv4 and local-use 64:ff9b:1::/48.
+const IPV4_COMPATIBLE = ipaddr.IPv6.parseCIDR("::/96");
+const GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR("2000::/3");
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR("64:ff9b::/96");
 
-function classifyV4(ip: number): AddressClass {
-  for (const r of V4_TABLE) {
-    if (inV4(ip, r.base, r.bits)) return r.reason === "loopback" ? LOOPBACK : blocked(r.reason);
-  }
-  return PUBLIC;
+function classifyV4(ip: ipaddr.IPv4): AddressClass {
+  const range = ip.range();
+  if (range === "unicast") return PUBLIC;
+  if (range === "loopback") return LOOPBACK;
+  return blocked(V4_BLOCKED[range] ?? `special-purpose IPv4 (${words(range)})`);
 }
 
 /** An IPv4 address carried inside an IPv6 one must itself be public; loopback is not allowed this way. */
-function embeddedV4(hi: number, lo: number, what: string): AddressClass {
-  const inner = classifyV4(hi * 0x10000 + lo);
+function embeddedV4(bytes: number[], what: string): AddressClass {
+  const inner = classifyV4(new ipaddr.IPv4(bytes));
   if (inner.kind === "public") return PUBLIC;
   return blocked(`${what} embedding a ${inner.kind === "loopback" ? "loopback" : inner.reason} IPv4`);
 }
 
-function classifyV6(g: number[]): AddressClass {
-  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
-  const first4Zero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0;
-  if (first4Zero && g4 === 0 && g5 === 0) {
-    if (g6 === 0 && g7 === 0) return blocked("unspecified (::)");
-    if (g6 === 0 && g7 === 1) return LOOPBACK;
-    return blocked("IPv4-compatible IPv6 (deprecated)");
+function classifyV6(ip: ipaddr.IPv6): AddressClass {
+  const range = ip.range();
+  const bytes = ip.toByteArray();
+  switch (range) {
+    case "loopback":
+      return LOOPBACK;
+    case "ipv4Mapped":
+      return embeddedV4(bytes.slice(12), "IPv4-mapped IPv6");
+    case "rfc6052":
+      return ip.match(NAT64_WELL_KNOWN)
+        ? embeddedV4(bytes.slice(12), "NAT64 (64:ff9b::/96)")
+        : blocked("local-use NAT64 (64:ff9b:1::/48)");
+    case "6to4":
+      return embeddedV4(bytes.slice(2, 6), "6to4 (2002::/16)");
+    case "unicast":
+      if (ip.match(IPV4_COMPATIBLE)) return blocked("IPv4-compatible IPv6 (deprecated)");
+      return ip.match(GLOBAL_UNICAST) ? PUBLIC : blocked("reserved IPv6");
+    default:
+      return blocked(V6_BLOCKED[range] ?? `special-purpose IPv6 (${words(range)})`);
   }
-  if (first4Zero && g4 === 0 && g5 === 0xffff) return embeddedV4(g6, g7, "IPv4-mapped IPv6");
-  if (first4Zero && g4 === 0xffff && g5 === 0) return blocked("IPv4-translated IPv6");
-  if (g0 === 0x64 && g1 === 0xff9b) {
-    if (g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return embeddedV4(g6, g7, "NAT64 (64:ff9b::/96)");
-    if (g2 === 1) return blocked("local-use NAT64 (64:ff9b:1::/48)");
-  }
-  if (g0 === 0x2002) return embeddedV4(g1, g2, "6to4 (2002::/16)");
-  if ((g0 & 0xfe00) === 0xfc00) return blocked("unique local IPv6 (fc00::/7)");
-  if ((g0 & 0xffc0) === 0xfe80) return blocked("link-local IPv6 (fe80::/10)");
-  if ((g0 & 0xffc0) === 0xfec0) return blocked("site-local IPv6 (fec0::/10)");
-  if ((g0 & 0xff00) === 0xff00) return blocked("multicast IPv6");
-  // Only global unicast (2000::/3) is public; everything else is reserved or special-purpose.
-  if ((g0 & 0xe000) !== 0x2000) return blocked("reserved IPv6");
-  if (g0 === 0x2001 && g1 < 0x200) return blocked("special-purpose IPv6 (2001::/23: Teredo, benchmarking, ORCHID)");
-  if (g0 === 0x2001 && g1 === 0xdb8) return blocked("documentation IPv6 (2001:db8::/32)");
-  if (g0 === 0x3fff && g1 < 0x1000) return blocked("documentation IPv6 (3fff::/20)");
-  return PUBLIC;
 }
+
+const classify = (ip: Ip): AddressClass => (ip instanceof ipaddr.IPv4 ? classifyV4(ip) : classifyV6(ip));
 
 /** Classifies a textual IP address (canonical IPv4 or any IPv6 form, with or without brackets). */
 export function classifyIp(address: string): AddressClass {
-  const a = address.startsWith("[") && address.endsWith("]") ? address.slice(1, -1) : address;
-  const v4 = parseIPv4(a);
-  if (v4 !== null) return classifyV4(v4);
-  const v6 = parseIPv6(a);
-  if (v6 !== null) return classifyV6(v6);
-  return blocked("unrecognised");
+  const ip = parseIp(address);
+  return ip === null ? blocked("unrecognised") : classify(ip);
 }
 
 function isAllowed(c: AddressClass, allowLoopback: boolean): boolean {
@@ -180,7 +172,8 @@ function isAllowed(c: AddressClass, allowLoopback: boolean): boolean {
 // URL and host checks
 // ---------------------------------------------------------------------------------------------
 
-type Target = { url: URL; host: string; literal: boolean };
+/** `ip` is set when the host is an IP literal: the very address that is classified and connected to. */
+type Target = { url: URL; host: string; ip: Ip | null };
 
 const SPECIAL_USE_SUFFIXES = [".localhost", ".local", ".internal", ".home.arpa"];
 
@@ -203,8 +196,8 @@ function parseTarget(raw: string, allowLoopback: boolean): Target {
   const hostname = url.hostname;
   if (!hostname) throw new EgressError("invalid_url", "The URL has no host name.");
   const bare = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
-  const literal = net.isIP(bare) !== 0;
-  if (!literal) {
+  const ip = parseIp(bare);
+  if (ip === null) {
     const name = bare.replace(/\.$/, "").toLowerCase();
     const localName = name === "localhost" || SPECIAL_USE_SUFFIXES.some((s) => name.endsWith(s));
     if (localName && !(allowLoopback && (name === "localhost" || name.endsWith(".localhost")))) {
@@ -222,17 +215,17 @@ function parseTarget(raw: string, allowLoopback: boolean): Target {
       );
     }
   }
-  return { url, host: bare, literal };
+  return { url, host: bare, ip };
 }
 
 type Vetted = { address: string; family: 4 | 6 };
 
 async function resolveAndVet(target: Target, allowLoopback: boolean): Promise<Vetted[]> {
   const { host } = target;
-  if (target.literal) {
-    const c = classifyIp(host);
+  if (target.ip) {
+    const c = classify(target.ip);
     if (!isAllowed(c, allowLoopback)) throw blockedError(host, c, false);
-    return [{ address: host, family: net.isIPv6(host) ? 6 : 4 }];
+    return [{ address: host, family: target.ip instanceof ipaddr.IPv6 ? 6 : 4 }];
   }
   let answers: Array<{ address: string; family: number }>;
   try {

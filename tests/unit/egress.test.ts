@@ -153,6 +153,13 @@ const BLOCKED_URLS = [
   "https://[2002:a9fe:a9fe::1]/",
   "https://[2002:c0a8:101::]/",
   "https://[2001::1]/", // Teredo
+  "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", // Teredo carrying public IPv4s: refused all the same
+  "https://[64:ff9b::192.168.1.1]/",
+  "https://[2002:6440:1::]/", // 6to4 of carrier-grade NAT 100.64.0.1
+  "https://[::0.0.0.0]/",
+  "https://[::ffff:0.0.0.0]/",
+  "https://[3fff::1]/",
+  "https://[5f00::1]/",
   "https://[2001:db8::1]/",
   "https://[100::1]/",
   "https://localhost/",
@@ -215,8 +222,53 @@ describe("classifyIp", () => {
     ["4000::1", "blocked"],
     ["not-an-ip", "blocked"],
     ["", "blocked"],
+    ["2001:4860:4860::8888", "public"],
+    ["3fff:1000::1", "public"],
+    ["2002:c000:201::1", "blocked"], // 6to4 of documentation 192.0.2.1
+    ["::", "blocked"],
+    ["0.0.0.0", "blocked"],
+    ["::127.0.0.1", "blocked"],
+    ["::8.8.8.8", "blocked"],
+    ["64:ff9b::127.0.0.1", "blocked"],
+    ["64:ff9b::172.16.0.1", "blocked"],
+    ["2002:7f00:1::", "blocked"],
+    ["2002:a00:1::", "blocked"],
+    ["2001:0:7f00:1::", "blocked"], // Teredo with a loopback server
+    ["2001:0:808:808:0:0:f7f7:f7f7", "blocked"], // Teredo with public server and client (8.8.8.8)
+    ["255.255.255.255", "blocked"],
+    ["192.175.48.1", "blocked"], // AS112: ipaddr names it, the stricter reading wins
+    ["2620:4f:8000::1", "blocked"],
+    ["fe80::1%en0.5", "blocked"],
+    ["fe80::1%", "blocked"],
+    ["::ffff:0x7f.0.0.1", "blocked"],
+    ["::ffff:010.0.0.1", "blocked"],
+    ["::ffff:0x8.8.8.8", "blocked"], // an embedded IPv4 is plain decimal or nothing
+    ["64:ff9b::08.8.8.8", "blocked"],
+    ["010.0.0.1", "blocked"],
+    ["2130706433", "blocked"],
+    ["8.8.8.8%eth0", "blocked"],
   ])("%s is %s", (ip, kind) => {
     expect(egress.classifyIp(ip).kind).toBe(kind);
+  });
+
+  it.each([
+    ["::ffff:10.0.0.1", "IPv4-mapped IPv6 embedding a private network IPv4"],
+    ["64:ff9b::a9fe:a9fe", "NAT64 (64:ff9b::/96) embedding a link-local (cloud metadata) IPv4"],
+    ["2002:7f00:1::", "6to4 (2002::/16) embedding a loopback IPv4"],
+    ["2002:6440:1::", "6to4 (2002::/16) embedding a carrier-grade NAT IPv4"],
+    ["::127.0.0.1", "IPv4-compatible IPv6 (deprecated)"],
+    ["::8.8.8.8", "IPv4-compatible IPv6 (deprecated)"],
+    ["::ffff:0:127.0.0.1", "IPv4-translated IPv6"],
+    ["64:ff9b:1::a00:1", "local-use NAT64 (64:ff9b:1::/48)"],
+    ["2001::1", "Teredo IPv6 (2001::/32)"],
+    ["4000::1", "reserved IPv6"],
+    ["::", "unspecified (::)"],
+    ["0.0.0.0", '"this network" (0.0.0.0/8)'],
+    ["192.0.2.1", "reserved, documentation or benchmarking"],
+    ["2001:db8::1", "reserved or documentation IPv6 (2001::/23, 2001:db8::/32, 3fff::/20)"],
+    ["5f00::1", "special-purpose IPv6 (segment routing)"],
+  ])("%s is refused as %s", (ip, reason) => {
+    expect(egress.classifyIp(ip)).toEqual({ kind: "blocked", reason });
   });
 });
 
@@ -466,6 +518,9 @@ describe("test-only loopback allowance", () => {
     "http://[::ffff:127.0.0.1]/",
     "http://[64:ff9b::7f00:1]/",
     "http://[2002:7f00:1::]/",
+    "http://[::127.0.0.1]/", // IPv4-compatible: loopback only as ::1 or 127/8
+    "http://[64:ff9b::127.0.0.1]/",
+    "http://[2001:0:7f00:1::]/",
     "http://metadata.google.internal/",
   ])("still refuses %s", async (url) => {
     fakeDns(() => new Error("the resolver must not be asked"));
