@@ -3,6 +3,9 @@ import type { TProvider } from "@/lib/providers/schema";
 /** Refresh this long before the access token expires. */
 export const REFRESH_WINDOW_MS = 10 * 60_000;
 
+/** Retries before a connection is marked `error` (it keeps being retried, more slowly). */
+export const MAX_QUICK_ATTEMPTS = 5;
+
 /**
  * When the background refresh should next look at a connection: before the access token expires
  * (if it can be refreshed), before a refresh token with a known lifetime lapses, and at least every

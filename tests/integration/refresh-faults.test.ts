@@ -26,7 +26,7 @@ import { setProviderHostOverridesForTests } from "@/lib/providers/resolve-url";
 import { saveOAuthApp } from "@/lib/oauth-apps/save-oauth-app";
 import { refreshConnection } from "@/lib/tokens/refresh-connection";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
-import { MAX_QUICK_ATTEMPTS } from "@/lib/tokens/backoff";
+import { MAX_QUICK_ATTEMPTS } from "@/lib/tokens/next-refresh-at";
 import { createWebhookEndpoint } from "@/lib/webhooks/create-webhook-endpoint";
 import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 import { createAzureAdEmulator, type AzureAdEmulator } from "../fixtures/azure-ad-emulator";
