@@ -1,3 +1,6 @@
+// Hand-written UUIDv7 (timeOrderedId) because it was measured to pay: the uuid package's v7 costs 7.4 µs an id
+// here (one getRandomValues call each) against 0.3 µs, 5–7% of the token endpoint's event-loop time.
+//
 // API calls are audited in batches: one insert per flush instead of one per request, so auditing
 // every call costs the hot token endpoint almost nothing. Flushed every 250 ms, at 500 rows and on exit.
 //

@@ -8,6 +8,7 @@ import { encryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
 import { assertSafeUrl } from "@/lib/oauth/egress";
 import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
+import { newWebhookSecret } from "@/lib/webhooks/signature";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 
 export const ZWebhookInput = z.object({
@@ -41,7 +42,7 @@ export async function createWebhookEndpoint({
   if ((await db.webhookEndpoint.count({ where: { organizationId } })) >= 20)
     throw new AppError("conflict", "At most 20 webhook endpoints per organization.");
   const id = crypto.randomUUID();
-  const secret = `whsec_${crypto.randomBytes(24).toString("base64url")}`;
+  const secret = newWebhookSecret();
   await db.webhookEndpoint.create({
     data: {
       id,

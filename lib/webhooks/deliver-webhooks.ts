@@ -1,11 +1,11 @@
-// Sends due webhook deliveries: each claimed atomically (so two workers never send one twice),
-// signed, retried with backoff up to MAX_ATTEMPTS, every attempt kept in the delivery log.
+// Sends due webhook deliveries: each claimed atomically (so two workers never send one twice), signed
+// (Standard Webhooks), retried with backoff up to MAX_ATTEMPTS, every attempt kept in the delivery log.
 import type { Db } from "@/lib/db/client";
 import { decryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
 import { EgressError, egressFetch } from "@/lib/oauth/egress";
-import { backoffMs } from "@/lib/tokens/backoff";
-import { SIGNATURE_HEADER, signWebhook } from "@/lib/webhooks/signature";
+import { backoffMs } from "@/lib/backoff";
+import { signWebhook } from "@/lib/webhooks/signature";
 
 export const MAX_ATTEMPTS = 8;
 
@@ -77,9 +77,9 @@ async function deliverOne(db: Db, d: Due, now: () => Date): Promise<"delivered" 
         headers: {
           "content-type": "application/json",
           "user-agent": "Consentry-Webhooks/1",
-          [SIGNATURE_HEADER]: signWebhook(secret, d.payload),
+          // the wall clock, not the scheduler's `now`: receivers compare the timestamp with theirs
+          ...signWebhook({ secret, deliveryId: d.id, body: d.payload }),
           "consentry-event": d.eventType,
-          "consentry-delivery": d.id,
         },
         body: d.payload,
         timeoutMs: 10_000,

@@ -1,32 +1,40 @@
-// Webhook signatures: header `Consentry-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
-// Receivers recompute it and reject timestamps older than their tolerance (replay protection).
+// Deliveries are signed with the Standard Webhooks scheme by its reference implementation, so a
+// receiver verifies them with any Standard Webhooks library instead of code written for Consentry.
 import crypto from "node:crypto";
+import { Webhook } from "standardwebhooks";
 
-export const SIGNATURE_HEADER = "consentry-signature";
-
-export function signWebhook(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
-  const mac = crypto.createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
-  return `t=${timestamp},v1=${mac}`;
+/** `whsec_` + base64 of 24 random bytes: the secret form every Standard Webhooks library reads. */
+export function newWebhookSecret(): string {
+  return `whsec_${crypto.randomBytes(24).toString("base64")}`;
 }
 
-export function verifyWebhookSignature({
+/**
+ * The key is the secret's bytes. Secrets issued before Standard Webhooks spell their 24 random bytes
+ * in base64url; Node's base64 decoder reads both alphabets, so those endpoints keep their key (a
+ * receiver gives its verifier the same secret with `-` as `+` and `_` as `/`).
+ */
+function signingKey(secret: string): Uint8Array {
+  return Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+}
+
+/**
+ * The three Standard Webhooks headers. `deliveryId` is the same on every retry of a delivery (what
+ * receivers de-duplicate on); the timestamp is the attempt's, which receivers hold against replays.
+ */
+export function signWebhook({
   secret,
+  deliveryId,
   body,
-  header,
-  toleranceSeconds = 300,
-  now = Date.now(),
+  at = new Date(),
 }: {
   secret: string;
+  deliveryId: string;
   body: string;
-  header: string | null;
-  toleranceSeconds?: number;
-  now?: number;
-}): boolean {
-  if (!header) return false;
-  const parts = Object.fromEntries(header.split(",").map((p) => p.trim().split("=", 2) as [string, string]));
-  const t = Number(parts.t);
-  if (!Number.isInteger(t) || Math.abs(now / 1000 - t) > toleranceSeconds || !parts.v1) return false;
-  const want = Buffer.from(crypto.createHmac("sha256", secret).update(`${t}.${body}`).digest("hex"));
-  const got = Buffer.from(parts.v1);
-  return want.length === got.length && crypto.timingSafeEqual(want, got);
+  at?: Date;
+}) {
+  return {
+    "webhook-id": deliveryId,
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": new Webhook(signingKey(secret), { format: "raw" }).sign(deliveryId, at, body),
+  };
 }

@@ -2,6 +2,7 @@
 // retries with backoff and the delivery log, a hanging endpoint never holding up refreshes, and no
 // event ever reaching another organization's endpoint.
 import crypto from "node:crypto";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
@@ -13,10 +14,12 @@ import { disconnectConnection } from "@/lib/connections/disconnect-connection";
 import { setProviderHostOverridesForTests } from "@/lib/providers/resolve-url";
 import { refreshConnection } from "@/lib/tokens/refresh-connection";
 import { refreshDue, warnExpiringRefreshTokens } from "@/lib/tokens/refresh-due";
-import { MAX_QUICK_ATTEMPTS } from "@/lib/tokens/backoff";
+import { MAX_QUICK_ATTEMPTS } from "@/lib/tokens/next-refresh-at";
 import { createWebhookEndpoint } from "@/lib/webhooks/create-webhook-endpoint";
 import { MAX_ATTEMPTS, deliverWebhooks } from "@/lib/webhooks/deliver-webhooks";
-import { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from "@/lib/webhooks/signature";
+import { newWebhookSecret, signWebhook } from "@/lib/webhooks/signature";
+import { encryptSecret } from "@/lib/crypto/aead";
+import { contextFor } from "@/lib/crypto/secret-fields";
 import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
 import { faults, followAuthorize } from "../fixtures/http-emulator";
@@ -66,6 +69,16 @@ type Payload = {
   data: { connection: { id: string; status: string }; [k: string]: unknown };
 };
 const payloadOf = (r: ReceivedWebhook) => JSON.parse(r.body) as Payload;
+const headersOf = (r: ReceivedWebhook) => r.headers as Record<string, string>;
+/** what a receiver does with the Standard Webhooks reference verifier: the payload, or why it was refused */
+const verified = (secret: string, body: string, headers: Record<string, string>) => {
+  try {
+    return new Webhook(secret).verify(body, headers);
+  } catch (e) {
+    if (e instanceof WebhookVerificationError) return `refused: ${e.message}`;
+    throw e;
+  }
+};
 const authorize = (url: string) => followAuthorize(url, { origins: [webex.url] });
 
 describeEachDb("webhooks", (getDb) => {
@@ -161,23 +174,28 @@ describeEachDb("webhooks", (getDb) => {
     for (const row of rows)
       expect(row).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 204, lastError: null });
 
+    // a Standard Webhooks secret: whsec_ + base64 of 24 random bytes
+    expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    expect(Buffer.from(endpoint.secret.slice(6), "base64")).toHaveLength(24);
     for (const r of recvA.received) {
-      const header = r.headers[SIGNATURE_HEADER] as string;
-      expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
-      expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body, header })).toBe(true);
-      // altered body, another secret, a replay after the tolerance, a missing header: rejected
-      expect(
-        verifyWebhookSignature({ secret: endpoint.secret, body: r.body.replace(organizationId, "org_other"), header }),
-      ).toBe(false);
-      expect(verifyWebhookSignature({ secret: endpoint.secret, body: `${r.body} `, header })).toBe(false);
-      expect(verifyWebhookSignature({ secret: "whsec_wrong", body: r.body, header })).toBe(false);
-      expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body, header, now: Date.now() + 301_000 })).toBe(
-        false,
+      const headers = headersOf(r);
+      expect(headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+      expect(Math.abs(Number(headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(60);
+      expect(rows.map((d) => d.id)).toContain(headers["webhook-id"]);
+      expect(verified(endpoint.secret, r.body, headers)).toEqual(JSON.parse(r.body));
+      // an altered body, another id, another secret, a missing header: refused
+      expect(verified(endpoint.secret, r.body.replace(organizationId, "org_other"), headers)).toBe(
+        "refused: No matching signature found",
       );
-      expect(verifyWebhookSignature({ secret: endpoint.secret, body: r.body, header: null })).toBe(false);
+      expect(verified(endpoint.secret, `${r.body} `, headers)).toBe("refused: No matching signature found");
+      expect(verified(endpoint.secret, r.body, { ...headers, "webhook-id": "another" })).toBe(
+        "refused: No matching signature found",
+      );
+      expect(verified(newWebhookSecret(), r.body, headers)).toBe("refused: No matching signature found");
+      const { ["webhook-signature"]: _signature, ...unsigned } = headers;
+      expect(verified(endpoint.secret, r.body, unsigned)).toBe("refused: Missing required headers");
       const p = payloadOf(r);
-      expect(r.headers["consentry-event"]).toBe(p.type);
-      expect(rows.map((d) => d.id)).toContain(r.headers["consentry-delivery"]);
+      expect(headers["consentry-event"]).toBe(p.type);
       expect(r.headers["content-type"]).toBe("application/json");
       expect(p.organization_id).toBe(organizationId);
       expect(p.id).toMatch(/^evt_/);
@@ -195,15 +213,43 @@ describeEachDb("webhooks", (getDb) => {
         .map((p) => p.data.connection.id)
         .sort(),
     ).toEqual([flaky, doomed].sort());
-    // a stale signature made with the right secret is refused too
-    const body = recvA.received[0]!.body;
-    expect(
-      verifyWebhookSignature({
-        secret: endpoint.secret,
-        body,
-        header: signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000) - 3600),
-      }),
-    ).toBe(false);
+    // a replay past the verifier's 5-minute tolerance is refused, and so is a genuine but old signature
+    const first = recvA.received[0]!;
+    vi.setSystemTime(Date.now() + 301_000);
+    try {
+      expect(verified(endpoint.secret, first.body, headersOf(first))).toBe("refused: Message timestamp too old");
+    } finally {
+      vi.useRealTimers();
+    }
+    const old = signWebhook({
+      secret: endpoint.secret,
+      deliveryId: headersOf(first)["webhook-id"]!,
+      body: first.body,
+      at: new Date(Date.now() - 3600_000),
+    });
+    expect(verified(endpoint.secret, first.body, old)).toBe("refused: Message timestamp too old");
+  });
+
+  it("an endpoint whose secret predates Standard Webhooks (base64url) keeps its key: the secret with + and / verifies", async () => {
+    const t = getDb();
+    const { organizationId, endpoint } = await org(t, recvA, ["connection.connected"]);
+    let legacy = "";
+    while (!/-/.test(legacy) || !/_/.test(legacy)) legacy = `whsec_${crypto.randomBytes(24).toString("base64url")}`;
+    await t.db.webhookEndpoint.update({
+      where: { id: endpoint.id },
+      data: {
+        secretEnc: encryptSecret(
+          legacy,
+          contextFor("WebhookEndpoint", { id: endpoint.id, organizationId }, "secretEnc"),
+        ),
+      },
+    });
+    await connect(t, organizationId);
+    expect(await deliverWebhooks({ db: t.db })).toEqual({ attempted: 1, delivered: 1, failed: 0 });
+    const [r] = recvA.received;
+    const standard = `whsec_${legacy.slice("whsec_".length).replace(/-/g, "+").replace(/_/g, "/")}`;
+    expect(verified(standard, r!.body, headersOf(r!))).toEqual(JSON.parse(r!.body));
+    expect(verified(newWebhookSecret(), r!.body, headersOf(r!))).toBe("refused: No matching signature found");
   });
 
   it("refresh_token_expiring is announced again only for a new refresh token (re-consent) or one that left the warning horizon", async () => {
@@ -239,7 +285,7 @@ describeEachDb("webhooks", (getDb) => {
 
   it(`a failing endpoint (HTTP 500) is retried with backoff and logged; failed after ${MAX_ATTEMPTS} attempts`, async () => {
     const t = getDb();
-    const { organizationId } = await org(t, recvA, ["connection.connected"]);
+    const { organizationId, endpoint } = await org(t, recvA, ["connection.connected"]);
     recvA.mode = 500;
     await connect(t, organizationId);
     let row = await t.db.webhookDelivery.findFirstOrThrow({ where: { organizationId } });
@@ -268,9 +314,11 @@ describeEachDb("webhooks", (getDb) => {
       expect(wait).toBeLessThanOrEqual(ceiling);
       expect(recvA.received).toHaveLength(n);
     }
-    // the same event each time, under the same delivery id (receivers can de-duplicate)
-    expect(new Set(recvA.received.map((r) => r.headers["consentry-delivery"]))).toEqual(new Set([row.id]));
+    // the same event each time, under the same webhook-id (receivers can de-duplicate), each attempt signed
+    // with the time it was sent (not the scheduler's clock, which ran ahead here), so every one verifies
+    expect(new Set(recvA.received.map((r) => headersOf(r)["webhook-id"]))).toEqual(new Set([row.id]));
     expect(new Set(recvA.received.map((r) => r.body)).size).toBe(1);
+    for (const r of recvA.received) expect(verified(endpoint.secret, r.body, headersOf(r))).toEqual(JSON.parse(r.body));
     // given up: never sent again
     expect(await deliverWebhooks({ db: t.db, now: () => new Date(Date.now() + 30 * DAY) })).toEqual({
       attempted: 0,
@@ -345,20 +393,8 @@ describeEachDb("webhooks", (getDb) => {
     for (const r of recvA.received) {
       expect(payloadOf(r)).toMatchObject({ organization_id: A.organizationId, data: { connection: { id: a } } });
       expect(r.path).toBe(`/hooks/${A.organizationId}`);
-      expect(
-        verifyWebhookSignature({
-          secret: A.endpoint.secret,
-          body: r.body,
-          header: r.headers[SIGNATURE_HEADER] as string,
-        }),
-      ).toBe(true);
-      expect(
-        verifyWebhookSignature({
-          secret: B.endpoint.secret,
-          body: r.body,
-          header: r.headers[SIGNATURE_HEADER] as string,
-        }),
-      ).toBe(false);
+      expect(verified(A.endpoint.secret, r.body, headersOf(r))).toEqual(JSON.parse(r.body));
+      expect(verified(B.endpoint.secret, r.body, headersOf(r))).toBe("refused: No matching signature found");
     }
     for (const r of recvB.received)
       expect(payloadOf(r)).toMatchObject({ organization_id: B.organizationId, data: { connection: { id: b } } });
