@@ -1,3 +1,4 @@
+// Hand-written SQL because it was measured to pay: Prisma's per-query compilation cost more than the request.
 // The REST API's hot statements, on the database driver itself and prepared once: the API-key
 // lookup, the connection + token-set read, both in one (the token endpoint), and the audit batch.
 // Prisma 6's JS engine compiles every query anew (~0.4 ms of CPU even for raw SQL, more than the

@@ -1,3 +1,5 @@
+// Hand-written because oauth4webapi/openid-client reject what real providers send (Azure v1's string
+// expires_in and unsigned id_token, Zoho's HTTP 200 errors) and cannot pin the vetted address per request.
 // The token endpoint client: one POST, the provider's client-authentication method, strict parsing.
 // Every grant goes through here (code exchange, refresh, client credentials), so every answer is read
 // with a redactor of the secrets its request carried.
