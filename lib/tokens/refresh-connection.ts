@@ -138,27 +138,7 @@ async function refreshLeased(
   }
 
   const at = now();
-  const refreshTokenExpiresAt = data.refreshToken ? data.refreshTokenExpiresAt : c.refreshTokenExpiresAt;
-  const hasRefreshToken = Boolean(c.tokenSet.refreshTokenEnc || data.refreshToken);
-  const next = nextRefreshAt({ provider, expiresAt: data.expiresAt, refreshTokenExpiresAt, hasRefreshToken, now: at });
-  const commit: RefreshCommit = {
-    organizationId: c.organizationId,
-    connectionId,
-    readVersion: c.tokenSet.version,
-    owner: o.owner,
-    tokens: sealRefreshTokens({ organizationId: c.organizationId, connectionId }, data),
-    state: {
-      expiresAt: data.expiresAt.toISOString(),
-      refreshTokenExpiresAt: refreshTokenExpiresAt?.toISOString() ?? null,
-      lastRefreshedAt: at.toISOString(),
-      nextRefreshAt: next?.toISOString() ?? null,
-      scopes: data.scopes ? data.scopes.join(" ") : null,
-      // a refresh token that no longer expires within the warning horizon is announced again when it does
-      clearExpiryWarning: Boolean(
-        refreshTokenExpiresAt && refreshTokenExpiresAt.getTime() > at.getTime() + env().expiryWarningDays * 86400_000,
-      ),
-    },
-  };
+  const commit = buildCommit({ c: { ...c, tokenSet: c.tokenSet }, provider, data, owner: o.owner, at });
   const onWritten = async () => {
     await recordAuditEvent(
       {
@@ -177,6 +157,48 @@ async function refreshLeased(
   const r = await commitDurably({ db, commit, onWritten });
   if (r === "held") return { outcome: { result: "refreshed", held: true }, leaseSettled: true };
   return { outcome: r === "written" ? { result: "refreshed" } : { result: "already_fresh" }, leaseSettled: true };
+}
+
+/** What the refresh writes: the sealed tokens and the connection's next state (also what the journal keeps). */
+function buildCommit({
+  c,
+  provider,
+  data,
+  owner,
+  at,
+}: {
+  c: {
+    id: string;
+    organizationId: string;
+    refreshTokenExpiresAt: Date | null;
+    tokenSet: { version: number; refreshTokenEnc: string | null };
+  };
+  provider: TProvider;
+  data: TokenSetData;
+  owner: string;
+  at: Date;
+}): RefreshCommit {
+  const refreshTokenExpiresAt = data.refreshToken ? data.refreshTokenExpiresAt : c.refreshTokenExpiresAt;
+  const hasRefreshToken = Boolean(c.tokenSet.refreshTokenEnc || data.refreshToken);
+  const next = nextRefreshAt({ provider, expiresAt: data.expiresAt, refreshTokenExpiresAt, hasRefreshToken, now: at });
+  return {
+    organizationId: c.organizationId,
+    connectionId: c.id,
+    readVersion: c.tokenSet.version,
+    owner,
+    tokens: sealRefreshTokens({ organizationId: c.organizationId, connectionId: c.id }, data),
+    state: {
+      expiresAt: data.expiresAt.toISOString(),
+      refreshTokenExpiresAt: refreshTokenExpiresAt?.toISOString() ?? null,
+      lastRefreshedAt: at.toISOString(),
+      nextRefreshAt: next?.toISOString() ?? null,
+      scopes: data.scopes ? data.scopes.join(" ") : null,
+      // a refresh token that no longer expires within the warning horizon is announced again when it does
+      clearExpiryWarning: Boolean(
+        refreshTokenExpiresAt && refreshTokenExpiresAt.getTime() > at.getTime() + env().expiryWarningDays * 86400_000,
+      ),
+    },
+  };
 }
 
 type Row = {
