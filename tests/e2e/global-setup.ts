@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Client } from "pg";
 import { createAzureAdEmulator, type AzureAdEmulator } from "../fixtures/azure-ad-emulator";
-import { faults, type BaseEmulator, type RecordedRequest, type TokenFault } from "../fixtures/http-emulator";
+import { echoOf, faults, type BaseEmulator, type RecordedRequest, type TokenFault } from "../fixtures/http-emulator";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
 import {
@@ -53,8 +53,13 @@ function faultFrom(f: FaultRequest): TokenFault {
     error: `${req.headers.authorization ?? ""} ${req.rawBody}`.trim().slice(0, 200),
     ...(f.errorCodes ? { error_codes: f.errorCodes } : {}),
   });
+  const described = (req: RecordedRequest) => ({ error: f.error, error_description: `Bad request: ${echoOf(req)}` });
   const fault: TokenFault =
-    f.echo === "error-cut" ? { status: f.status ?? 400, body: cut } : faults.echo(f.echo, f.status);
+    f.echo === "error-cut"
+      ? { status: f.status ?? 400, body: cut }
+      : f.echo === "error_description" && f.error
+        ? { status: f.status ?? 401, body: described }
+        : faults.echo(f.echo, f.status);
   return f.path ? { ...fault, path: f.path } : fault;
 }
 

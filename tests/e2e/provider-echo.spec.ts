@@ -69,9 +69,9 @@ test("a provider echoing the request: no secret on the result, connection, audit
   await page.goto(connectionPath);
   await expect(statusOf(page)).toHaveText("Active");
 
-  // A refresh (client secret, refresh token) answered with its echo and Microsoft's "invalid client
-  // secret" code: the connection keeps its token, the OAuth app gets an operator alert.
-  await controlEmulator("/fault", { emulator: "oidc", echo: "error-cut", errorCodes: [7000215] });
+  // A refresh (client secret, refresh token) answered invalid_client with the whole request echoed in
+  // the description: the connection keeps its token, the OAuth app gets an operator alert.
+  await controlEmulator("/fault", { emulator: "oidc", echo: "error_description", error: "invalid_client" });
   await page.getByRole("button", { name: "Refresh now" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "The provider did not refresh the token" })).toBeVisible();
   pages["connection, refresh message"] = await page.content();
@@ -84,7 +84,7 @@ test("a provider echoing the request: no secret on the result, connection, audit
     .evaluateAll((as) => as.map((a) => a.getAttribute("href")!));
   for (const href of appLinks) pages[`OAuth app ${href}`] = await html(page, href);
   const alerted = Object.entries(pages).some(
-    ([name, text]) => name.startsWith("OAuth app /") && text.includes("AADSTS7000215"),
+    ([name, text]) => name.startsWith("OAuth app /") && text.includes("invalid_client"),
   );
   expect(alerted, "the operator alert is shown").toBe(true);
 

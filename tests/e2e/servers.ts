@@ -46,8 +46,10 @@ export interface FaultRequest {
   /** where the echo goes (tests/fixtures/http-emulator.ts faults.echo), or "error-cut": `error` holds the credentials and body, cut to 200 characters */
   echo: "error" | "error_description" | "json" | "html" | "error-cut";
   status?: number;
-  /** Microsoft's error_codes beside an "error-cut" echo, e.g. [7000215] for an operator alert */
+  /** Microsoft's error_codes beside an "error-cut" echo, e.g. [7000215] */
   errorCodes?: number[];
+  /** with echo "error_description": the OAuth error beside the echoed description, e.g. "invalid_client" for an operator alert */
+  error?: string;
   path?: string;
 }
 
