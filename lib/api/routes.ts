@@ -283,6 +283,8 @@ export const API_ROUTES: ApiRoute[] = [
           expires_at: t.expiresAt.toISOString(),
           scopes: t.scopes,
           tenant_id: t.tenantId,
+          min_validity_met: t.minValidityMet,
+          ...(t.reason ? { reason: t.reason } : {}),
         },
       };
     },

@@ -78,6 +78,16 @@ export const ZTokenOut = z
     expires_at: z.string(),
     scopes: z.array(z.string()),
     tenant_id: z.string().nullable().optional(),
+    min_validity_met: z
+      .boolean()
+      .optional()
+      .describe("Token endpoint: false when the token lives less than `min_validity` asked for (see `reason`)."),
+    reason: z
+      .enum(["provider_unavailable", "provider_lifetime_shorter"])
+      .optional()
+      .describe(
+        "Why `min_validity` is not met: the provider failed to issue a newer token (the stored one is still valid), or the provider issues none that lives that long.",
+      ),
   })
   .meta({ id: "Token" });
 

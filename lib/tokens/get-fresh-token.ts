@@ -18,7 +18,22 @@ export type FreshToken = {
   scopes: string[];
   tenantId: string | null;
   connectionId: string;
+  /** false when the token lives less than the caller asked for */
+  minValidityMet: boolean;
+  /** why it does not: the provider failed to issue a newer one, or issues none that lives long enough */
+  reason?: ShortReason;
 };
+
+export type ShortReason = "provider_unavailable" | "provider_lifetime_shorter";
+
+function validity(
+  expiresAt: Date,
+  minValidity: number,
+  why: ShortReason,
+): Pick<FreshToken, "minValidityMet" | "reason"> {
+  const met = expiresAt.getTime() - Date.now() >= minValidity * 1000;
+  return met ? { minValidityMet: true } : { minValidityMet: false, reason: why };
+}
 
 const inFlight = new Map<string, Promise<RefreshOutcome>>();
 
@@ -52,22 +67,31 @@ async function read(db: Db, organizationId: string, connectionId: string): Promi
  * The token of a refresh that is waiting for its commit (lib/tokens/pending-commits.ts): the newest
  * token there is, served from memory until the database has it.
  */
-function answerHeld(organizationId: string, c: ConnectionTokenRow, held: RefreshCommit): FreshToken {
+function answerHeld(
+  organizationId: string,
+  c: ConnectionTokenRow,
+  held: RefreshCommit,
+  minValidity: number,
+): FreshToken {
+  const expiresAt = new Date(held.state.expiresAt);
   return {
+    ...validity(expiresAt, minValidity, "provider_lifetime_shorter"),
     accessToken: openToken({ organizationId, connectionId: c.id }, "accessTokenEnc", held.tokens.accessTokenEnc),
     tokenType: held.tokens.tokenType,
-    expiresAt: new Date(held.state.expiresAt),
+    expiresAt,
     scopes: (held.state.scopes ?? c.scopes).split(" ").filter(Boolean),
     tenantId: c.externalTenantId,
     connectionId: c.id,
   };
 }
 
-function answer(organizationId: string, c: WithTokens): FreshToken {
+function answer(organizationId: string, c: WithTokens, minValidity: number, why: ShortReason): FreshToken {
+  const expiresAt = c.expiresAt ?? new Date("9999-12-31T00:00:00Z");
   return {
+    ...validity(expiresAt, minValidity, why),
     accessToken: openToken({ organizationId, connectionId: c.id }, "accessTokenEnc", c.accessTokenEnc),
     tokenType: c.tokenType,
-    expiresAt: c.expiresAt ?? new Date("9999-12-31T00:00:00Z"),
+    expiresAt,
     scopes: c.scopes.split(" ").filter(Boolean),
     tenantId: c.externalTenantId,
     connectionId: c.id,
@@ -126,7 +150,7 @@ export async function getFreshToken({
     const now = Date.now();
     const held = heldCommit(c.id);
     if (held && held.organizationId === organizationId && Date.parse(held.state.expiresAt) > now)
-      return answerHeld(organizationId, c, held);
+      return answerHeld(organizationId, c, held, minValidity);
     const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
     const provider = PROVIDERS.get(c.providerId);
     const refreshedMeanwhile = staleVersion !== undefined && c.version !== staleVersion && validFor > 0;
@@ -136,7 +160,12 @@ export async function getFreshToken({
       (lastOutcome && lastOutcome.result === "failed" && validFor > 0) ||
       (lastOutcome?.result === "skipped" && validFor > 0)
     ) {
-      return answer(organizationId, c);
+      return answer(
+        organizationId,
+        c,
+        minValidity,
+        lastOutcome?.result === "failed" ? "provider_unavailable" : "provider_lifetime_shorter",
+      );
     }
     if (lastOutcome?.result === "failed") {
       throw new AppError(
@@ -171,7 +200,7 @@ export async function getFreshToken({
       // Re-read: if still not fresh enough (a provider issuing short tokens), return what we have.
       const again = await read(db, organizationId, connectionId);
       if (again && hasTokens(again) && again.expiresAt && again.expiresAt.getTime() > Date.now())
-        return answer(organizationId, again);
+        return answer(organizationId, again, minValidity, "provider_lifetime_shorter");
     }
   }
 }

@@ -53,11 +53,16 @@ describeEachDb("refresh across processes (oidc-provider)", (getDb) => {
     const before = await storedTokens(t.db, connectionId);
     expect(before.refreshToken).toBeTruthy();
     await makeDue(t, connectionId);
+    // 120 s left, and every caller asks for 600: the stored token is too old for all of them, the
+    // refreshed one (3600 s) is enough for all of them, whenever each caller first reads it. (A caller
+    // asking more than any token lives would rightly refresh again once it has read the new one.)
+    await t.db.connection.update({ where: { id: connectionId }, data: { expiresAt: new Date(Date.now() + 120_000) } });
+    const minValidity = 600;
     op.resetRecording();
 
     // process 1: ten on-demand callers; process 2: five on-demand callers and five scheduler-style refreshes
-    ws[0]!.send({ mode: "fresh", organizationId, connectionId, count: 10 });
-    ws[1]!.send({ mode: "mixed", organizationId, connectionId, count: 10 });
+    ws[0]!.send({ mode: "fresh", organizationId, connectionId, count: 10, minValidity });
+    ws[1]!.send({ mode: "mixed", organizationId, connectionId, count: 10, minValidity });
     await Promise.all(ws.map((w) => w.next("ready")));
     expect(new Set(ws.map((w) => w.pid)).size).toBe(2);
     for (const w of ws) w.go();

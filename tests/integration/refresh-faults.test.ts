@@ -217,6 +217,7 @@ describeEachDb("refresh failures against the Azure AD emulator", (getDb) => {
       const served = await getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 10 * LIFETIME });
       expect(emu.counters.tokenCalls).toBe(calls + 1);
       expect(served.accessToken).toBe(before.accessToken);
+      expect(served).toMatchObject({ minValidityMet: false, reason: "provider_unavailable" });
       expect((await readConnection(t.db, connectionId)).refreshAttempts).toBe(2);
 
       // once the stored token has expired, the caller gets refresh-failed with Retry-After
