@@ -10,7 +10,8 @@
 // database to connect to for administration; the benchmark creates its own scratch database there
 // and drops it afterwards (unless --keep). Prints refreshes/s, p50/p99 refresh latency (measured in
 // the workers: lease claimed → tokens committed → lease released), peak RSS per worker, and the
-// duplicate refresh requests seen by the server (must be 0), then a one-line JSON summary. Exits 1
+// duplicate refresh requests seen by the server (must be 0), then the floor measured in the same run
+// (tests/bench/refresh-floor.ts) and the ratio, then a one-line JSON summary. Exits 1
 // if any connection was not refreshed exactly once or a duplicate was seen.
 //
 // The workers reach the local server through the test-only loopback allowance
@@ -181,6 +182,59 @@ function startTokenServer(latencyMs: number) {
       }),
     ),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor: its own table in the same database, its own sealed tokens registered at the same server.
+
+async function runFloor({
+  db,
+  as,
+  n,
+  databaseUrl,
+  concurrency,
+  page,
+}: {
+  db: { $executeRawUnsafe: (sql: string, ...values: unknown[]) => Promise<number> };
+  as: { url: string; valid: Set<string> };
+  n: number;
+  databaseUrl: string;
+  concurrency: number;
+  page: number;
+}): Promise<{ refreshed: number; failed: number; wallMs: number; maxRssKb: number }> {
+  const { FLOOR_TABLE, seal } = await import("./refresh-floor");
+  const key = crypto.randomBytes(32);
+  await db.$executeRawUnsafe(`DROP TABLE IF EXISTS ${FLOOR_TABLE}`);
+  await db.$executeRawUnsafe(
+    `CREATE TABLE ${FLOOR_TABLE} (id TEXT PRIMARY KEY, rt TEXT NOT NULL, at TEXT, version INTEGER NOT NULL DEFAULT 1)`,
+  );
+  const pgStyle = !databaseUrl.startsWith("file:");
+  for (let i = 0; i < n; i += 500) {
+    const k = Math.min(500, n - i);
+    const values: string[] = [];
+    const params: string[] = [];
+    for (let j = 0; j < k; j++) {
+      const rt = `rt_floor_${crypto.randomBytes(12).toString("base64url")}`;
+      as.valid.add(rt);
+      params.push(`f${String(i + j).padStart(8, "0")}`, seal(key, rt));
+      values.push(pgStyle ? `($${2 * j + 1}, $${2 * j + 2})` : "(?, ?)");
+    }
+    await db.$executeRawUnsafe(`INSERT INTO ${FLOOR_TABLE} (id, rt) VALUES ${values.join(", ")}`, ...params);
+  }
+  const args = { databaseUrl, tokenUrl: `${as.url}/token`, key: key.toString("base64"), concurrency, page };
+  const child = spawn(
+    path.join(ROOT, "node_modules", ".bin", "tsx"),
+    [path.join(__dirname, "refresh-floor.ts"), JSON.stringify(args)],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "production" } },
+  );
+  let out = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => child.on("exit", r));
+  const line = out.split("\n").find((l) => l.includes('"result"'));
+  if (code !== 0 || !line) throw new Error(`the floor script exited with ${code}`);
+  await db.$executeRawUnsafe(`DROP TABLE IF EXISTS ${FLOOR_TABLE}`);
+  return JSON.parse(line) as { refreshed: number; failed: number; wallMs: number; maxRssKb: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,6 +434,10 @@ async function main() {
       _count: { _all: true },
     });
     const notOnce = versions.filter((v) => v.version !== 2).reduce((s, v) => s + v._count._all, 0);
+    const engineStats = { ...as.stats };
+
+    // The floor, in the same run, against the same server and database (tests/bench/refresh-floor.ts).
+    const floor = await runFloor({ db, as, n, databaseUrl, concurrency: workers * concurrency, page: 200 });
     await db.$disconnect();
     await as.close();
 
@@ -391,23 +449,25 @@ async function main() {
       workers,
       concurrency,
       wall_s: Number((wallMs / 1000).toFixed(2)),
-      refreshes_per_s: Number((as.stats.refreshed / (wallMs / 1000)).toFixed(1)),
+      refreshes_per_s: Number((engineStats.refreshed / (wallMs / 1000)).toFixed(1)),
       p50_ms: Number(percentile(lat, 50).toFixed(1)),
       p99_ms: Number(percentile(lat, 99).toFixed(1)),
       peak_rss_mb: results.map((r) => Number((r.maxRssKb / 1024).toFixed(0))),
       per_worker_refreshed: results.map((r) => r.totals.refreshed),
-      server_requests: as.stats.requests,
-      server_refreshes: as.stats.refreshed,
-      duplicate_refresh_requests: as.stats.duplicates,
+      server_requests: engineStats.requests,
+      server_refreshes: engineStats.refreshed,
+      duplicate_refresh_requests: engineStats.duplicates,
       // a second refresh of a connection with its new refresh token: wasteful, and a sign of a race
-      extra_refreshes: as.stats.refreshed - n,
-      unknown_refresh_tokens: as.stats.unknown,
+      extra_refreshes: engineStats.refreshed - n,
+      unknown_refresh_tokens: engineStats.unknown,
       failed,
       busy: results.reduce((s, r) => s + r.totals.busy, 0),
       rows_refreshed: refreshedRows,
       rows_not_refreshed_exactly_once: notOnce,
     };
-    console.log(`refreshed ${as.stats.refreshed}/${n} in ${summary.wall_s} s → ${summary.refreshes_per_s} refreshes/s`);
+    console.log(
+      `refreshed ${engineStats.refreshed}/${n} in ${summary.wall_s} s → ${summary.refreshes_per_s} refreshes/s`,
+    );
     console.log(
       `refresh latency (lease claimed → committed → released, ${lat.length} samples): p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms`,
     );
@@ -415,14 +475,23 @@ async function main() {
       `peak RSS per worker: ${summary.peak_rss_mb.map((m) => `${m} MB`).join(", ")}; refreshes per worker: ${summary.per_worker_refreshed.join(", ")}; lease busy ${summary.busy}`,
     );
     console.log(
-      `token server: ${as.stats.requests} requests, duplicate refresh requests ${as.stats.duplicates} (must be 0), extra refreshes ${summary.extra_refreshes} (must be 0), unknown tokens ${as.stats.unknown}, failed refreshes ${failed}`,
+      `token server: ${engineStats.requests} requests, duplicate refresh requests ${engineStats.duplicates} (must be 0), extra refreshes ${summary.extra_refreshes} (must be 0), unknown tokens ${engineStats.unknown}, failed refreshes ${failed}`,
     );
+    const floorPerS = floor.refreshed / (floor.wallMs / 1000);
+    console.log(
+      `floor (bare Node: keep-alive HTTP refresh + AES-GCM decrypt/encrypt + one row update, transactions of 200, concurrency ${workers * concurrency}): ${floor.refreshed}/${n} in ${(floor.wallMs / 1000).toFixed(2)} s → ${floorPerS.toFixed(1)} refreshes/s, peak RSS ${(floor.maxRssKb / 1024).toFixed(0)} MB, failed ${floor.failed}`,
+    );
+    console.log(`engine / floor: ${(summary.refreshes_per_s / floorPerS).toFixed(2)}×`);
+    Object.assign(summary, {
+      floor_refreshes_per_s: Number(floorPerS.toFixed(1)),
+      ratio_to_floor: Number((summary.refreshes_per_s / floorPerS).toFixed(2)),
+    });
     console.log(JSON.stringify(summary));
     const ok =
-      as.stats.duplicates === 0 &&
-      as.stats.unknown === 0 &&
+      engineStats.duplicates === 0 &&
+      engineStats.unknown === 0 &&
       failed === 0 &&
-      as.stats.refreshed === n &&
+      engineStats.refreshed === n &&
       refreshedRows === n &&
       notOnce === 0;
     if (!ok)
