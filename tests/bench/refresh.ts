@@ -50,8 +50,25 @@ async function worker() {
   const committed = new Set<string>();
   const latencies: number[] = [];
   let notRefreshedClaims = 0;
+  const onRelease = (id: string) => {
+    // one refresh, from claiming the lease to releasing it after the commit
+    const s = claimedAt.get(id);
+    claimedAt.delete(id);
+    if (s !== undefined && committed.delete(id)) latencies.push(performance.now() - s);
+    else if (s !== undefined) notRefreshedClaims++;
+  };
   const db = base.$extends({
     query: {
+      // PostgreSQL commits, and releases the lease, in one statement (lib/tokens/commit-refresh.ts)
+      async $queryRawUnsafe({ args, query }) {
+        const r = await query(args);
+        const [sql, id] = args as unknown as [string, string];
+        if (sql.includes('UPDATE "TokenSet"') && typeof id === "string") {
+          if (Number((r as Array<{ written?: number }>)[0]?.written) === 1) committed.add(id);
+          onRelease(id);
+        }
+        return r;
+      },
       connection: {
         async updateMany({ args, query }) {
           const data = (args.data ?? {}) as Record<string, unknown>;
@@ -61,13 +78,7 @@ async function worker() {
           if (typeof id === "string" && "leaseOwner" in data) {
             if (data.leaseOwner !== null && r.count === 1)
               claimedAt.set(id, t0); // claimLease
-            else if (data.leaseOwner === null) {
-              // releaseLease: one refresh, from claiming the lease to releasing it after the commit
-              const s = claimedAt.get(id);
-              claimedAt.delete(id);
-              if (s !== undefined && committed.delete(id)) latencies.push(performance.now() - s);
-              else if (s !== undefined) notRefreshedClaims++;
-            }
+            else if (data.leaseOwner === null) onRelease(id); // SQLite: the release in the commit's batch
           }
           return r;
         },
