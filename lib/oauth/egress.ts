@@ -319,6 +319,48 @@ function toHeaders(raw: string[]): Headers {
   return h;
 }
 
+function pinnedLookup(addresses: Vetted[]): net.LookupFunction {
+  return (_hostname, options, callback) => {
+    const family = options.family === 4 || options.family === 6 ? options.family : undefined;
+    const candidates = family ? addresses.filter((a) => a.family === family) : addresses;
+    const list = candidates.length > 0 ? candidates : addresses;
+    if (options.all) (callback as (err: null, addresses: Vetted[]) => void)(null, list);
+    else callback(null, list[0]!.address, list[0]!.family);
+  };
+}
+
+// Keep-alive: a refresh run sends thousands of requests to a handful of token endpoints, and a new
+// TCP (and TLS) connection for each cost more than the request. One agent per scheme, host, port and
+// vetted address set: a socket is only ever reused for the host and addresses it was vetted for, and
+// a changed DNS answer gets an agent of its own. Idle sockets close after 4 s, before common servers'
+// own keep-alive timeouts (Node's 5 s), so a request is not written to a socket the server is closing.
+const AGENT_IDLE_MS = 4_000;
+const MAX_AGENTS = 256;
+const agents = new Map<string, http.Agent>();
+
+function agentFor(url: URL, host: string, addresses: Vetted[]): http.Agent {
+  const key = `${url.protocol}//${host}:${url.port}|${addresses.map((a) => a.address).join(",")}`;
+  const found = agents.get(key);
+  if (found) {
+    // least recently used first in the map's order
+    agents.delete(key);
+    agents.set(key, found);
+    return found;
+  }
+  const options = {
+    keepAlive: true,
+    timeout: AGENT_IDLE_MS,
+    maxFreeSockets: 16,
+    scheduling: "lifo" as const,
+    lookup: pinnedLookup(addresses),
+  };
+  const agent = url.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
+  agents.set(key, agent);
+  // the least recently used agent is forgotten, not destroyed: a request on it finishes, its idle sockets time out
+  if (agents.size > MAX_AGENTS) agents.delete(agents.keys().next().value!);
+  return agent;
+}
+
 function send(
   target: Target,
   addresses: Vetted[],
@@ -345,15 +387,6 @@ function send(
     if (body) headers["content-length"] = String(body.length);
     else if (init.method === "POST") headers["content-length"] = "0";
 
-    // The connection goes to the vetted addresses and nowhere else.
-    const lookup: net.LookupFunction = (_hostname, options, callback) => {
-      const family = options.family === 4 || options.family === 6 ? options.family : undefined;
-      const candidates = family ? addresses.filter((a) => a.family === family) : addresses;
-      const list = candidates.length > 0 ? candidates : addresses;
-      if (options.all) (callback as (err: null, addresses: Vetted[]) => void)(null, list);
-      else callback(null, list[0]!.address, list[0]!.family);
-    };
-
     let req: http.ClientRequest | undefined;
     try {
       const mod = url.protocol === "https:" ? https : http;
@@ -364,8 +397,10 @@ function send(
         path: `${url.pathname}${url.search}`,
         method: init.method,
         headers,
-        agent: false,
-        lookup,
+        // The connection goes to the vetted addresses and nowhere else: new sockets through the pinned
+        // lookup, reused ones only within the agent of this exact host and vetted address set.
+        agent: agentFor(url, host, addresses),
+        lookup: pinnedLookup(addresses),
         insecureHTTPParser: false,
       });
     } catch (e) {

@@ -24,7 +24,7 @@ async function loadEgress(allowLoopback: boolean): Promise<EgressModule> {
 }
 
 type Seen = { method: string; url: string; host: string | undefined; headers: http.IncomingHttpHeaders; body: string };
-type TestServer = { port: number; seen: Seen[]; close: () => Promise<void> };
+type TestServer = { port: number; seen: Seen[]; connections: () => number; close: () => Promise<void> };
 
 async function startServer(
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
@@ -32,6 +32,7 @@ async function startServer(
 ): Promise<TestServer> {
   const seen: Seen[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const wrapped = (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body = "";
     req.setEncoding("utf8");
@@ -45,6 +46,7 @@ async function startServer(
     ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, wrapped)
     : http.createServer(wrapped);
   server.on("connection", (s: Socket) => {
+    connections++;
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
@@ -57,6 +59,7 @@ async function startServer(
   return {
     port,
     seen,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -468,6 +471,37 @@ describe("test-only loopback allowance", () => {
     expect(seen.host).toBe(`127.0.0.1:${server.port}`);
     expect(seen.headers["content-length"]).toBe(String(Buffer.byteLength(body)));
     expect(seen.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+  });
+
+  it("keeps connections alive per host and vetted address: sequential requests share one socket", async () => {
+    const fresh = await startServer((_req, res) => res.end("{}"));
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await egress.egressFetch(`http://127.0.0.1:${fresh.port}/token`, { method: "POST", body: `n=${i}` });
+        expect(r.status).toBe(200);
+      }
+      expect(fresh.seen.map((s) => s.body)).toEqual(["n=0", "n=1", "n=2", "n=3", "n=4"]);
+      expect(fresh.connections()).toBe(1);
+      // another host name for the same server is another agent: a socket is only reused for what it was vetted for
+      await egress.egressFetch(`http://localhost:${fresh.port}/token`, { method: "POST", body: "n=5" });
+      expect(fresh.connections()).toBe(2);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("a socket the server closed while idle is not reused: the next request opens a new one", async () => {
+    const closing = await startServer((_req, res) => {
+      res.writeHead(200, { connection: "close", "content-type": "application/json" });
+      res.end("{}");
+    });
+    try {
+      for (let i = 0; i < 3; i++)
+        expect((await egress.egressFetch(`http://127.0.0.1:${closing.port}/`, { method: "GET" })).status).toBe(200);
+      expect(closing.connections()).toBe(3);
+    } finally {
+      await closing.close();
+    }
   });
 
   it("connects to the vetted address, not to a second DNS answer (rebinding)", async () => {
