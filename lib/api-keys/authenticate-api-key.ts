@@ -4,6 +4,7 @@ import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { hotQueries, type ApiKeyRow, type ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { hashApiKey, type TApiScope } from "@/lib/api-keys/create-api-key";
+import { oncePer } from "@/lib/redis/once-per";
 
 export type ApiPrincipal = { keyId: string; organizationId: string; scopes: ReadonlySet<string>; prefix: string };
 
@@ -47,12 +48,14 @@ function bearerKeyHash(authorization: string | null): string {
 function principalOf(db: Db, row: ApiKeyRow | undefined, now: Date): ApiPrincipal {
   if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now))
     throw new AppError("unauthorized", "The API key is not valid (unknown, expired or revoked).");
-  // last-used is informative: written at most once a minute per key, off the request's critical path.
+  // last-used is informative: written at most once a minute per key (by one instance, with Redis), off the request's critical path.
   const last = lastUsedWritten.get(row.id) ?? 0;
   if (now.getTime() - last > LAST_USED_EVERY_MS) {
     lastUsedWritten.set(row.id, now.getTime());
-    void db.apiKey
-      .update({ where: { id: row.id }, data: { lastUsedAt: now } })
+    void oncePer(`key-used:${row.id}`, LAST_USED_EVERY_MS)
+      .then(async (mine) => {
+        if (mine) await db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } });
+      })
       .catch(() => lastUsedWritten.delete(row.id));
   }
   return { keyId: row.id, organizationId: row.organizationId, scopes: scopeSet(row.scopes), prefix: row.prefix };

@@ -1,14 +1,21 @@
-// Microsoft app-only tokens for a connection's stored tenant, cached in this process until five
-// minutes before expiry (each one costs a signed assertion and a round trip to Azure AD).
+// Microsoft app-only tokens for a connection's stored tenant, cached until five minutes before expiry
+// (each one costs a signed assertion and a round trip to Azure AD): in this process, and for every
+// instance in Redis when it is configured (lib/tokens/app-token-cache.ts).
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
 import { TokenEndpointError } from "@/lib/oauth/token-errors";
 import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
+import {
+  APP_TOKEN_MARGIN_MS,
+  readSharedAppToken,
+  storeSharedAppToken,
+  type CachedAppToken,
+} from "@/lib/tokens/app-token-cache";
 
-const cache = new Map<string, { accessToken: string; expiresAt: Date; tenantId: string }>();
-const inFlight = new Map<string, Promise<{ accessToken: string; expiresAt: Date; tenantId: string }>>();
+const cache = new Map<string, CachedAppToken>();
+const inFlight = new Map<string, Promise<CachedAppToken>>();
 
 export async function getAppOnlyToken({
   db,
@@ -32,17 +39,26 @@ export async function getAppOnlyToken({
       extra: { reason: c.status },
     });
   }
-  const key = `${c.id}:${c.externalTenantId}`;
+  // one app's token for one tenant, whichever connection asks
+  const shared = { organizationId, appId: c.oauthAppId, tenantId: c.externalTenantId };
+  const key = `${organizationId}:${c.oauthAppId}:${c.externalTenantId}`;
   const hit = cache.get(key);
-  if (hit && hit.expiresAt.getTime() - Date.now() > 300_000) return hit;
+  if (hit && hit.expiresAt.getTime() - Date.now() > APP_TOKEN_MARGIN_MS) return hit;
   let p = inFlight.get(key);
   if (!p) {
     p = (async () => {
       try {
+        const fromRedis = await readSharedAppToken(shared);
+        if (fromRedis) {
+          cache.set(key, fromRedis);
+          return fromRedis;
+        }
         const app = await getAppCredentials({ db, appId: c.oauthAppId!, organizationId });
         const t = await requestAppOnlyToken({ provider, app, tenantId: c.externalTenantId! });
         const v = { accessToken: t.accessToken, expiresAt: t.expiresAt, tenantId: c.externalTenantId! };
         cache.set(key, v);
+        // awaited (it never fails, and waits at most a command timeout): another instance asked next finds it
+        await storeSharedAppToken(shared, v);
         return v;
       } catch (e) {
         if (e instanceof TokenEndpointError) {

@@ -102,7 +102,8 @@ describe("authLockout and countAuthFailure", () => {
     } finally {
       g.__consentryLogger = before;
     }
-    expect(broken.get).toHaveBeenCalledTimes(5);
+    // the check before each request reads only this process's memory (lockouts it counted or was told of)
+    expect(broken.get).not.toHaveBeenCalled();
     expect(broken.consume).toHaveBeenCalledTimes(5);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({

@@ -7,18 +7,18 @@ import { env } from "@/lib/env";
 import { findOpenConsentLink, startConsent } from "@/lib/consent/start-consent";
 import { flowCookieName, flowCookieOptions } from "@/lib/consent/flow-cookie";
 import { clientIp } from "@/lib/http/client-ip";
-import { takeToken } from "@/lib/http/rate-limit";
+import { takeConsentStart } from "@/lib/limits/consent-start-limit";
 
 export const dynamic = "force-dynamic";
 
 export async function POST(request: Request, { params }: { params: Promise<{ token: string }> }) {
   const { token } = await params;
   const ip = clientIp(request.headers);
-  const limited = takeToken(`consent-start:${ip ?? "unknown"}`, { limit: 30, windowMs: 60_000 });
-  if (!limited.ok) {
+  const retryAfter = await takeConsentStart(ip);
+  if (retryAfter !== null) {
     return new Response("Too many attempts from this address. Wait a minute and try again.", {
       status: 429,
-      headers: { "retry-after": String(limited.retryAfterSeconds), "content-type": "text/plain; charset=utf-8" },
+      headers: { "retry-after": String(retryAfter), "content-type": "text/plain; charset=utf-8" },
     });
   }
   const link = await findOpenConsentLink({ db: db(), token });
