@@ -23,6 +23,7 @@ import { logger } from "@/lib/logger";
 import { retryWhileUnavailable } from "@/lib/db/database-errors";
 import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
+import { recordConsentOutcome } from "@/lib/metrics/metrics";
 
 export type ConsentFailureReason =
   | "state_missing"
@@ -88,6 +89,7 @@ function fail(
   extra: Partial<Extract<ConsentOutcome, { ok: false }>> = {},
 ): ConsentOutcome {
   const status = reason === "tenant_conflict" ? 409 : reason === "exchange_failed" ? 502 : 400;
+  recordConsentOutcome(reason); // every failed flow ends here, once
   return { ok: false, reason, status, ...extra };
 }
 
@@ -507,6 +509,7 @@ async function finish({
     connectionId: row.connectionId,
     type: "connection.connected",
   });
+  recordConsentOutcome("connected");
   return {
     ok: true,
     ...ctx.names,

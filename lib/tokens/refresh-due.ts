@@ -1,7 +1,8 @@
 // The background work, shared by POST /api/cron/refresh and the server's timer: page through
 // connections that are due (access token expiring within the window, refresh token nearing its end,
 // keep-alive, app-only interval — all folded into nextRefreshAt), refresh them with bounded
-// concurrency under leases, announce refresh tokens about to lapse, deliver webhooks.
+// concurrency under leases, announce refresh tokens about to lapse, and record the run where every
+// instance can see it (lib/background). Webhooks have their own loop (lib/webhooks/run-webhook-delivery.ts).
 //
 // One slow or hanging provider cannot stall the rest: each token-endpoint host has its own budget of
 // slots (its rows wait in their own queue, never in front of other hosts' rows), scheduled refreshes
@@ -21,7 +22,7 @@ import {
 import { refreshShuttingDown } from "@/lib/tokens/refresh-drain";
 import { releaseHost, tryAcquireHost } from "@/lib/tokens/host-budget";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
-import { deliverWebhooks } from "@/lib/webhooks/deliver-webhooks";
+import { recordBackgroundRun } from "@/lib/background/record-background-run";
 
 export type RefreshSummary = {
   due: number;
@@ -33,7 +34,6 @@ export type RefreshSummary = {
   deferred: number;
   failed: Record<string, number>;
   warned: number;
-  webhooks: { attempted: number; delivered: number; failed: number };
   ms: number;
 };
 
@@ -83,7 +83,6 @@ export async function refreshDue({
     deferred: 0,
     failed: {},
     warned: 0,
-    webhooks: { attempted: 0, delivered: 0, failed: 0 },
     ms: 0,
   };
   const count = (r: RefreshOutcome) => {
@@ -200,8 +199,8 @@ export async function refreshDue({
     await progress();
   }
   s.warned = await warnExpiringRefreshTokens({ db, now: now() });
-  s.webhooks = await deliverWebhooks({ db, now });
   s.ms = Date.now() - started;
+  await recordBackgroundRun({ db, name: "refresh", summary: s });
   return s;
 }
 

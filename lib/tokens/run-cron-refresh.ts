@@ -1,10 +1,13 @@
 // POST /api/cron/refresh, whoever receives it (the production server itself, or the Next route under
-// `next dev`): the cron secret, then one refresh run, answered with its summary as JSON.
+// `next dev`): the cron secret, then one refresh run, answered with its summary as JSON. Where no
+// webhook delivery loop runs (`next dev`), the call also delivers the webhooks that are due.
 import type { Db } from "@/lib/db/client";
 import { asAppError, toProblem } from "@/lib/errors";
 import { checkCronSecret } from "@/lib/http/cron-secret";
 import { refreshDue } from "@/lib/tokens/refresh-due";
 import { logger } from "@/lib/logger";
+import { deliverWebhooks } from "@/lib/webhooks/deliver-webhooks";
+import { deliveryLoopRunning } from "@/lib/webhooks/webhook-queued";
 
 export type CronAnswer = { status: number; headers: Record<string, string>; body: string };
 
@@ -17,7 +20,8 @@ export async function runCronRefresh({
 }): Promise<CronAnswer> {
   try {
     checkCronSecret(authorization);
-    const summary = await refreshDue({ db });
+    const refreshed = await refreshDue({ db });
+    const summary = deliveryLoopRunning() ? refreshed : { ...refreshed, webhooks: await deliverWebhooks({ db }) };
     return {
       status: 200,
       headers: { "content-type": "application/json", "cache-control": "no-store" },

@@ -6,12 +6,14 @@ import { contextFor } from "@/lib/crypto/secret-fields";
 import { EgressError, egressFetch } from "@/lib/oauth/egress";
 import { backoffMs } from "@/lib/backoff";
 import { signWebhook } from "@/lib/webhooks/signature";
+import { recordWebhookDelivery } from "@/lib/metrics/metrics";
 
 export const MAX_ATTEMPTS = 8;
 
 /**
  * Sends due deliveries within a time budget, a few endpoints at a time: a hanging endpoint holds up
- * only its own queue, never the whole refresh run. What is left waits for the next run.
+ * only its own queue, never the whole run. What is left waits for the next run. `listed`: the due
+ * deliveries this run found (at most `limit`; another worker may have claimed some of them).
  */
 export async function deliverWebhooks({
   db,
@@ -51,7 +53,7 @@ export async function deliverWebhooks({
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, slot));
-  return { attempted: delivered + failed, delivered, failed };
+  return { attempted: delivered + failed, delivered, failed, listed: due.length };
 }
 
 type Due = Awaited<ReturnType<Db["webhookDelivery"]["findMany"]>>[number] & {
@@ -96,9 +98,11 @@ async function deliverOne(db: Db, d: Due, now: () => Date): Promise<"delivered" 
       where: { id: d.id },
       data: { status: "delivered", attempts, lastStatusCode: statusCode, lastError: null, deliveredAt: now() },
     });
+    recordWebhookDelivery("delivered");
     return "delivered";
   }
   const final = attempts >= MAX_ATTEMPTS || !d.endpoint.active;
+  recordWebhookDelivery(final ? "failed" : "retrying");
   await db.webhookDelivery.update({
     where: { id: d.id },
     data: {

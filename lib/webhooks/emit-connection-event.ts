@@ -1,8 +1,10 @@
 // Queues a connection event for every subscribed endpoint of the organization. Delivery happens
-// later (lib/webhooks/deliver-webhooks.ts), so a slow or failing endpoint never blocks refreshing.
+// on its own loop (lib/webhooks/run-webhook-delivery.ts), nudged at once, so a slow or failing
+// endpoint never blocks refreshing.
 import type { Db } from "@/lib/db/client";
 import { logger } from "@/lib/logger";
 import type { TWebhookEvent } from "@/lib/webhooks/events";
+import { notifyWebhookQueued } from "@/lib/webhooks/webhook-queued";
 
 export async function emitConnectionEvent({
   db,
@@ -64,6 +66,7 @@ export async function emitConnectionEvent({
         payload: JSON.stringify({ id: `evt_${crypto.randomUUID()}`, ...payload }),
       })),
     });
+    notifyWebhookQueued();
   } catch (err) {
     logger.error({ err: { message: (err as Error).message }, type, connectionId }, "webhook event not queued");
   }

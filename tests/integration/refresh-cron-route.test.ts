@@ -1,4 +1,4 @@
-// POST /api/cron/refresh: off without CONSENTRY_CRON_SECRET (503), 401 without the right bearer
+// POST /api/cron/refresh: off without CONSENTRY_CRON_SECRET (404), 401 without the right bearer
 // secret, and with it the background refresh runs and answers a JSON summary. The route module is
 // loaded fresh for each configuration (its db() and env() are process-wide).
 import crypto from "node:crypto";
@@ -82,16 +82,16 @@ describeEachDb("POST /api/cron/refresh", (getDb) => {
   const notDue = (t: TestDatabase, id: string) =>
     t.db.connection.update({ where: { id }, data: { nextRefreshAt: new Date(Date.now() + 3600_000) } });
 
-  it("without CONSENTRY_CRON_SECRET the route is off: 503 problem, nothing refreshed", async () => {
+  it("without CONSENTRY_CRON_SECRET the route is off: 404 problem, nothing refreshed", async () => {
     const t = getDb();
     const id = await dueConnection(t);
     webex.resetRecording();
     const { POST } = await loadRoute(t, undefined);
     const res = await POST(post(`Bearer ${SECRET}`));
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: 503, type: "https://consentry.dev/problems/unavailable" });
+    expect(body).toMatchObject({ status: 404, type: "https://consentry.dev/problems/not-found" });
     expect(String(body.detail)).toContain("CONSENTRY_CRON_SECRET");
     expect(webex.counters.tokenCalls).toBe(0);
     expect((await readConnection(t.db, id)).nextRefreshAt!.getTime()).toBeLessThan(Date.now());

@@ -1,6 +1,7 @@
 // Outbound webhooks: which lifecycle events are queued, signed deliveries a receiver can verify,
-// retries with backoff and the delivery log, a hanging endpoint never holding up refreshes, and no
-// event ever reaching another organization's endpoint.
+// retries with backoff and the delivery log, the delivery loop (seconds after the event, no refresh
+// run needed), a hanging endpoint never holding up refreshes, and no event ever reaching another
+// organization's endpoint.
 import crypto from "node:crypto";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
@@ -17,6 +18,7 @@ import { refreshDue, warnExpiringRefreshTokens } from "@/lib/tokens/refresh-due"
 import { MAX_QUICK_ATTEMPTS } from "@/lib/tokens/next-refresh-at";
 import { createWebhookEndpoint } from "@/lib/webhooks/create-webhook-endpoint";
 import { MAX_ATTEMPTS, deliverWebhooks } from "@/lib/webhooks/deliver-webhooks";
+import { startWebhookDelivery } from "@/lib/webhooks/run-webhook-delivery";
 import { newWebhookSecret, signWebhook } from "@/lib/webhooks/signature";
 import { encryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
@@ -168,7 +170,7 @@ describeEachDb("webhooks", (getDb) => {
     expect(await queued(t, leaving)).toEqual(["connection.connected", "connection.revoked"]);
 
     const summary = await deliverWebhooks({ db: t.db });
-    expect(summary).toEqual({ attempted: 9, delivered: 9, failed: 0 });
+    expect(summary).toEqual({ attempted: 9, delivered: 9, failed: 0, listed: 9 });
     expect(recvA.received).toHaveLength(9);
     const rows = await t.db.webhookDelivery.findMany();
     for (const row of rows)
@@ -245,7 +247,7 @@ describeEachDb("webhooks", (getDb) => {
       },
     });
     await connect(t, organizationId);
-    expect(await deliverWebhooks({ db: t.db })).toEqual({ attempted: 1, delivered: 1, failed: 0 });
+    expect(await deliverWebhooks({ db: t.db })).toEqual({ attempted: 1, delivered: 1, failed: 0, listed: 1 });
     const [r] = recvA.received;
     const standard = `whsec_${legacy.slice("whsec_".length).replace(/-/g, "+").replace(/_/g, "/")}`;
     expect(verified(standard, r!.body, headersOf(r!))).toEqual(JSON.parse(r!.body));
@@ -298,8 +300,14 @@ describeEachDb("webhooks", (getDb) => {
           attempted: 0,
           delivered: 0,
           failed: 0,
+          listed: 0,
         });
-      expect(await deliverWebhooks({ db: t.db, now: () => clock })).toEqual({ attempted: 1, delivered: 0, failed: 1 });
+      expect(await deliverWebhooks({ db: t.db, now: () => clock })).toEqual({
+        attempted: 1,
+        delivered: 0,
+        failed: 1,
+        listed: 1,
+      });
       row = await t.db.webhookDelivery.findFirstOrThrow({ where: { id: row.id } });
       expect(row).toMatchObject({
         attempts: n,
@@ -324,13 +332,14 @@ describeEachDb("webhooks", (getDb) => {
       attempted: 0,
       delivered: 0,
       failed: 0,
+      listed: 0,
     });
     expect(recvA.received).toHaveLength(MAX_ATTEMPTS);
 
     // an endpoint that recovers: the next event is delivered
     recvA.mode = "ok";
     await connect(t, organizationId);
-    expect(await deliverWebhooks({ db: t.db })).toEqual({ attempted: 1, delivered: 1, failed: 0 });
+    expect(await deliverWebhooks({ db: t.db })).toEqual({ attempted: 1, delivered: 1, failed: 0, listed: 1 });
   });
 
   it("a hanging endpoint never blocks refreshing: refreshes commit while the delivery hangs", async () => {
@@ -342,9 +351,11 @@ describeEachDb("webhooks", (getDb) => {
     const before = await readConnection(t.db, a);
     await t.db.connection.update({ where: { id: a }, data: { nextRefreshAt: new Date(Date.now() - 1000) } });
 
-    // the scheduler refreshes first, then delivers: the delivery hangs, the refresh is already committed
-    const run = refreshDue({ db: t.db });
+    // the delivery loop sends the pending deliveries on its own: the first one hangs at the endpoint
+    const loop = startWebhookDelivery({ db: t.db });
     await waitFor(() => recvA.received.length > 0, { what: "the delivery to reach the hanging endpoint" });
+    // meanwhile the scheduler refreshes and commits
+    expect(await refreshDue({ db: t.db })).toMatchObject({ due: 1, refreshed: 1, failed: {} });
     const during = await readConnection(t.db, a);
     expect(during.lastRefreshedAt!.getTime()).toBeGreaterThan(before.lastRefreshedAt!.getTime());
     expect(during.leaseOwner).toBeNull();
@@ -358,15 +369,67 @@ describeEachDb("webhooks", (getDb) => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await queued(t, b)).toContain("connection.needs_reconsent");
 
-    // the endpoint goes away: the scheduler finishes, the delivery stays queued for a retry
+    // the endpoint goes away: the loop stops, the delivery stays queued for a retry
     await recvA.close();
-    const summary = await run;
-    expect(summary).toMatchObject({ refreshed: 1, failed: {} });
-    expect(summary.webhooks.failed).toBeGreaterThanOrEqual(1);
+    await loop.stop();
     const pending = await t.db.webhookDelivery.findMany({ where: { organizationId, status: "pending", attempts: 1 } });
     expect(pending.length).toBeGreaterThanOrEqual(1);
     expect(pending.every((d) => d.lastError === "network" || d.lastError === "timeout")).toBe(true);
     recvA = await startReceiver();
+  });
+
+  it("the delivery loop sends events on its own, without any refresh run: at once when queued in this process, by polling otherwise", async () => {
+    const t = getDb();
+    const { organizationId, endpoint } = await org(t, recvA);
+    const refreshRun = async () => (await t.db.backgroundRun.findUnique({ where: { name: "refresh" } }))?.finishedAt;
+    const runBefore = await refreshRun();
+    const refreshed = webex.counters.refreshed;
+
+    // polling only once a minute: what arrives sooner was nudged by the event itself
+    const nudged = startWebhookDelivery({ db: t.db, pollMs: 60_000 });
+    try {
+      await waitFor(async () => (await t.db.webhookDelivery.count({ where: { status: "pending" } })) === 0, {
+        what: "the loop's first pass",
+      });
+      const id = await connect(t, organizationId);
+      await waitFor(() => recvA.received.length === 1, {
+        what: "connection.connected to be delivered",
+        timeoutMs: 20_000,
+      });
+      expect(payloadOf(recvA.received[0]!)).toMatchObject({
+        type: "connection.connected",
+        data: { connection: { id } },
+      });
+      await disconnectConnection({ db: t.db, organizationId, connectionId: id, actor: SYSTEM });
+      await waitFor(() => recvA.received.length === 2, {
+        what: "connection.revoked to be delivered",
+        timeoutMs: 20_000,
+      });
+      expect(payloadOf(recvA.received[1]!).type).toBe("connection.revoked");
+    } finally {
+      await nudged.stop();
+    }
+
+    // a delivery another instance queued (no nudge reaches this process): found by the next poll
+    const polled = startWebhookDelivery({ db: t.db, pollMs: 500 });
+    try {
+      await t.db.webhookDelivery.create({
+        data: {
+          organizationId,
+          endpointId: endpoint.id,
+          eventType: "connection.revoked",
+          payload: JSON.stringify({ id: "evt_elsewhere", type: "connection.revoked" }),
+        },
+      });
+      await waitFor(() => recvA.received.length === 3, { what: "the other instance's delivery", timeoutMs: 20_000 });
+      expect(JSON.parse(recvA.received[2]!.body)).toEqual({ id: "evt_elsewhere", type: "connection.revoked" });
+    } finally {
+      await polled.stop();
+    }
+    // all of it before (and without) any refresh run or refresh
+    expect(await refreshRun()).toEqual(runBefore);
+    expect(webex.counters.refreshed).toBe(refreshed);
+    expect(await t.db.webhookDelivery.count({ where: { organizationId, status: "delivered" } })).toBe(3);
   });
 
   it("cross-organization: an endpoint only ever receives its own organization's events", async () => {

@@ -1,0 +1,7 @@
+-- CreateTable
+CREATE TABLE "BackgroundRun" (
+    "name" TEXT NOT NULL PRIMARY KEY,
+    "finishedAt" DATETIME NOT NULL,
+    "summary" TEXT NOT NULL DEFAULT '{}'
+);
+
