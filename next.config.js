@@ -14,7 +14,15 @@ const securityHeaders = [
 module.exports = withNextIntl({
   poweredByHeader: false,
   // Native and worker-thread packages stay outside the bundle.
-  serverExternalPackages: ["better-sqlite3", "@prisma/adapter-better-sqlite3", "@prisma/adapter-pg", "pg", "pino"],
+  // prom-client too: one copy per process, whose registry lib/metrics shares with the portal child's own modules.
+  serverExternalPackages: [
+    "better-sqlite3",
+    "@prisma/adapter-better-sqlite3",
+    "@prisma/adapter-pg",
+    "pg",
+    "pino",
+    "prom-client",
+  ],
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },

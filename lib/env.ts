@@ -1,6 +1,8 @@
 // The only reader of process.env. Parsed once, validated with zod; everything else imports `env`.
 import path from "node:path";
 import { z } from "zod";
+// relative: prisma.config.ts loads this file without the @/ alias
+import { parseTrustedProxies } from "./http/trusted-proxies";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -46,7 +48,11 @@ const ZEnv = z.object({
       return z.NEVER;
     }),
   CONSENTRY_CRON_SECRET: z.string().min(32, "CONSENTRY_CRON_SECRET must be at least 32 characters").optional(),
-  CONSENTRY_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
+  CONSENTRY_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  CONSENTRY_HEALTH_OVERDUE_SECONDS: z.coerce.number().int().min(10).max(604_800).default(600),
+  CONSENTRY_METRICS_TOKEN: z.string().min(32, "CONSENTRY_METRICS_TOKEN must be at least 32 characters").optional(),
+  CONSENTRY_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  CONSENTRY_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   CONSENTRY_REFRESH_JOURNAL: z.string().min(1).optional(),
   CONSENTRY_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
   CONSENTRY_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
@@ -59,6 +65,26 @@ const ZEnv = z.object({
   CONSENTRY_API_AUTH_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
   CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  CONSENTRY_REDIS_URL: z
+    .string()
+    .refine(
+      (u) => u === "" || (/^rediss?:\/\//.test(u) && URL.canParse(u)),
+      "CONSENTRY_REDIS_URL must be a redis:// or rediss:// URL",
+    )
+    .optional(),
+  CONSENTRY_REDIS_PREFIX: z.string().min(1).max(100).default("consentry:"),
+  CONSENTRY_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((s, ctx) => {
+      const r = parseTrustedProxies(s);
+      if ("ranges" in r) return r.ranges;
+      ctx.addIssue({
+        code: "custom",
+        message: `not an address range: ${r.invalid.map((x) => JSON.stringify(x)).join(", ")} (comma-separated CIDRs, e.g. 10.0.0.0/8,2001:db8::/32)`,
+      });
+      return z.NEVER;
+    }),
   CONSENTRY_CONSENT_LINK_TTL_HOURS: z.coerce
     .number()
     .int()
@@ -123,8 +149,20 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     consentLinkTtlHours: e.CONSENTRY_CONSENT_LINK_TTL_HOURS,
     /** bearer secret of POST /api/cron/refresh; the route is off without it */
     cronSecret: e.CONSENTRY_CRON_SECRET,
-    /** in-process refresh timer period; default 60 s on the embedded default, off (0) with PostgreSQL */
-    refreshIntervalSeconds: e.CONSENTRY_REFRESH_INTERVAL_SECONDS ?? (embedded ? 60 : 0),
+    /** in-process refresh timer period, 60 s in every mode (leases make several instances safe); 0 turns it off */
+    refreshIntervalSeconds: e.CONSENTRY_REFRESH_INTERVAL_SECONDS,
+    /** background work overdue by more than this makes /api/health `degraded` and shows staff a banner */
+    healthOverdueSeconds: e.CONSENTRY_HEALTH_OVERDUE_SECONDS,
+    /**
+     * GET /api/metrics (Prometheus): on the main port behind this bearer secret, and/or without one on
+     * its own listener at metricsHost:metricsPort (loopback by default). Off (404, nothing recorded) without either.
+     */
+    metrics: {
+      token: e.CONSENTRY_METRICS_TOKEN,
+      port: e.CONSENTRY_METRICS_PORT,
+      host: e.CONSENTRY_METRICS_HOST,
+      enabled: Boolean(e.CONSENTRY_METRICS_TOKEN || e.CONSENTRY_METRICS_PORT),
+    },
     expiryWarningDays: e.CONSENTRY_EXPIRY_WARNING_DAYS,
     /**
      * Folder of the refresh journal (lib/tokens/refresh-journal.ts), or null when it is off: on by
@@ -154,6 +192,12 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     apiAuthFailureWindowSeconds: e.CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS,
     /** failed authentications are audited as one row per client address per this many seconds */
     apiAuthFailureAuditSeconds: e.CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS,
+    /** Redis that several instances share their limits, app-only token cache and refresh signals through; null: each process keeps its own */
+    redisUrl: e.CONSENTRY_REDIS_URL || null,
+    /** prefix of every Redis key and channel (several deployments, or test runs, on one Redis) */
+    redisPrefix: e.CONSENTRY_REDIS_PREFIX,
+    /** proxies whose X-Forwarded-For is believed for the client address (lib/http/client-ip.ts); empty: the socket peer */
+    trustedProxies: e.CONSENTRY_TRUSTED_PROXIES,
     /** the Unix socket the portal child listens on (set by the production server for it) */
     portalSocket: e.CONSENTRY_PORTAL_SOCKET,
     /** TEST-ONLY: a portal process starting while this file exists waits for it to go (tests hold a restart in its starting state) */

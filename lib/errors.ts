@@ -10,6 +10,10 @@ const TABLE = {
   "needs-reconsent": { status: 409, title: "The connection needs consent again" },
   validation: { status: 422, title: "The request is not valid" },
   "bad-request": { status: 400, title: "Bad request" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  "payload-too-large": { status: 413, title: "Request body too large" },
+  "uri-too-long": { status: 414, title: "Request target too long" },
+  "unsupported-media-type": { status: 415, title: "Unsupported media type" },
   "rate-limited": { status: 429, title: "Too many requests" },
   "refresh-failed": { status: 502, title: "The provider did not refresh the token" },
   unavailable: { status: 503, title: "Service unavailable" },
@@ -24,6 +28,8 @@ export class AppError extends Error {
   readonly status: number;
   readonly errors?: FieldError[];
   readonly retryAfter?: number;
+  /** method-not-allowed: the methods the resource takes (the Allow header) */
+  readonly allow?: string[];
   readonly extra?: Record<string, unknown>;
   /** Message key (and values) for the portal's translated message; `message` stays the English text. */
   readonly i18n?: { key: string; values?: Record<string, string | number> };
@@ -35,6 +41,7 @@ export class AppError extends Error {
     opts: {
       errors?: FieldError[];
       retryAfter?: number;
+      allow?: string[];
       extra?: Record<string, unknown>;
       cause?: unknown;
       i18n?: { key: string; values?: Record<string, string | number> };
@@ -46,6 +53,7 @@ export class AppError extends Error {
     this.status = TABLE[code].status;
     this.errors = opts.errors;
     this.retryAfter = opts.retryAfter;
+    this.allow = opts.allow;
     this.extra = opts.extra;
     this.i18n = opts.i18n;
   }
@@ -99,5 +107,6 @@ export function problemResponse(err: unknown, opts: { requestId?: string; instan
   const headers = new Headers({ "content-type": "application/problem+json", "cache-control": "no-store" });
   if (opts.requestId) headers.set("x-request-id", opts.requestId);
   if (e.retryAfter !== undefined) headers.set("retry-after", String(Math.ceil(e.retryAfter)));
+  if (e.allow) headers.set("allow", e.allow.join(", "));
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }

@@ -3,7 +3,6 @@
 // rate limits, zod parsing, the handler, problem+json for every error, an audit record per call
 // (failed authentications: a tally per client address, lib/audit/auth-failure-audit.ts).
 import type { Db } from "@/lib/db/client";
-import { env } from "@/lib/env";
 import { AppError, asAppError, fieldErrors, toProblem } from "@/lib/errors";
 import {
   authenticateApiKey,
@@ -12,7 +11,7 @@ import {
   requireScope,
   type ApiPrincipal,
 } from "@/lib/api-keys/authenticate-api-key";
-import { takeToken } from "@/lib/http/rate-limit";
+import { checkApiRateLimits } from "@/lib/limits/api-rate-limit";
 import { bufferAuditValues } from "@/lib/audit/audit-buffer";
 import { noteAuthFailure } from "@/lib/audit/auth-failure-audit";
 import { authFailureClient, authLockout, countAuthFailure } from "@/lib/api-keys/auth-failure-limit";
@@ -22,6 +21,7 @@ import type { AuditValues, ConnectionTokenRow } from "@/lib/db/hot-queries";
 import { englishMessage } from "@/lib/i18n/english";
 import { logger, requestIdFrom } from "@/lib/logger";
 import { matchRoute, safeDecode } from "@/lib/api/routes";
+import { recordApiRequest } from "@/lib/metrics/metrics";
 
 /** What the API reads of request headers (lower-case names): a Web `Headers` or a light view of Node's. */
 export type HeaderReader = { get(name: string): string | null };
@@ -33,15 +33,6 @@ export const MAX_BODY = 64 * 1024;
 const JSON_TYPE = "application/json; charset=utf-8";
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
 const PRIVATE = { "cache-control": "private, no-cache" };
-
-/** Per API key and per organization, requests a minute (lib/http/rate-limit). */
-function rateLimit(key: string, limit: number, per: string) {
-  const t = takeToken(key, { limit, windowMs: 60_000 });
-  if (!t.ok)
-    throw new AppError("rate-limited", `Rate limit reached (${limit} requests a minute per ${per}).`, {
-      retryAfter: t.retryAfterSeconds,
-    });
-}
 
 function problem(err: unknown, requestId: string): ApiResponse {
   if (err instanceof AppError && err.errors) {
@@ -59,6 +50,7 @@ function problem(err: unknown, requestId: string): ApiResponse {
   };
   if (err instanceof AppError && err.retryAfter !== undefined)
     headers["retry-after"] = String(Math.ceil(err.retryAfter));
+  if (err instanceof AppError && err.allow) headers.allow = err.allow.join(", ");
   return { status: body.status, headers, body: JSON.stringify(body) };
 }
 
@@ -119,6 +111,7 @@ export function apiAuditValues(
 }
 
 export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResponse> {
+  const started = performance.now();
   // the same id in the response, the audit records and the log lines of this call
   const requestId = requestIdFrom(req.headers.get("x-request-id"));
   const client = authFailureClient(req.ip);
@@ -138,7 +131,13 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     refuseKeyInQuery(req.url);
     if (!match) throw new AppError("not-found", `No API endpoint ${req.method} ${req.url.pathname}.`);
     if ("allow" in match)
-      throw new AppError("bad-request", `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`);
+      throw new AppError(
+        "method-not-allowed",
+        `Method ${req.method} is not allowed here; use ${match.allow.join(", ")}.`,
+        {
+          allow: match.allow,
+        },
+      );
     const { route, params } = match;
     routeId = route.id;
     const authorization = req.headers.get("authorization");
@@ -151,9 +150,7 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
       }));
     else principal = await authenticateApiKey({ db, authorization });
     requireScope(principal, route.scope);
-    const e = env();
-    rateLimit(`api:key:${principal.keyId}`, e.apiRatePerKey, "API key");
-    rateLimit(`api:org:${principal.organizationId}`, e.apiRatePerOrg, "organization");
+    await checkApiRateLimits(principal);
     const parsedParams = route.params ? route.params.safeParse(params) : { success: true as const, data: params };
     if (!parsedParams.success) throw new AppError("not-found", "No such resource.");
     let query: unknown = {};
@@ -206,5 +203,6 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
   if (lockedOut || (res.status === 401 && !principal)) {
     noteAuthFailure({ db, client, refused: lockedOut, lockout: !lockedOut && (await countAuthFailure(client)) });
   } else bufferAuditValues(db, apiAuditValues(principal, routeId, req, res.status, requestId));
+  recordApiRequest(routeId, res.status, (performance.now() - started) / 1000);
   return res;
 }

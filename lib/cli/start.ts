@@ -1,4 +1,6 @@
-// `npm start`: builds the production bundle when there is none (first start on a fresh clone), then runs the server.
+// The production server from the TypeScript sources (`node --import tsx lib/cli/start.ts`), as the test suites run
+// it: builds the production bundle when there is none, then runs the server. `npm start` runs the same server
+// compiled, without tsx (lib/cli/start.cjs).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";

@@ -10,11 +10,16 @@ import { db } from "@/lib/db/client";
 import { refreshDue } from "@/lib/tokens/refresh-due";
 import { handleApiRequest, MAX_BODY, type HeaderReader } from "@/lib/api/handle-api-request";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
-import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
+import { CLIENT_IP_HEADER, resolveClientIp } from "@/lib/http/client-ip";
+import { redisReady } from "@/lib/redis/client";
 import { startPortal } from "@/lib/server/portal";
+import { guardPortalRequest, loadPortalRoutes, refuseConnect } from "@/lib/server/front-guard";
 import { SHUTDOWN_GRACE_MS, drainProcess } from "@/lib/server/drain-process";
 import { replayRefreshJournals } from "@/lib/tokens/refresh-journal";
 import { runCronRefresh } from "@/lib/tokens/run-cron-refresh";
+import { startWebhookDelivery } from "@/lib/webhooks/run-webhook-delivery";
+import { handlePortalMessage } from "@/lib/ipc/portal-channel";
+import { isMetricsPath, serveMetrics, startMetricsListener } from "@/lib/metrics/serve-metrics";
 
 /** Node has already lower-cased and joined the headers; a Web Headers copy would cost more than the work. */
 class NodeHeaders implements HeaderReader {
@@ -50,7 +55,7 @@ async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
       url: new URL(req.url ?? "/", "http://internal"),
       headers: new NodeHeaders(req.headers),
       body,
-      ip: req.socket.remoteAddress ?? null,
+      ip: (req.headers[CLIENT_IP_HEADER] as string | undefined) ?? null,
     });
     // a known length (no chunked encoding) and a string body, which Node sends in the same write as the headers
     out.headers["content-length"] = String(Buffer.byteLength(out.body));
@@ -58,7 +63,7 @@ async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
     res.end(out.body);
   } catch (err) {
     // a client that went away (or was cut off by requestTimeout) mid-body: nobody is left to answer
-    if (req.destroyed || req.socket.destroyed)
+    if (req.destroyed || req.socket.destroyed || (err as NodeJS.ErrnoException).code === "ECONNRESET")
       return void logger.debug({ err: { message: (err as Error).message } }, "API request body aborted");
     logger.error({ err: { message: (err as Error).message } }, "API fast path failed");
     if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
@@ -98,7 +103,7 @@ async function replayJournals() {
   });
 }
 
-/** On the embedded default `npm start` alone keeps tokens alive: the refresh work runs on a timer here. */
+/** `npm start` alone keeps tokens alive, in every mode: the refresh work runs on a timer here (leases keep instances apart). */
 function startRefreshTimer(seconds: number) {
   if (seconds <= 0) return null;
   let running = false;
@@ -107,7 +112,7 @@ function startRefreshTimer(seconds: number) {
     running = true;
     try {
       const s = await refreshDue({ db: db() });
-      if (s.due || s.warned || s.webhooks.attempted) logger.info({ summary: s }, "background refresh");
+      if (s.due || s.warned) logger.info({ summary: s }, "background refresh");
     } catch (err) {
       logger.error({ err: { message: (err as Error).message } }, "background refresh failed");
     } finally {
@@ -126,12 +131,17 @@ async function main() {
   const notice = firstStartNotice(result, e.publicUrl);
   if (notice) process.stdout.write(notice + "\n");
   await replayJournals();
+  // shared limits from the first request on; a Redis not reachable yet does not hold the start up
+  if (e.redisUrl && !(await redisReady()))
+    logger.warn("Redis is not reachable yet: limits and caches are per process until it is");
   const portal = await startPortal({
     onUnexpectedExit: () =>
       void replayJournals().catch((err: Error) =>
         logger.error({ err: { message: err.message } }, "refresh journal replay failed"),
       ),
+    onMessage: handlePortalMessage,
   });
+  const portalRoutes = loadPortalRoutes();
   const server = http.createServer(
     {
       // slow clients (headers at 1 byte/s) are cut off: the whole header block within headersTimeout,
@@ -142,24 +152,31 @@ async function main() {
       keepAliveTimeout: 65_000,
     },
     (req, res) => {
-      // The peer address as seen by this server, for audit and rate limits; never taken from the client.
-      req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
+      // The client address for audit and rate limits: the peer, or what a trusted proxy forwarded
+      // (CONSENTRY_TRUSTED_PROXIES); never what a client says of itself.
+      req.headers[CLIENT_IP_HEADER] =
+        resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"]) ?? "unknown";
       // The REST API is answered here: the same lib/api code as the route handlers `next dev` serves.
       if (req.url?.startsWith("/api/v1/") && !req.url.startsWith("/api/v1/openapi.json")) {
         void serveApi(req, res);
         return;
       }
+      if (isMetricsPath(req.url)) return serveMetrics(req, res, { portal });
       if (req.method === "POST" && req.url === "/api/cron/refresh") {
         void serveCron(req, res);
         return;
       }
-      portal.proxy(req, res);
+      // what Next would answer with a 500 is refused here first (lib/server/front-guard.ts)
+      void guardPortalRequest(portalRoutes, req, res, portal.proxy);
     },
   );
+  refuseConnect(server);
   server.listen(e.port, () =>
     logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"),
   );
   const timer = startRefreshTimer(e.refreshIntervalSeconds);
+  const webhooks = startWebhookDelivery({ db: db() });
+  startMetricsListener({ portal });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -172,7 +189,7 @@ async function main() {
     void drainProcess({
       server,
       deadline: started + SHUTDOWN_GRACE_MS - 1000,
-      also: [portal.stop(SHUTDOWN_GRACE_MS - 500)],
+      also: [portal.stop(SHUTDOWN_GRACE_MS - 500), webhooks.stop()],
     }).finally(() => process.exit(0));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -8,6 +8,8 @@ import next from "next";
 import { SHUTDOWN_GRACE_MS, drainProcess } from "@/lib/server/drain-process";
 import { logger } from "@/lib/logger";
 import { env } from "@/lib/env";
+import { redisReady } from "@/lib/redis/client";
+import { answerFrontRequests } from "@/lib/ipc/portal-channel";
 
 async function main() {
   const socketPath = env().portalSocket;
@@ -17,11 +19,14 @@ async function main() {
   const hold = env().testPortalHoldFile;
   while (hold && fs.existsSync(hold)) await new Promise((r) => setTimeout(r, 50));
   const app = next({ dev: false, dir: process.cwd(), port: env().port, hostname: "0.0.0.0" });
-  await app.prepare();
+  // the consent-start limit is shared from the first request on (one connection, which Next's bundles share)
+  await Promise.all([app.prepare(), redisReady()]);
   const handle = app.getRequestHandler();
-  const server = http.createServer((req, res) => void handle(req, res));
+  // requests come from the front server within its 16 KiB header limit, plus the client-address header it adds
+  const server = http.createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
   server.listen(socketPath, () => process.send!({ ready: true }));
+  answerFrontRequests(); // the front server's scrapes ask for this process's metrics
   let stopping = false;
   const stop = () => {
     if (stopping) return;

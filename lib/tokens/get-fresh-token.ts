@@ -1,6 +1,7 @@
 // A token valid for at least `minValidity` seconds, refreshing only when needed. Inside one process
 // concurrent callers for a connection share one refresh; across processes the lease decides who
-// refreshes and the others wait for its result. A token that is still valid is served even when a
+// refreshes and the others wait for its result (told of it through Redis when it is configured,
+// lib/tokens/refresh-signal.ts, else by polling). A token that is still valid is served even when a
 // refresh attempt fails.
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
@@ -10,6 +11,7 @@ import { openToken } from "@/lib/tokens/token-secrets";
 import { refreshConnection, type RefreshOutcome } from "@/lib/tokens/refresh-connection";
 import { heldCommit } from "@/lib/tokens/pending-commits";
 import type { RefreshCommit } from "@/lib/tokens/commit-refresh";
+import { listenForRefresh, type RefreshListener } from "@/lib/tokens/refresh-signal";
 
 export type FreshToken = {
   accessToken: string;
@@ -99,6 +101,9 @@ function answer(organizationId: string, c: WithTokens, minValidity: number, why:
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** how often a caller looks again while another worker refreshes: polling, or (told through Redis) only in case a message was missed */
+const POLL_MS = 150;
+const POLL_WHEN_TOLD_MS = 1000;
 
 export async function getFreshToken({
   db,
@@ -124,83 +129,97 @@ export async function getFreshToken({
   /** the token-set version this call found too old; a newer one written meanwhile (by any process) is the answer */
   let staleVersion: number | undefined;
   let first = alreadyRead;
-  for (;;) {
-    const c = first !== undefined ? first : await read(db, organizationId, connectionId);
-    first = undefined;
-    if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
-    if (c.status === "needs_reconsent" || c.status === "revoked" || c.status === "pending_consent" || !hasTokens(c)) {
-      throw new AppError(
-        "needs-reconsent",
-        c.status === "pending_consent"
-          ? "The connection has not been consented yet: send a consent link."
-          : "The connection needs consent again: send a new consent link (POST /api/v1/connections/{id}/consent-link).",
-        {
-          extra: {
-            reason:
-              c.status === "revoked"
-                ? "revoked"
-                : c.status === "pending_consent"
-                  ? "pending_consent"
-                  : (c.lastErrorCode ?? "needs_reconsent"),
-            connection_id: c.id,
+  let listener: RefreshListener | null | undefined;
+  try {
+    for (;;) {
+      const c = first !== undefined ? first : await read(db, organizationId, connectionId);
+      first = undefined;
+      if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
+      if (c.status === "needs_reconsent" || c.status === "revoked" || c.status === "pending_consent" || !hasTokens(c)) {
+        throw new AppError(
+          "needs-reconsent",
+          c.status === "pending_consent"
+            ? "The connection has not been consented yet: send a consent link."
+            : "The connection needs consent again: send a new consent link (POST /api/v1/connections/{id}/consent-link).",
+          {
+            extra: {
+              reason:
+                c.status === "revoked"
+                  ? "revoked"
+                  : c.status === "pending_consent"
+                    ? "pending_consent"
+                    : (c.lastErrorCode ?? "needs_reconsent"),
+              connection_id: c.id,
+            },
           },
-        },
-      );
+        );
+      }
+      const now = Date.now();
+      const held = heldCommit(c.id);
+      if (held && held.organizationId === organizationId && Date.parse(held.state.expiresAt) > now)
+        return answerHeld(organizationId, c, held, minValidity);
+      const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
+      const provider = PROVIDERS.get(c.providerId);
+      const refreshedMeanwhile = staleVersion !== undefined && c.version !== staleVersion && validFor > 0;
+      const fresh = validFor >= minValidity || provider?.authKind === "api_key" || refreshedMeanwhile;
+      if (
+        fresh ||
+        (lastOutcome && lastOutcome.result === "failed" && validFor > 0) ||
+        (lastOutcome?.result === "skipped" && validFor > 0)
+      ) {
+        return answer(
+          organizationId,
+          c,
+          minValidity,
+          lastOutcome?.result === "failed" ? "provider_unavailable" : "provider_lifetime_shorter",
+        );
+      }
+      if (lastOutcome?.result === "failed") {
+        throw new AppError(
+          "refresh-failed",
+          "The provider did not issue a fresh token; the previous one has expired. Retry later.",
+          {
+            retryAfter: lastOutcome.retryAfterSeconds ?? 30,
+            extra: { reason: lastOutcome.failureClass, error_code: lastOutcome.errorCode },
+          },
+        );
+      }
+      if (lastOutcome?.result === "skipped")
+        throw new AppError("refresh-failed", "This connection's token cannot be refreshed; consent again.", {
+          retryAfter: 60,
+          extra: { reason: lastOutcome.why },
+        });
+      if (Date.now() > deadline) {
+        // the worker holding the lease has not finished (or its lease outlived it, e.g. the database
+        // went away before it could be released): a token that still works beats an error
+        if (validFor > 0) return answer(organizationId, c, minValidity, "provider_unavailable");
+        throw new AppError("refresh-failed", "Another worker is still refreshing this connection. Retry shortly.", {
+          retryAfter: 2,
+          extra: { reason: "busy" },
+        });
+      }
+      staleVersion ??= c.version;
+      const outcome = await singleFlight(db, connectionId, staleVersion, requestId);
+      if (outcome.result === "busy") {
+        if (listener === undefined) {
+          // listening from now on: look once more before waiting, so that an end announced meanwhile is not missed
+          listener = await listenForRefresh(connectionId);
+          if (listener) continue;
+        }
+        await (listener ? listener.wait(POLL_WHEN_TOLD_MS) : sleep(POLL_MS));
+        continue;
+      }
+      lastOutcome = outcome.result === "refreshed" || outcome.result === "already_fresh" ? null : outcome;
+      // held for its commit: the next round serves it from memory
+      if (outcome.result === "refreshed" && outcome.held) continue;
+      if (outcome.result === "refreshed" || outcome.result === "already_fresh") {
+        // Re-read: if still not fresh enough (a provider issuing short tokens), return what we have.
+        const again = await read(db, organizationId, connectionId);
+        if (again && hasTokens(again) && again.expiresAt && again.expiresAt.getTime() > Date.now())
+          return answer(organizationId, again, minValidity, "provider_lifetime_shorter");
+      }
     }
-    const now = Date.now();
-    const held = heldCommit(c.id);
-    if (held && held.organizationId === organizationId && Date.parse(held.state.expiresAt) > now)
-      return answerHeld(organizationId, c, held, minValidity);
-    const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
-    const provider = PROVIDERS.get(c.providerId);
-    const refreshedMeanwhile = staleVersion !== undefined && c.version !== staleVersion && validFor > 0;
-    const fresh = validFor >= minValidity || provider?.authKind === "api_key" || refreshedMeanwhile;
-    if (
-      fresh ||
-      (lastOutcome && lastOutcome.result === "failed" && validFor > 0) ||
-      (lastOutcome?.result === "skipped" && validFor > 0)
-    ) {
-      return answer(
-        organizationId,
-        c,
-        minValidity,
-        lastOutcome?.result === "failed" ? "provider_unavailable" : "provider_lifetime_shorter",
-      );
-    }
-    if (lastOutcome?.result === "failed") {
-      throw new AppError(
-        "refresh-failed",
-        "The provider did not issue a fresh token; the previous one has expired. Retry later.",
-        {
-          retryAfter: lastOutcome.retryAfterSeconds ?? 30,
-          extra: { reason: lastOutcome.failureClass, error_code: lastOutcome.errorCode },
-        },
-      );
-    }
-    if (lastOutcome?.result === "skipped")
-      throw new AppError("refresh-failed", "This connection's token cannot be refreshed; consent again.", {
-        retryAfter: 60,
-        extra: { reason: lastOutcome.why },
-      });
-    if (Date.now() > deadline)
-      throw new AppError("refresh-failed", "Another worker is still refreshing this connection. Retry shortly.", {
-        retryAfter: 2,
-        extra: { reason: "busy" },
-      });
-    staleVersion ??= c.version;
-    const outcome = await singleFlight(db, connectionId, staleVersion, requestId);
-    if (outcome.result === "busy") {
-      await sleep(150);
-      continue;
-    }
-    lastOutcome = outcome.result === "refreshed" || outcome.result === "already_fresh" ? null : outcome;
-    // held for its commit: the next round serves it from memory
-    if (outcome.result === "refreshed" && outcome.held) continue;
-    if (outcome.result === "refreshed" || outcome.result === "already_fresh") {
-      // Re-read: if still not fresh enough (a provider issuing short tokens), return what we have.
-      const again = await read(db, organizationId, connectionId);
-      if (again && hasTokens(again) && again.expiresAt && again.expiresAt.getTime() > Date.now())
-        return answer(organizationId, again, minValidity, "provider_lifetime_shorter");
-    }
+  } finally {
+    listener?.close();
   }
 }

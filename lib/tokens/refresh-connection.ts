@@ -14,19 +14,21 @@ import { TokenEndpointError, type TokenFailureClass } from "@/lib/oauth/token-er
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
 import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 import { openToken } from "@/lib/tokens/token-secrets";
-import { claimLease, releaseLease } from "@/lib/tokens/lease";
+import { claimLease, LEASE_MS, releaseLease } from "@/lib/tokens/lease";
 import { MAX_QUICK_ATTEMPTS, nextRefreshAt } from "@/lib/tokens/next-refresh-at";
 import { backoffMs } from "@/lib/backoff";
 import { sealRefreshTokens, type RefreshCommit } from "@/lib/tokens/commit-refresh";
 import { commitDurably, heldCommit } from "@/lib/tokens/pending-commits";
 import { trackRefresh } from "@/lib/tokens/refresh-drain";
+import { announceRefreshEnded } from "@/lib/tokens/refresh-signal";
 import { PROCESS_ID } from "@/lib/tokens/process-id";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { logger } from "@/lib/logger";
 import { env } from "@/lib/env";
-import { isDatabaseUnavailable } from "@/lib/db/database-errors";
+import { isDatabaseUnavailable, retryWhileUnavailable } from "@/lib/db/database-errors";
 import { redactTokenShapes } from "@/lib/oauth/redact";
+import { recordRefresh } from "@/lib/metrics/metrics";
 
 export { PROCESS_ID };
 
@@ -68,10 +70,12 @@ export async function refreshConnection({
   requestId,
   deadlineMs = INTERACTIVE_DEADLINE_MS,
 }: Options): Promise<RefreshOutcome> {
+  const busy = (): RefreshOutcome => (recordRefresh(reason, { result: "busy" }, null), { result: "busy" });
   // a refresh of this connection is still waiting for its commit: nothing may claim it meanwhile
-  if (heldCommit(connectionId)) return { result: "busy" };
-  if (!(await claimLease({ db, connectionId, owner, now: now() }))) return { result: "busy" };
+  if (heldCommit(connectionId)) return busy();
+  if (!(await claimLease({ db, connectionId, owner, now: now() }))) return busy();
   const actor: Actor = { type: "system", label: "refresh", requestId };
+  const started = performance.now();
   return trackRefresh(
     (async () => {
       let leaseSettled = false;
@@ -88,16 +92,22 @@ export async function refreshConnection({
           deadlineMs,
         });
         leaseSettled = r.leaseSettled;
+        recordRefresh(reason, r.outcome, (performance.now() - started) / 1000);
         return r.outcome;
       } finally {
         // a commit releases the lease in the same write; a held one keeps it until it lands
         if (!leaseSettled)
-          await releaseLease({ db, connectionId, owner }).catch((err: Error) =>
-            logger.warn({ connectionId, err: { message: err.message } }, "lease not released (it runs out by itself)"),
-          );
+          await releaseLease({ db, connectionId, owner }).catch((err: Error) => {
+            // the database went away: keep trying in the background for half the lease, so that callers
+            // do not wait for it to run out once the database is back (after that it runs out by itself)
+            logger.warn({ connectionId, err: { message: err.message } }, "lease not released yet");
+            void retryWhileUnavailable(() => releaseLease({ db, connectionId, owner }), { forMs: LEASE_MS / 2 }).catch(
+              () => undefined,
+            );
+          });
       }
     })(),
-  );
+  ).finally(() => announceRefreshEnded(connectionId)); // waiters in other instances look again now
 }
 
 type Leased = { outcome: RefreshOutcome; leaseSettled: boolean };

@@ -1,4 +1,4 @@
-// The production server (`node --import tsx lib/cli/start.ts`, i.e. `npm start`) as a child process, and the CLI
+// The production server (`node --import tsx lib/cli/start.ts`: what `npm start` runs compiled, from the sources) as a child process, and the CLI
 // beside it: used by the REST API benchmark (tests/bench/api.ts) and the end-to-end API test
 // (tests/integration/api-e2e-server.test.ts). No test framework imports here.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -71,23 +71,28 @@ export type ServerHandle = {
 };
 
 /**
- * Starts `node --import tsx lib/cli/start.ts` in its own process group and waits until GET /api/health answers 200.
+ * Starts `node --import tsx lib/cli/start.ts` (or, `compiled`, `node lib/cli/start.cjs`) in its own process group and
+ * waits until GET /api/health answers 200.
  * `env` must carry PORT and CONSENTRY_URL (and CONSENTRY_DATA_DIR / DATABASE_URL as needed).
  */
 export async function startProductionServer({
   env,
   readyTimeoutMs = 120_000,
   nodeArgs,
+  compiled = false,
 }: {
   env: Record<string, string | undefined>;
   readyTimeoutMs?: number;
   nodeArgs?: string[];
+  /** the compiled server, exactly as `npm start` runs it (node lib/cli/start.cjs; see buildCompiledServer) */
+  compiled?: boolean;
 }): Promise<ServerHandle> {
   const port = Number(env.PORT);
   const url = env.CONSENTRY_URL ?? `http://127.0.0.1:${port}`;
-  // `node [flags] --import tsx`, as `npm start` runs it: the server itself leads the process group (no tsx
-  // wrapper in between that would relay signals on its own terms), and node flags such as --cpu-prof work
-  const [cmd, argv] = [process.execPath, [...(nodeArgs ?? []), "--import", "tsx", "lib/cli/start.ts"]];
+  // `node [flags] --import tsx`: the server itself leads the process group (no tsx wrapper in between that
+  // would relay signals on its own terms), and node flags such as --cpu-prof work
+  const entry = compiled ? ["lib/cli/start.cjs"] : ["--import", "tsx", "lib/cli/start.ts"];
+  const [cmd, argv] = [process.execPath, [...(nodeArgs ?? []), ...entry]];
   const child: ChildProcess = spawn(cmd, argv, {
     cwd: ROOT,
     env: childEnv(env),
@@ -145,6 +150,12 @@ export async function startProductionServer({
     }
   };
   return { url, port, pid: child.pid!, output: () => out, stop, signal, exited: exitInfo };
+}
+
+/** The server compiled as `npm run build` compiles it (lib/cli/build-server.ts, a few seconds); returns an error message when it fails. */
+export function buildCompiledServer(): string | null {
+  const r = spawnSync(TSX, ["lib/cli/build-server.ts"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  return r.status === 0 ? null : `lib/cli/build-server.ts failed (exit ${r.status ?? r.signal}): ${r.stderr}`;
 }
 
 /** `npm run cli -- …` against the same configuration; returns stdout (stderr is kept apart). */

@@ -14,6 +14,11 @@
 // 4. Drives POST /api/v1/connections/{id}/token on both, rotating over the K ids, with autocannon
 //    (32 connections, 20 s each after a short warm-up, in alternating rounds).
 // 5. Prints req/s, p50, p99 and errors/non-2xx for both, and the ratio. Exits non-zero only on errors.
+// `--redis`: a second production server on the same database shares its limits through Redis
+// (CONSENTRY_REDIS_URL, default the machine's redis://127.0.0.1:6379, under a key prefix of this run's
+// own, removed afterwards), as several instances would; it is measured in the same alternating rounds.
+// `--metrics`: likewise a server with metrics on (CONSENTRY_METRICS_TOKEN), scraped every 5 s as
+// Prometheus would, to measure what recording costs the token API against the first (metrics off).
 // Targets (issue 5): ≥ 0.5× the floor, p99 ≤ 10 ms, zero errors on SQLite; ≥ 5,000 req/s on PostgreSQL.
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
@@ -59,6 +64,10 @@ const { values: args } = parseArgs({
     "cpu-prof": { type: "string" },
     /** only the Consentry server (no floor) */
     "server-only": { type: "boolean", default: false },
+    /** also a second server that shares its limits through Redis */
+    redis: { type: "boolean", default: false },
+    /** also a server with metrics on (and scraped), against the first with metrics off */
+    metrics: { type: "boolean", default: false },
   },
 });
 const DURATION = Number(args.duration);
@@ -69,6 +78,7 @@ const ROUNDS = Math.max(1, Number(args.rounds));
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const children: Array<{ stop: () => Promise<void> }> = [];
+const cleanups: Array<() => Promise<void>> = [];
 
 async function createPgDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const { default: pg } = await import("pg");
@@ -158,12 +168,21 @@ async function drive(url: string, key: string, ids: string[], seconds: number): 
  * that a machine getting busier or quieter during the run weighs on both alike. The slices are merged
  * exactly: requests summed, latency histograms added.
  */
+/** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks of 10 ms). */
+function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function measure(
-  targets: Array<{ label: string; url: string }>,
+  /** `pid`: the server process, whose CPU time per request is reported */
+  targets: Array<{ label: string; url: string; pid?: number }>,
   key: string,
   ids: string[],
-): Promise<Array<{ label: string; result: AutocannonResult; reqPerSec: number }>> {
+): Promise<Array<{ label: string; result: AutocannonResult; reqPerSec: number; cpuUsPerRequest?: number }>> {
   const slices = targets.map(() => [] as AutocannonRaw[]);
+  const cpu = targets.map(() => 0);
   for (const t of targets) {
     log(`${t.label}: warm-up ${WARMUP} s…`);
     if (WARMUP > 0) await drive(t.url, key, ids, WARMUP);
@@ -174,14 +193,18 @@ async function measure(
       log(
         `${t.label}: round ${r + 1}/${ROUNDS}, ${slice} s at ${CONNECTIONS} connections over ${ids.length} connections' tokens…`,
       );
+      const before = t.pid ? cpuSecondsOf(t.pid) : 0;
       slices[n]!.push(await drive(t.url, key, ids, slice));
+      if (t.pid) cpu[n]! += cpuSecondsOf(t.pid) - before;
     }
   }
   return targets.map((t, n) => {
     const raw = slices[n]!;
     const result = autocannon.aggregateResult(raw, { url: t.url, connections: CONNECTIONS, duration: DURATION });
     const seconds = raw.reduce((a, x) => a + x.duration, 0);
-    return { label: t.label, result, reqPerSec: raw.reduce((a, x) => a + x.totalCompletedRequests, 0) / seconds };
+    const requests = raw.reduce((a, x) => a + x.totalCompletedRequests, 0);
+    const cpuUsPerRequest = t.pid ? (cpu[n]! / requests) * 1e6 : undefined;
+    return { label: t.label, result, reqPerSec: requests / seconds, cpuUsPerRequest };
   });
 }
 
@@ -216,6 +239,58 @@ async function main() {
     if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
     server = await startProductionServer({ env, nodeArgs: cpuProfArgs(cpuProf) });
     children.push(server);
+    let withRedis: ServerHandle | undefined;
+    if (args.redis) {
+      const redisUrl = process.env.CONSENTRY_REDIS_URL ?? "redis://127.0.0.1:6379";
+      const redisPrefix = `consentry-bench:${process.pid}:`;
+      cleanups.push(async () => {
+        const { removeKeys } = await import("../helpers/private-redis");
+        log(`removed ${await removeKeys(redisUrl, redisPrefix)} Redis keys of the run`);
+      });
+      const port2 = await freePort();
+      log(`Starting a second production server sharing its limits through Redis (port ${port2})…`);
+      withRedis = await startProductionServer({
+        env: {
+          ...env,
+          PORT: String(port2),
+          CONSENTRY_URL: `http://127.0.0.1:${port2}`,
+          // the same database as the first (on the embedded default: the data folder's file)
+          DATABASE_URL: env.DATABASE_URL ?? `file:${path.join(dataDir, "consentry.db")}`,
+          CONSENTRY_REDIS_URL: redisUrl,
+          CONSENTRY_REDIS_PREFIX: redisPrefix,
+        },
+      });
+      children.push(withRedis);
+    }
+    let withMetrics: ServerHandle | undefined;
+    if (args.metrics) {
+      const port3 = await freePort();
+      const token = crypto.randomBytes(24).toString("hex");
+      log(`Starting a production server with metrics on (port ${port3}), scraped every 5 s…`);
+      withMetrics = await startProductionServer({
+        env: {
+          ...env,
+          PORT: String(port3),
+          CONSENTRY_URL: `http://127.0.0.1:${port3}`,
+          DATABASE_URL: env.DATABASE_URL ?? `file:${path.join(dataDir, "consentry.db")}`,
+          CONSENTRY_METRICS_TOKEN: token,
+        },
+      });
+      children.push(withMetrics);
+      const url = `${withMetrics.url}/api/metrics`;
+      let scrapes = 0;
+      const scraper = setInterval(
+        () =>
+          void fetch(url, { headers: { authorization: `Bearer ${token}` } })
+            .then((r) => r.text().then(() => void (r.ok && scrapes++)))
+            .catch(() => undefined),
+        5000,
+      );
+      cleanups.push(async () => {
+        clearInterval(scraper);
+        log(`${scrapes} metrics scrapes during the run`);
+      });
+    }
 
     // this process uses lib/ on the same database and keys to seed: configure it before lib/env loads
     for (const name of ["DATABASE_URL", "CONSENTRY_DATA_DIR", "CONSENTRY_ENCRYPTION_KEYS"] as const) {
@@ -281,6 +356,8 @@ async function main() {
 
     // both answer correctly before either is measured
     const targets: Array<[string, string]> = [["consentry", server.url]];
+    if (withRedis) targets.push(["consentry with Redis", withRedis.url]);
+    if (withMetrics) targets.push(["consentry with metrics", withMetrics.url]);
     if (floor) targets.push(["floor", `http://127.0.0.1:${floor.port}`]);
     for (const [label, url] of targets) {
       for (const id of [ids[0]!, ids[K - 1]!]) {
@@ -297,7 +374,9 @@ async function main() {
 
     const measured = await measure(
       [
-        { label: "Consentry (production server)", url: server.url },
+        { label: "Consentry (production server)", url: server.url, pid: server.pid },
+        ...(withRedis ? [{ label: "Consentry with Redis", url: withRedis.url }] : []),
+        ...(withMetrics ? [{ label: "Consentry with metrics", url: withMetrics.url, pid: withMetrics.pid }] : []),
         ...(floor ? [{ label: "Bare Node floor", url: `http://127.0.0.1:${floor.port}` }] : []),
       ],
       key,
@@ -315,10 +394,18 @@ async function main() {
       ),
     ];
     const app = measured[0]!;
-    if (measured[1]) {
-      const ratio = app.reqPerSec / measured[1].reqPerSec;
-      lines.push(`ratio Consentry / floor: ${ratio.toFixed(2)}×  (target ≥ 0.50×)`);
-    }
+    const floorResult = measured.find((m) => m.label === "Bare Node floor");
+    if (floorResult)
+      for (const m of measured.filter((x) => x !== floorResult))
+        lines.push(
+          `ratio ${m.label.replace(" (production server)", "")} / floor: ${(m.reqPerSec / floorResult.reqPerSec).toFixed(2)}×  (target ≥ 0.50×)`,
+        );
+    const metricsOn = measured.find((m) => m.label === "Consentry with metrics");
+    if (metricsOn)
+      lines.push(
+        `metrics on / off: ${(metricsOn.reqPerSec / app.reqPerSec).toFixed(3)}× req/s  (target ≥ 0.95×: recording costs ≤ 5%)`,
+        `server process CPU per request: ${app.cpuUsPerRequest!.toFixed(0)} µs off, ${metricsOn.cpuUsPerRequest!.toFixed(0)} µs on (${((metricsOn.cpuUsPerRequest! / app.cpuUsPerRequest! - 1) * 100).toFixed(1)}%)`,
+      );
     lines.push(
       engine === "sqlite"
         ? `p99 target ≤ 10 ms: ${app.result.latency.p99 <= 10 ? "met" : "NOT met"}`
@@ -333,6 +420,7 @@ async function main() {
   } finally {
     for (const c of children.reverse()) await c.stop().catch(() => undefined);
     await dropDb?.().catch((e: Error) => log(`could not drop the bench database: ${e.message}`));
+    for (const c of cleanups) await c().catch((e: Error) => log(`cleanup failed: ${e.message}`));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

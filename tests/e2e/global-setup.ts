@@ -183,7 +183,7 @@ async function pgAdmin(sql: string) {
 
 function start(env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; password: string }> {
   return new Promise((resolve, reject) => {
-    // as `npm start` runs it: node with tsx's loader, no wrapper process
+    // `npm start`'s server from the sources: node with tsx's loader, no wrapper process
     const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },

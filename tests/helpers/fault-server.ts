@@ -1,4 +1,4 @@
-// The production server (`npm start`: node --import tsx lib/cli/start.ts) as the fault suites run it: a fixed test
+// The production server (node --import tsx lib/cli/start.ts: `npm start`'s server from the sources) as the fault suites run it: a fixed test
 // keyring (so the test can seal the tokens it seeds), loopback egress to the emulators, no refresh
 // timer unless asked (the test triggers runs through the cron route), and its logs at info level.
 import crypto from "node:crypto";

@@ -189,13 +189,14 @@ describeEachDb("REST API authentication, scopes and isolation", (getDb) => {
     expect(res.json.id).toBe(otherGeneric);
   });
 
-  it("unknown endpoints → 404 and wrong methods → 400 naming the allowed ones, as problem+json", async () => {
+  it("unknown endpoints → 404 and wrong methods → 405 with Allow naming the allowed ones, as problem+json", async () => {
     const { db } = getDb();
     const nope = await api(db, "GET", "/api/v1/nope", { key: keyA.key });
     expectProblem(nope, 404, "not-found");
     const put = await api(db, "PUT", "/api/v1/connections", { key: keyA.key, body: {} });
-    expectProblem(put, 400, "bad-request");
+    expectProblem(put, 405, "method-not-allowed");
     expect(put.json.detail).toMatch(/GET, POST/);
+    expect(put.headers.allow).toBe("GET, POST");
     // a malformed %-escape in the id is an unknown resource, not a server error
     const bad = await api(db, "POST", "/api/v1/connections/%E0%A4%A/token", { key: keyA.key, body: {} });
     expectProblem(bad, 404, "not-found");

@@ -342,7 +342,10 @@ for (const kind of dbKinds()) {
         if (!starting) await new Promise((r) => setTimeout(r, 20));
       }
       expect(starting, "a replacement portal process").toBeDefined();
-      expect((await fetch(`${base}/api/health`)).status).toBe(502); // held: not ready yet
+      // held in its starting state: the portal is down, which is a 503 with Retry-After (502 is for a portal that is up and fails)
+      const held = await fetch(`${base}/api/health`);
+      expect(held.status).toBe(503);
+      expect(held.headers.get("retry-after")).toBe("5");
       process.kill(starting!, "SIGKILL");
       fs.rmSync(holdFile);
       // and the portal is back within a minute, as another process
@@ -352,7 +355,7 @@ for (const kind of dbKinds()) {
         const h = await fetch(`${base}/api/health`).catch(() => null);
         health = h?.status ?? 0;
         if (h && h.status !== 200) {
-          expect(h.status).toBe(502);
+          expect(h.status).toBe(503);
           expect(h.headers.get("retry-after")).toBe("5");
         }
         if (health !== 200) await new Promise((r) => setTimeout(r, 250));

@@ -121,6 +121,34 @@ describeEachDb("getFreshToken (Webex emulator)", (getDb) => {
     expect(results[0]!.accessToken).toBe((await storedTokens(t.db, connectionId)).accessToken);
   });
 
+  it("a lease another worker keeps past the wait: a token that still works is served (min_validity_met false), an expired one is 502 busy", async () => {
+    const t = getDb();
+    const { organizationId, connectionId, before } = await connect(t);
+    // a worker that took the lease and never released it (its database went away meanwhile)
+    await t.db.connection.update({
+      where: { id: connectionId },
+      data: {
+        expiresAt: new Date(Date.now() + 100_000),
+        leaseOwner: "gone",
+        leaseUntil: new Date(Date.now() + 60_000),
+      },
+    });
+    webex.resetRecording();
+    const served = await getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 600, waitMs: 400 });
+    expect(served).toMatchObject({
+      accessToken: before.accessToken,
+      minValidityMet: false,
+      reason: "provider_unavailable",
+    });
+    expect(webex.counters.refreshed).toBe(0);
+
+    await t.db.connection.update({ where: { id: connectionId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expect(
+      getFreshToken({ db: t.db, organizationId, connectionId, minValidity: 600, waitMs: 400 }),
+    ).rejects.toMatchObject({ code: "refresh-failed", retryAfter: 2 });
+    expect(webex.counters.refreshed).toBe(0);
+  });
+
   it("another organization's id never returns this connection's token", async () => {
     const t = getDb();
     const { connectionId } = await connect(t);

@@ -104,6 +104,47 @@ describe("loadEnv", () => {
     });
   });
 
+  it("runs the refresh scheduler every 60 s in every mode (PostgreSQL included) unless set; 0 turns it off", () => {
+    expect(loadEnv({}).refreshIntervalSeconds).toBe(60);
+    expect(loadEnv({ DATABASE_URL: PG }).refreshIntervalSeconds).toBe(60);
+    expect(loadEnv({ DATABASE_URL: PG, CONSENTRY_REFRESH_INTERVAL_SECONDS: "0" }).refreshIntervalSeconds).toBe(0);
+    expect(loadEnv({ CONSENTRY_REFRESH_INTERVAL_SECONDS: "15" }).refreshIntervalSeconds).toBe(15);
+  });
+
+  it("calls background work overdue after 600 s unless configured", () => {
+    expect(loadEnv({}).healthOverdueSeconds).toBe(600);
+    expect(loadEnv({ CONSENTRY_HEALTH_OVERDUE_SECONDS: "120" }).healthOverdueSeconds).toBe(120);
+    expect(errorOf({ CONSENTRY_HEALTH_OVERDUE_SECONDS: "0" })).toMatch(/CONSENTRY_HEALTH_OVERDUE_SECONDS: /);
+  });
+
+  it("keeps metrics off unless a bearer secret or a port is set; the port listens on loopback by default", () => {
+    expect(loadEnv({}).metrics).toEqual({ token: undefined, port: undefined, host: "127.0.0.1", enabled: false });
+    const token = "m".repeat(32);
+    expect(loadEnv({ CONSENTRY_METRICS_TOKEN: token }).metrics).toMatchObject({ token, enabled: true });
+    expect(loadEnv({ CONSENTRY_METRICS_PORT: "9464" }).metrics).toMatchObject({ port: 9464, enabled: true });
+    expect(loadEnv({ CONSENTRY_METRICS_PORT: "9464", CONSENTRY_METRICS_HOST: "0.0.0.0" }).metrics.host).toBe("0.0.0.0");
+    const message = errorOf({ CONSENTRY_METRICS_TOKEN: "short-metrics-canary" });
+    expect(message).toMatch(/CONSENTRY_METRICS_TOKEN: CONSENTRY_METRICS_TOKEN must be at least 32 characters/);
+    expect(message).not.toContain("short-metrics-canary");
+  });
+
+  it("shares nothing through Redis and trusts no proxy unless configured; invalid proxy ranges fail at start", () => {
+    expect(loadEnv({})).toMatchObject({ redisUrl: null, redisPrefix: "consentry:", trustedProxies: [] });
+    const e = loadEnv({
+      CONSENTRY_REDIS_URL: "redis://:pw@cache.internal:6379/2",
+      CONSENTRY_REDIS_PREFIX: "eu1:",
+      CONSENTRY_TRUSTED_PROXIES: "10.0.0.0/8, 2001:db8::/32",
+    });
+    expect(e).toMatchObject({ redisUrl: "redis://:pw@cache.internal:6379/2", redisPrefix: "eu1:" });
+    expect(e.trustedProxies.map(([a, bits]) => `${a.toString()}/${bits}`)).toEqual(["10.0.0.0/8", "2001:db8::/32"]);
+    expect(errorOf({ CONSENTRY_TRUSTED_PROXIES: "10.0.0.0/8, lb.internal, 10.0.0.0/40" })).toMatch(
+      /CONSENTRY_TRUSTED_PROXIES: not an address range: "lb.internal", "10.0.0.0\/40" \(comma-separated CIDRs/,
+    );
+    const message = errorOf({ CONSENTRY_REDIS_URL: "http://:redis-canary@cache.internal" });
+    expect(message).toMatch(/CONSENTRY_REDIS_URL: CONSENTRY_REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(message).not.toContain("redis-canary");
+  });
+
   it("normalises staff e-mails and the public URL", () => {
     const e = loadEnv({
       CONSENTRY_STAFF_EMAILS: " Ops@Example.test, b@example.test ,,",
