@@ -196,6 +196,8 @@ const ENTRIES: TProviderInput[] = [
     // Zoho answers a dead refresh token with HTTP 200 {"error":"invalid_code"}, and its token rate limit
     // with HTTP 400 {"error":"Access Denied"} (a space: not a code Consentry accepts as it is).
     errorAliases: { invalid_code: "invalid_grant", "Access Denied": "slow_down" },
+    // "You can only generate ten access tokens in a span of ten minutes" per refresh token (Zoho's OAuth docs)
+    refreshLimit: { max: 10, windowSeconds: 600 },
     callbackHostParam: {
       param: "accounts-server",
       host: "accounts",

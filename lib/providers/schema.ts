@@ -90,6 +90,12 @@ export const ZProvider = z
     errorField: z.string().optional(),
     errorAliases: z.record(z.string(), z.string()).default({}),
     /**
+     * Refresh grants the provider allows per refresh token in a window (Zoho: 10 in 10 minutes, then it
+     * refuses for a while). Consentry stops short of it: a refresh beyond it is not sent, and callers
+     * are served the stored token while it still works (lib/limits/provider-refresh-limit.ts).
+     */
+    refreshLimit: z.object({ max: z.number().int().positive(), windowSeconds: z.number().int().positive() }).optional(),
+    /**
      * Numeric codes sent beside `error` (Microsoft's `error_codes`): a listed code decides the failure
      * whatever `error` says, so AADSTS65001 with invalid_grant is missing consent, not a dead grant.
      */

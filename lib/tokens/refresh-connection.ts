@@ -29,6 +29,7 @@ import { env } from "@/lib/env";
 import { isDatabaseUnavailable, retryWhileUnavailable } from "@/lib/db/database-errors";
 import { redactTokenShapes } from "@/lib/oauth/redact";
 import { recordRefresh } from "@/lib/metrics/metrics";
+import { takeProviderRefresh } from "@/lib/limits/provider-refresh-limit";
 
 export { PROCESS_ID };
 
@@ -134,6 +135,16 @@ async function refreshLeased(
     await db.connection.update({ where: { id: connectionId }, data: { nextRefreshAt: null } });
     return done({ result: "skipped", why: refreshable ? "no refresh token" : "not refreshable" });
   }
+  // the provider's own limit of refresh grants (Zoho): beyond it, nothing is sent and nothing is recorded
+  // as failed; the stored token stays as it is and is served while it works
+  const wait = c.tokenSet.refreshTokenEnc ? await takeProviderRefresh(provider, connectionId) : null;
+  if (wait !== null)
+    return done({
+      result: "failed",
+      failureClass: "retryable",
+      errorCode: "provider_refresh_limit",
+      retryAfterSeconds: wait,
+    });
   const started = now();
   let data: TokenSetData;
   try {

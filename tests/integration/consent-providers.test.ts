@@ -27,6 +27,8 @@ import { createHubSpotEmulator, type HubSpotEmulator } from "../fixtures/hubspot
 import { faults } from "../fixtures/http-emulator";
 import { completeConsentFromPaste } from "@/lib/consent/complete-consent";
 import { testConnection } from "@/lib/connections/test-connection";
+import { getFreshToken } from "@/lib/tokens/get-fresh-token";
+import type { AppError } from "@/lib/errors";
 import { setProviderHostOverridesForTests } from "@/lib/providers/resolve-url";
 
 vi.hoisted(() => {
@@ -446,6 +448,52 @@ describeEachDb("Webex, Backlog, Zoho and HubSpot consent against their emulators
     const call = zoho.requests.find((r) => r.path === "/inventory/v1/organizations")!;
     expect(call.headers.authorization).toBe(`Zoho-oauthtoken ${stored!.accessToken}`);
     expect(call.query.organization_id).toBe(ZOHO.org);
+  });
+
+  it("Zoho's 10 refreshes per refresh token in 10 minutes (catalogue data): the 11th is not sent, the stored token is served while it works, then 502 with Retry-After; another connection has its own budget", async () => {
+    const { db, org, c } = await zohoConnection();
+    expectSuccess((await runFlow(db, org.id, c.id)).outcome);
+    zoho.resetRecording();
+    const ask = (connectionId: string) =>
+      getFreshToken({ db, organizationId: org.id, connectionId, minValidity: 7200 }); // more than Zoho's hour
+    const answers = [];
+    for (let i = 0; i < 12; i++) answers.push(await ask(c.id));
+    expect(zoho.counters.refreshed).toBe(10);
+    // nothing was refused at Zoho: the 11th and 12th were never sent
+    expect(zoho.tokenRequests).toHaveLength(10);
+    const stored = await storedTokens(db, org.id, c.id);
+    for (const a of answers.slice(10))
+      expect(a).toMatchObject({
+        accessToken: stored!.accessToken,
+        minValidityMet: false,
+        reason: "provider_unavailable",
+      });
+    expect(answers[9]!.accessToken).toBe(stored!.accessToken);
+    // the status is untouched: a limit of our own is not a failure of the connection
+    expect(await db.connection.findUniqueOrThrow({ where: { id: c.id } })).toMatchObject({
+      status: "active",
+      lastErrorCode: null,
+    });
+    // once the stored token has expired there is nothing to serve: 502 refresh-failed, come back when the window allows
+    await db.connection.update({ where: { id: c.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const refused = await ask(c.id).then(
+      () => null,
+      (e: AppError) => e,
+    );
+    expect(refused).toMatchObject({ code: "refresh-failed" });
+    expect(refused!.retryAfter).toBeGreaterThan(500);
+    expect(zoho.tokenRequests).toHaveLength(10);
+
+    // a second connection of the same organization and app refreshes on its own budget
+    const other = await newConnection(db, org.id, {
+      provider: "zoho-inventory",
+      settings: { data_centre: ZOHO.dc, organization_id: ZOHO.org },
+      oauth_app: { client_id: ZOHO.clientId, client_secret: ZOHO.clientSecret },
+    });
+    expectSuccess((await runFlow(db, org.id, other.id)).outcome);
+    zoho.resetRecording();
+    expect((await ask(other.id)).accessToken).toBe((await storedTokens(db, org.id, other.id))!.accessToken);
+    expect(zoho.counters.refreshed).toBe(1);
   });
 
   it("Zoho callback with accounts-server=https://accounts.zoho.com.evil.example → host_not_allowed, the emulator sees no token request", async () => {

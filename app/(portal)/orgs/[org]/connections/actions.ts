@@ -188,6 +188,8 @@ export async function refreshNowAction(_prev: FormState | undefined, form: FormD
     if (r.result === "refreshed" || r.result === "already_fresh") return { ok: true, message: t("refreshed") };
     if (r.result === "busy") return { ok: false, message: t("refreshBusy") };
     if (r.result === "skipped") return { ok: false, message: t("refreshSkipped") };
+    if (r.errorCode === "provider_refresh_limit")
+      return { ok: false, message: t("refreshLimited", { seconds: r.retryAfterSeconds ?? 60 }) };
     return { ok: false, message: t("refreshFailed", { code: r.errorCode }) };
   });
 }
