@@ -16,7 +16,8 @@ const ZEnv = z.object({
     .string()
     .refine((u) => /^(postgres(ql)?:\/\/|file:)/.test(u), "DATABASE_URL must start with postgresql:// or file:")
     .optional(),
-  CONSENTRY_URL: z.url().default("http://localhost:3000"),
+  /** default: http://localhost:<PORT> */
+  CONSENTRY_URL: z.url().optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   CONSENTRY_ENCRYPTION_KEYS: z.string().optional(),
   AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").optional(),
@@ -124,7 +125,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     dbKind,
     /** SQLite in the data folder: the zero-setup default. */
     embedded,
-    publicUrl: e.CONSENTRY_URL.replace(/\/+$/, ""),
+    publicUrl: (e.CONSENTRY_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     port: e.PORT,
     /** "kid:base64key,kid:base64key"; the first encrypts, all decrypt. Absent on the embedded default: a key file in the data folder. */
     encryptionKeys: e.CONSENTRY_ENCRYPTION_KEYS,

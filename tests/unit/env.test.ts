@@ -35,6 +35,13 @@ describe("loadEnv", () => {
     });
   });
 
+  it("builds the public URL from PORT unless CONSENTRY_URL names one (trailing slashes dropped)", () => {
+    expect(loadEnv({ PORT: "8080" })).toMatchObject({ port: 8080, publicUrl: "http://localhost:8080" });
+    expect(loadEnv({ PORT: "8080", CONSENTRY_URL: "https://consentry.example.com/" }).publicUrl).toBe(
+      "https://consentry.example.com",
+    );
+  });
+
   it("resolves a relative data folder against the working directory", () => {
     expect(loadEnv({}).dataDir).toBe(path.resolve("data"));
     expect(loadEnv({}).databaseUrl).toBe(`file:${path.resolve("data", "consentry.db")}`);
