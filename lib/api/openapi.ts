@@ -21,6 +21,10 @@ const PROBLEMS: Record<number, { type: string; description: string }> = {
     type: "refresh-failed",
     description: "The provider did not issue a fresh token; retryable, see `Retry-After`",
   },
+  503: {
+    type: "unavailable",
+    description: "The database (or another dependency) is unavailable for a moment — never a 500; see `Retry-After`",
+  },
 };
 
 const components: Record<string, unknown> = {};
@@ -80,11 +84,12 @@ export function buildOpenApiDocument() {
           content: { "application/json": { schema: schema(r.response.schema, "output") } },
         },
         ...Object.fromEntries(
-          r.errors.map((code) => [
+          // any operation may meet a database that is away
+          [...r.errors, 503].map((code) => [
             String(code),
             {
               description: `${PROBLEMS[code]!.description} (type ${PROBLEM_BASE}/${PROBLEMS[code]!.type})`,
-              ...(code === 429 || code === 502
+              ...(code === 429 || code === 502 || code === 503
                 ? { headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } } }
                 : {}),
               content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
@@ -106,7 +111,7 @@ export function buildOpenApiDocument() {
       title: "Consentry REST API",
       version: "1.0.0",
       description:
-        "Connections and fresh tokens for downstream jobs. Authenticate with `Authorization: Bearer csk_…` (API keys belong to one organization and carry scopes). Errors are RFC 9457 problem+json.",
+        "Connections and fresh tokens for downstream jobs. Authenticate with `Authorization: Bearer csk_…` (API keys belong to one organization and carry scopes). Errors are RFC 9457 problem+json. A method a path does not take gets 405 `method-not-allowed` with `Allow`.",
     },
     servers: [{ url: env().publicUrl }],
     tags: [{ name: "Providers" }, { name: "Connections" }],

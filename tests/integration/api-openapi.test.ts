@@ -83,7 +83,11 @@ describe("GET /api/v1/openapi.json", () => {
       const op = doc.paths[r.path]?.[r.method.toLowerCase()];
       expect(op, `${r.method} ${r.path}`).toBeDefined();
       expect(op!.operationId).toBe(r.id);
-      expect(Object.keys(op!.responses).sort()).toEqual([String(r.response.status), ...r.errors.map(String)].sort());
+      // and 503 on every operation (the database away), with Retry-After
+      expect(Object.keys(op!.responses).sort()).toEqual(
+        [String(r.response.status), ...r.errors.map(String), "503"].sort(),
+      );
+      expect(op!.responses["503"]).toMatchObject({ headers: { "Retry-After": { schema: { type: "integer" } } } });
       if (r.body) expect(op!.requestBody, `${r.id} request body`).toBeDefined();
       if (r.path.includes("{id}"))
         expect(op!.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "id", in: "path" })]));
