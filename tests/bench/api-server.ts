@@ -70,6 +70,24 @@ export type ServerHandle = {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 };
 
+/** SIGTERM to a detached child's whole process group, SIGKILL if it has not exited within `graceMs`. */
+export async function stopProcessGroup(pid: number, exited: Promise<unknown>, graceMs: number): Promise<void> {
+  try {
+    process.kill(-pid, "SIGTERM");
+  } catch {
+    return; // gone already
+  }
+  const t = setTimeout(() => {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }, graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
 /**
  * Starts `node --import tsx lib/cli/start.ts` (or, `compiled`, `node lib/cli/start.cjs`) in its own process group and
  * waits until GET /api/health answers 200.
@@ -110,20 +128,7 @@ export async function startProductionServer({
 
   const stop = async () => {
     if (exited) return;
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      return;
-    }
-    const t = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 8000);
-    await exit;
-    clearTimeout(t);
+    await stopProcessGroup(child.pid!, exit, 8000);
   };
 
   const deadline = Date.now() + readyTimeoutMs;

@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, childEnv, freePort, runCli } from "./api-server";
+import { ROOT, childEnv, freePort, runCli, stopProcessGroup } from "./api-server";
 
 const { values: args } = parseArgs({
   options: {
@@ -178,22 +178,7 @@ async function main() {
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
   let exited = false;
   const gone = new Promise<void>((r) => child.on("exit", () => r(void (exited = true))));
-  const stop = async () => {
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      return;
-    }
-    const t = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 30_000);
-    await gone;
-    clearTimeout(t);
-  };
+  const stop = () => stopProcessGroup(child.pid!, gone, 30_000);
   try {
     // a fresh clone builds first: up to a few minutes
     await waitHealthy(base, () => exited, 15 * 60_000).catch((err: Error) => {

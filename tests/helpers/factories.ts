@@ -132,6 +132,23 @@ export async function seedConsentRequest(
   });
 }
 
+/** A webhook delivery waiting in the queue (connection.connected, an empty payload unless given). */
+export async function seedWebhookDelivery(
+  db: Db,
+  d: {
+    organizationId: string;
+    endpointId: string;
+    nextAttemptAt?: Date;
+    attempts?: number;
+    eventType?: string;
+    payload?: string;
+  },
+) {
+  return db.webhookDelivery.create({
+    data: { eventType: "connection.connected", payload: "{}", ...d },
+  });
+}
+
 /** Every secret kind the schema has, for one organization: returns the plaintexts by "Table.field@rowId". */
 export async function seedAllSecrets(db: Db, organizationId: string, label = "s") {
   const plain = new Map<string, string>();

@@ -8,7 +8,7 @@ import { createDb, type Db } from "@/lib/db/client";
 import { applyMigrations } from "@/lib/db/migrations";
 import { recordBackgroundRun } from "@/lib/background/record-background-run";
 import { createEmptyDatabase, dbKinds, describeEachDb } from "../helpers/db";
-import { seedConnection, seedOrg } from "../helpers/factories";
+import { seedConnection, seedOrg, seedWebhookDelivery } from "../helpers/factories";
 import { K1 } from "../helpers/keyring";
 import { freePort } from "../bench/api-server";
 import { privatePgUnavailable, startPrivatePg, type PrivatePg } from "../helpers/private-pg";
@@ -114,25 +114,17 @@ describeEachDb("GET /api/health", (getDb) => {
         events: "connection.connected",
       },
     });
-    await t.db.webhookDelivery.create({
-      data: {
-        organizationId: org.id,
-        endpointId: endpoint.id,
-        eventType: "connection.connected",
-        payload: "{}",
-        nextAttemptAt: ago(THRESHOLD + 30),
-      },
+    await seedWebhookDelivery(t.db, {
+      organizationId: org.id,
+      endpointId: endpoint.id,
+      nextAttemptAt: ago(THRESHOLD + 30),
     });
     // a retry in backoff is pending, not due
-    await t.db.webhookDelivery.create({
-      data: {
-        organizationId: org.id,
-        endpointId: endpoint.id,
-        eventType: "connection.connected",
-        payload: "{}",
-        attempts: 3,
-        nextAttemptAt: new Date(Date.now() + 600_000),
-      },
+    await seedWebhookDelivery(t.db, {
+      organizationId: org.id,
+      endpointId: endpoint.id,
+      attempts: 3,
+      nextAttemptAt: new Date(Date.now() + 600_000),
     });
     const live = await (await loadHealth(t.url)).live();
     expect(live.status).toBe(200);

@@ -25,7 +25,7 @@ import { scrapeMetrics, serveMetrics } from "@/lib/metrics/serve-metrics";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
 import { followAuthorize } from "../fixtures/http-emulator";
 import { describeEachDb, type TestDatabase } from "../helpers/db";
-import { seedOrg } from "../helpers/factories";
+import { seedOrg, seedWebhookDelivery } from "../helpers/factories";
 import { api, newApiKey } from "../helpers/api";
 import { SYSTEM, connectViaConsent, startReceiver, storedTokens, type Receiver } from "../helpers/lifecycle";
 import { parsePrometheusText } from "../helpers/prometheus-text";
@@ -145,14 +145,10 @@ describeEachDb("metrics", (getDb) => {
       actor: SYSTEM,
       input: { url: `${receiver.url}/hooks`, events: ["connection.connected"] },
     });
-    await t.db.webhookDelivery.create({
-      data: {
-        organizationId: org.id,
-        endpointId: endpoint.id,
-        eventType: "connection.connected",
-        payload: "{}",
-        nextAttemptAt: new Date(Date.now() - 120_000),
-      },
+    await seedWebhookDelivery(t.db, {
+      organizationId: org.id,
+      endpointId: endpoint.id,
+      nextAttemptAt: new Date(Date.now() - 120_000),
     });
     ({ m } = await scrape(t));
     expect(m.value("consentry_refresh_due_connections")).toBe(1);

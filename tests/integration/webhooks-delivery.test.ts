@@ -26,7 +26,7 @@ import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
 import { faults, followAuthorize } from "../fixtures/http-emulator";
 import { describeEachDb, type TestDatabase } from "../helpers/db";
-import { seedOrg } from "../helpers/factories";
+import { seedOrg, seedWebhookDelivery } from "../helpers/factories";
 import {
   SYSTEM,
   connectViaConsent,
@@ -413,13 +413,11 @@ describeEachDb("webhooks", (getDb) => {
     // a delivery another instance queued (no nudge reaches this process): found by the next poll
     const polled = startWebhookDelivery({ db: t.db, pollMs: 500 });
     try {
-      await t.db.webhookDelivery.create({
-        data: {
-          organizationId,
-          endpointId: endpoint.id,
-          eventType: "connection.revoked",
-          payload: JSON.stringify({ id: "evt_elsewhere", type: "connection.revoked" }),
-        },
+      await seedWebhookDelivery(t.db, {
+        organizationId,
+        endpointId: endpoint.id,
+        eventType: "connection.revoked",
+        payload: JSON.stringify({ id: "evt_elsewhere", type: "connection.revoked" }),
       });
       await waitFor(() => recvA.received.length === 3, { what: "the other instance's delivery", timeoutMs: 20_000 });
       expect(JSON.parse(recvA.received[2]!.body)).toEqual({ id: "evt_elsewhere", type: "connection.revoked" });
