@@ -8,6 +8,7 @@ import { compileErrors, validate } from "@readme/openapi-parser";
 import { GET as openapiJson } from "@/app/api/v1/openapi.json/route";
 import { API_ROUTES } from "@/lib/api/routes";
 import { REPO_ROOT, TMP_ROOT } from "../helpers/paths";
+import { routeFiles } from "../helpers/route-files";
 
 type Doc = {
   openapi: string;
@@ -31,33 +32,15 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** Every route.ts under <appDir>/api/v1 as (method, OpenAPI path) pairs: `[id]` → `{id}`, exported handlers by name. */
 function routeFileOperations(appDir = APP_DIR): Array<{ method: string; path: string; file: string }> {
-  const out: Array<{ method: string; path: string; file: string }> = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.name === "route.ts" || e.name === "route.tsx") {
-        const rel = path.relative(appDir, path.dirname(full)).split(path.sep);
-        const urlPath =
-          "/" +
-          rel
-            .filter((s) => !/^\(.*\)$/.test(s))
-            .map((s) => s.replace(/^\[(\.\.\.)?(\w+)\]$/, "{$2}"))
-            .join("/");
-        const src = fs.readFileSync(full, "utf8");
-        for (const m of METHODS) {
-          if (
-            new RegExp(
-              `export\\s+(const|async\\s+function|function)\\s+${m}\\b|export\\s*\\{[^}]*\\b${m}\\b[^}]*\\}`,
-            ).test(src)
-          )
-            out.push({ method: m, path: urlPath, file: path.relative(appDir, full) });
-        }
-      }
-    }
-  };
-  walk(path.join(appDir, "api", "v1"));
-  return out;
+  return routeFiles(appDir, path.join(appDir, "api", "v1")).flatMap((r) =>
+    r.methods
+      .filter((m) => (METHODS as readonly string[]).includes(m))
+      .map((method) => ({
+        method,
+        path: "/" + r.segments.map((s) => s.replace(/^\[(\.\.\.)?(\w+)\]$/, "{$2}")).join("/"),
+        file: r.file,
+      })),
+  );
 }
 
 async function document(): Promise<{ res: Response; doc: Doc }> {

@@ -14,31 +14,11 @@ import {
   type PortalRoutes,
 } from "@/lib/server/front-guard";
 import { REPO_ROOT } from "../helpers/paths";
-
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
+import { routeFiles } from "../helpers/route-files";
 
 /** Every route.ts under app/ as its route pattern and the handler functions it exports. */
-function routeFiles(appDir = path.join(REPO_ROOT, "app")): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.name === "route.ts" || e.name === "route.tsx") {
-        const rel = path.relative(appDir, path.dirname(full)).split(path.sep);
-        const pattern = "/" + rel.filter((s) => !/^\(.*\)$/.test(s)).join("/");
-        const src = fs.readFileSync(full, "utf8");
-        out[pattern] = METHODS.filter((m) =>
-          new RegExp(
-            `export\\s+(const|async\\s+function|function)\\s+${m}\\b|export\\s+const\\s*\\{[^}]*\\b${m}\\b[^}]*\\}|export\\s*\\{[^}]*\\b${m}\\b[^}]*\\}`,
-          ).test(src),
-        );
-      }
-    }
-  };
-  walk(appDir);
-  return out;
-}
+const routePatterns = (): Record<string, string[]> =>
+  Object.fromEntries(routeFiles(path.join(REPO_ROOT, "app")).map((r) => ["/" + r.segments.join("/"), r.methods]));
 
 /** A build's manifest with these entries, loaded as the server loads it. */
 function routesFrom(manifest: Record<string, string>): PortalRoutes {
@@ -70,7 +50,7 @@ const judge = (method: string, url: string, headers: Record<string, string> = {}
 describe("the portal's route handlers", () => {
   it("ROUTE_HANDLERS lists exactly the route files under app/ that the front process does not answer itself, with the methods they export", () => {
     const apiPaths = new Set(API_ROUTES.map((r) => r.path.replace(/\{(\w+)\}/g, "[$1]")));
-    const files = Object.fromEntries(Object.entries(routeFiles()).filter(([p]) => !apiPaths.has(p)));
+    const files = Object.fromEntries(Object.entries(routePatterns()).filter(([p]) => !apiPaths.has(p)));
     const table = Object.fromEntries(Object.entries(ROUTE_HANDLERS).map(([p, s]) => [p, s.methods]));
     expect(table).toEqual(files);
   });
