@@ -239,6 +239,22 @@ async function main() {
     if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
     server = await startProductionServer({ env, nodeArgs: cpuProfArgs(cpuProf) });
     children.push(server);
+    /** another production server on the same database (on the embedded default: the data folder's file), with `extra` settings */
+    const startSibling = async (what: string, extra: Record<string, string>) => {
+      const port = await freePort();
+      log(`Starting a production server ${what} (port ${port})…`);
+      const s = await startProductionServer({
+        env: {
+          ...env,
+          PORT: String(port),
+          CONSENTRY_URL: `http://127.0.0.1:${port}`,
+          DATABASE_URL: env.DATABASE_URL ?? `file:${path.join(dataDir, "consentry.db")}`,
+          ...extra,
+        },
+      });
+      children.push(s);
+      return s;
+    };
     let withRedis: ServerHandle | undefined;
     if (args.redis) {
       const redisUrl = process.env.CONSENTRY_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -247,36 +263,15 @@ async function main() {
         const { removeKeys } = await import("../helpers/private-redis");
         log(`removed ${await removeKeys(redisUrl, redisPrefix)} Redis keys of the run`);
       });
-      const port2 = await freePort();
-      log(`Starting a second production server sharing its limits through Redis (port ${port2})…`);
-      withRedis = await startProductionServer({
-        env: {
-          ...env,
-          PORT: String(port2),
-          CONSENTRY_URL: `http://127.0.0.1:${port2}`,
-          // the same database as the first (on the embedded default: the data folder's file)
-          DATABASE_URL: env.DATABASE_URL ?? `file:${path.join(dataDir, "consentry.db")}`,
-          CONSENTRY_REDIS_URL: redisUrl,
-          CONSENTRY_REDIS_PREFIX: redisPrefix,
-        },
+      withRedis = await startSibling("sharing its limits through Redis", {
+        CONSENTRY_REDIS_URL: redisUrl,
+        CONSENTRY_REDIS_PREFIX: redisPrefix,
       });
-      children.push(withRedis);
     }
     let withMetrics: ServerHandle | undefined;
     if (args.metrics) {
-      const port3 = await freePort();
       const token = crypto.randomBytes(24).toString("hex");
-      log(`Starting a production server with metrics on (port ${port3}), scraped every 5 s…`);
-      withMetrics = await startProductionServer({
-        env: {
-          ...env,
-          PORT: String(port3),
-          CONSENTRY_URL: `http://127.0.0.1:${port3}`,
-          DATABASE_URL: env.DATABASE_URL ?? `file:${path.join(dataDir, "consentry.db")}`,
-          CONSENTRY_METRICS_TOKEN: token,
-        },
-      });
-      children.push(withMetrics);
+      withMetrics = await startSibling("with metrics on, scraped every 5 s,", { CONSENTRY_METRICS_TOKEN: token });
       const url = `${withMetrics.url}/api/metrics`;
       let scrapes = 0;
       const scraper = setInterval(
