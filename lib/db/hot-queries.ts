@@ -1,12 +1,13 @@
 // Hand-written SQL because it was measured to pay: Prisma's per-query compilation cost more than the request.
-// The REST API's hot statements, on the database driver itself and prepared once: the API-key
-// lookup, the connection + token-set read, both in one (the token endpoint), and the audit batch.
+// The hot statements, on the database driver itself and prepared once: the REST API's API-key
+// lookup, connection + token-set read, both in one (the token endpoint), the audit batch, and the
+// scheduler's batched refresh commit.
 // Prisma 6's JS engine compiles every query anew (~0.4 ms of CPU even for raw SQL, more than the
 // rest of a token request); a prepared statement costs microseconds. Everything else goes through Prisma.
 //
 // SQLite: a read-only better-sqlite3 handle on the same file (WAL: it sees every committed write),
-// and audit inserts in a worker thread, so their commits (fsync, WAL checkpoints) never stall the
-// event loop. PostgreSQL: a small pg pool of its own with named (server-side prepared) statements.
+// and writes (audit batches, refresh commits) in a worker thread, so their commits (fsync, WAL
+// checkpoints, waits for the write lock) never stall the event loop. PostgreSQL: a small pg pool of its own with named (server-side prepared) statements.
 //
 // One instance per Prisma client, created on first use and closed by the client's $disconnect.
 import path from "node:path";
@@ -79,6 +80,8 @@ export interface HotQueries {
   apiKeyWithConnection(hash: string, connectionId: string): Promise<ApiKeyWithConnection | undefined>;
   /** resolves once the rows are committed */
   insertAudit(rows: AuditInsertRow[]): Promise<void>;
+  /** a batch of refresh commits (JSON rows of lib/tokens/refresh-batch.ts); resolves to the connection ids written */
+  commitRefreshes(json: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,53 @@ const CONNECTION_SQL = `SELECT ${CONNECTION_COLUMNS} FROM "Connection" c LEFT JO
 const KEY_WITH_CONNECTION_SQL = `SELECT k."id" AS "keyId", k."organizationId" AS "keyOrganizationId", k."scopes" AS "keyScopes", k."prefix" AS "keyPrefix", k."expiresAt" AS "keyExpiresAt", k."revokedAt" AS "keyRevokedAt", ${CONNECTION_COLUMNS}
   FROM (SELECT * FROM "ApiKey" WHERE "hash" = $1) k LEFT JOIN "Connection" c ON c."id" = $2 AND c."organizationId" = k."organizationId" LEFT JOIN "TokenSet" t ON t."connectionId" = c."id"`;
 const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(", ");
+
+// ---- the scheduler's batched refresh commit (lib/tokens/refresh-batch.ts builds the JSON rows) ----
+// Per row: the token set is written only if it still has the version the refresh read, the
+// connection's state only together with it, and every row's lease is released by the same write.
+
+const KEYS = ["id", "org", "rv", "own", "ate", "rte", "ite", "tt", "exp", "rtexp", "stamp", "nxt", "scp", "clr"];
+const SQLITE_V = `(SELECT ${KEYS.map((k) => `value ->> '${k}' AS ${k}`).join(", ")} FROM json_each(?)) AS v`;
+const CONNECTION_SET = (self: string) => `"status" = 'active', "expiresAt" = v.exp, "refreshTokenExpiresAt" = v.rtexp,
+  "lastRefreshedAt" = v.stamp, "nextRefreshAt" = v.nxt, "refreshAttempts" = 0, "lastErrorCode" = NULL, "lastErrorMessage" = NULL,
+  "lastErrorAt" = NULL, "refreshTokenWarnedAt" = CASE WHEN v.clr THEN NULL ELSE ${self}"refreshTokenWarnedAt" END,
+  "scopes" = COALESCE(v.scp, ${self}"scopes"), "updatedAt" = v.stamp,
+  "leaseOwner" = CASE WHEN ${self}"leaseOwner" = v.own THEN NULL ELSE ${self}"leaseOwner" END,
+  "leaseUntil" = CASE WHEN ${self}"leaseOwner" = v.own THEN NULL ELSE ${self}"leaseUntil" END`;
+const TOKEN_SET = (
+  self: string,
+) => `"accessTokenEnc" = v.ate, "refreshTokenEnc" = COALESCE(v.rte, ${self}"refreshTokenEnc"),
+  "idTokenEnc" = COALESCE(v.ite, ${self}"idTokenEnc"), "tokenType" = v.tt, "version" = ${self}"version" + 1, "updatedAt" = v.stamp`;
+
+// Both writes test the same pre-state (the version read), in one transaction: both or neither. The
+// third releases the leases of superseded rows (written rows' leases went with their write).
+const SQLITE_COMMIT_CONNECTIONS = `UPDATE "Connection" SET ${CONNECTION_SET("")} FROM ${SQLITE_V}
+WHERE "Connection"."id" = v.id AND "Connection"."organizationId" = v.org
+  AND EXISTS (SELECT 1 FROM "TokenSet" t WHERE t."connectionId" = v.id AND t."version" = v.rv)`;
+const SQLITE_COMMIT_TOKENS = `UPDATE "TokenSet" SET ${TOKEN_SET("")} FROM ${SQLITE_V}
+WHERE "TokenSet"."connectionId" = v.id AND "TokenSet"."organizationId" = v.org AND "TokenSet"."version" = v.rv
+RETURNING "connectionId"`;
+const SQLITE_RELEASE = `UPDATE "Connection" SET "leaseOwner" = NULL, "leaseUntil" = NULL FROM ${SQLITE_V}
+WHERE "Connection"."id" = v.id AND "Connection"."leaseOwner" = v.own`;
+
+const PG_COMMIT = `WITH v AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, org text, rv int, own text, ate text, rte text, ite text, tt text,
+    exp timestamp(3), rtexp timestamp(3), stamp timestamp(3), nxt timestamp(3), scp text, clr boolean)
+), t AS (
+  UPDATE "TokenSet" ts SET ${TOKEN_SET("ts.")} FROM v
+  WHERE ts."connectionId" = v.id AND ts."organizationId" = v.org AND ts."version" = v.rv
+  RETURNING ts."connectionId"
+), c AS (
+  UPDATE "Connection" cc SET ${CONNECTION_SET("cc.")} FROM v
+  WHERE cc."id" = v.id AND cc."id" IN (SELECT "connectionId" FROM t)
+  RETURNING cc."id"
+), released AS (
+  -- a row is updated once per statement: a written row's lease goes with its write (above), a superseded one's here
+  UPDATE "Connection" cc SET "leaseOwner" = NULL, "leaseUntil" = NULL FROM v
+  WHERE cc."id" = v.id AND cc."leaseOwner" = v.own AND cc."id" NOT IN (SELECT "connectionId" FROM t)
+  RETURNING cc."id"
+)
+SELECT "id" FROM c`;
 
 type Row = Record<string, unknown>;
 
@@ -141,42 +191,58 @@ function keyWithConnectionRow(r: Row | undefined, date: (v: unknown) => Date | n
 /** Prisma stores DateTime on SQLite as ISO text with an explicit offset (older rows: epoch ms). */
 const sqliteDate = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string | number));
 
-// The audit writer thread: plain CommonJS (it runs as is under tsx, Next's server and Vitest alike).
-const AUDIT_WORKER_SOURCE = `
+// The writer thread (audit rows, the scheduler's refresh commits): plain CommonJS (it runs as is under
+// tsx, Next's server and Vitest alike).
+const WRITER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require("node:module").createRequire(workerData.resolveFrom)("better-sqlite3");
-// busy timeout from the start (the open itself may meet a lock); the statement is prepared on the first
-// batch, inside the try: preparing reads the schema, and a lock held elsewhere must fail that batch
-// (kept and retried by the caller), not kill the thread
+// busy timeout from the start (the open itself may meet a lock); statements are prepared on first use,
+// inside the try: preparing reads the schema, and a lock held elsewhere must fail that batch (kept and
+// retried by the caller), not kill the thread
 const handle = new Database(workerData.file, { fileMustExist: true, timeout: 10000 });
 const CREATED_AT = workerData.createdAt;
-let many = null;
-const prepare = () => {
-  const insert = handle.prepare(workerData.sql);
+let audit = null;
+let commit = null;
+const prepareAudit = () => {
+  const insert = handle.prepare(workerData.auditSql);
   // createdAt as Prisma stores DateTime on SQLite: ISO text with an explicit offset
   return handle.transaction((rows) => { for (const r of rows) { r[CREATED_AT] = new Date(r[CREATED_AT]).toISOString().replace("Z", "+00:00"); insert.run(r); } });
 };
+const prepareCommit = () => {
+  const [connections, tokens, release] = workerData.commitSql.map((sql) => handle.prepare(sql));
+  // the same pre-state (the version read) is tested by the first two, in one transaction: both or neither
+  return handle.transaction((json) => {
+    connections.run(json);
+    const written = tokens.all(json).map((r) => r.connectionId);
+    release.run(json);
+    return written;
+  });
+};
 parentPort.on("message", (m) => {
   if (m.close) { handle.close(); parentPort.postMessage({ closed: true }); return; }
-  try { many ??= prepare(); many(JSON.parse(m.json)); parentPort.postMessage({ id: m.id }); }
+  try {
+    if (m.kind === "commit") { commit ??= prepareCommit(); parentPort.postMessage({ id: m.id, ids: commit(m.json) }); }
+    else { audit ??= prepareAudit(); audit(JSON.parse(m.json)); parentPort.postMessage({ id: m.id }); }
+  }
   catch (err) { parentPort.postMessage({ id: m.id, error: String(err && err.message || err), code: err && err.code }); }
 });
 `;
 
-type Pending = Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+type Pending = Map<number, { resolve: (ids?: string[]) => void; reject: (e: Error) => void }>;
 
-function sqliteAuditWriter(file: string) {
+function sqliteWriter(file: string) {
   let worker: { thread: Worker; pending: Pending } | null = null;
   let seq = 0;
   const start = () => {
-    const thread = new Worker(AUDIT_WORKER_SOURCE, {
+    const thread = new Worker(WRITER_SOURCE, {
       eval: true,
       // OR IGNORE: a batch retried after its commit was in fact made (the thread died just then) is not a conflict
       workerData: {
         file,
         resolveFrom: path.join(process.cwd(), "package.json"),
         createdAt: CREATED_AT,
-        sql: `INSERT OR IGNORE INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`,
+        auditSql: `INSERT OR IGNORE INTO "AuditEvent" (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`,
+        commitSql: [SQLITE_COMMIT_CONNECTIONS, SQLITE_COMMIT_TOKENS, SQLITE_RELEASE],
       },
     });
     thread.unref(); // a pending batch is awaited by whoever flushes; an idle writer never holds the process
@@ -193,28 +259,29 @@ function sqliteAuditWriter(file: string) {
       self.pending.clear();
       if (worker === self) worker = null;
     };
-    thread.on("message", (m: { id?: number; error?: string; code?: string }) => {
+    thread.on("message", (m: { id?: number; error?: string; code?: string; ids?: string[] }) => {
       if (m.id === undefined) return;
       const p = self.pending.get(m.id);
       self.pending.delete(m.id);
       if (m.error) p?.reject(Object.assign(new Error(m.error), { code: m.code }));
-      else p?.resolve();
+      else p?.resolve(m.ids);
     });
     thread.on("error", failAll);
     thread.on("exit", () => failAll(new Error("the audit writer thread exited")));
     return self;
   };
+  const post = (kind: "audit" | "commit", json: string) => {
+    const w = (worker ??= start());
+    const id = ++seq;
+    return new Promise<string[] | undefined>((resolve, reject) => {
+      w.pending.set(id, { resolve, reject });
+      w.thread.postMessage({ id, kind, json });
+    });
+  };
   return {
-    insert(rows: AuditInsertRow[]): Promise<void> {
-      const w = (worker ??= start());
-      const id = ++seq;
-      // one flat string: JSON.stringify of a batch costs the event loop less than a structured clone of its rows
-      const json = JSON.stringify(rows);
-      return new Promise<void>((resolve, reject) => {
-        w.pending.set(id, { resolve, reject });
-        w.thread.postMessage({ id, json });
-      });
-    },
+    // one flat string: JSON.stringify of a batch costs the event loop less than a structured clone of its rows
+    insert: async (rows: AuditInsertRow[]) => void (await post("audit", JSON.stringify(rows))),
+    commit: async (json: string) => (await post("commit", json)) ?? [],
     async close() {
       const w = worker?.thread;
       worker = null;
@@ -254,7 +321,7 @@ function sqliteHotQueries(url: string): HotQueries {
       keyWithConnection: sqlite(KEY_WITH_CONNECTION_SQL),
     };
   };
-  const audit = sqliteAuditWriter(file);
+  const writer = sqliteWriter(file);
   return {
     async apiKeyByHash(hash) {
       reads ??= open();
@@ -268,11 +335,12 @@ function sqliteHotQueries(url: string): HotQueries {
       reads ??= open();
       return keyWithConnectionRow(reads.keyWithConnection.get(hash, connectionId) as Row | undefined, sqliteDate);
     },
-    insertAudit: (rows) => audit.insert(rows),
+    insertAudit: (rows) => writer.insert(rows),
+    commitRefreshes: (json) => writer.commit(json),
     async close() {
       reads?.handle.close();
       reads = null;
-      await audit.close();
+      await writer.close();
     },
   };
 }
@@ -331,6 +399,9 @@ function pgHotQueries(url: string): HotQueries {
         batch.map((r) => (i === CREATED_AT ? new Date(r[i] as number).toISOString().slice(0, -1) : r[i])),
       );
       await pool.query({ name: "consentry_insert_audit", text: PG_AUDIT_SQL, values: columns });
+    },
+    async commitRefreshes(json) {
+      return (await rows("consentry_commit_refreshes", PG_COMMIT, [json])).map((r) => r.id as string);
     },
     close: () => pool.end(),
   };

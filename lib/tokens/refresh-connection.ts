@@ -12,17 +12,19 @@ import { requestToken } from "@/lib/oauth/token-request";
 import { requestAppOnlyToken } from "@/lib/oauth/app-only-token";
 import { TokenEndpointError, type TokenFailureClass } from "@/lib/oauth/token-errors";
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
-import { getAppCredentials } from "@/lib/oauth-apps/get-app-credentials";
+import { getAppCredentials, type AppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 import { openToken } from "@/lib/tokens/token-secrets";
 import { claimLease, LEASE_MS, releaseLease } from "@/lib/tokens/lease";
 import { MAX_QUICK_ATTEMPTS, nextRefreshAt } from "@/lib/tokens/next-refresh-at";
 import { backoffMs } from "@/lib/backoff";
-import { sealRefreshTokens, type RefreshCommit } from "@/lib/tokens/commit-refresh";
+import { commitRefresh, sealRefreshTokens, type CommitResult, type RefreshCommit } from "@/lib/tokens/commit-refresh";
+import type { ClaimedRow } from "@/lib/tokens/refresh-batch";
 import { commitDurably, heldCommit } from "@/lib/tokens/pending-commits";
 import { trackRefresh } from "@/lib/tokens/refresh-drain";
 import { announceRefreshEnded } from "@/lib/tokens/refresh-signal";
 import { PROCESS_ID } from "@/lib/tokens/process-id";
-import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
+import { auditValues, recordAuditEvent, type Actor, type AuditInput } from "@/lib/audit/record-audit-event";
+import { bufferAuditValues } from "@/lib/audit/audit-buffer";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { logger } from "@/lib/logger";
 import { env } from "@/lib/env";
@@ -60,6 +62,30 @@ type Options = {
   deadlineMs?: number;
 };
 
+/**
+ * How a refresh reaches the database: one row at a time (on demand), or grouped with the other rows
+ * of a scheduler's batch (lib/tokens/refresh-due.ts): app credentials read once per run, commits and
+ * lease releases written a batch at a time, audit rows buffered.
+ */
+export type RefreshIo = {
+  appCredentials: (appId: string, organizationId: string) => Promise<AppCredentials>;
+  write: (commit: RefreshCommit) => Promise<CommitResult>;
+  release: (connectionId: string) => Promise<void>;
+  bufferedAudit: boolean;
+};
+
+function singleRowIo(db: Db, owner: string): RefreshIo {
+  return {
+    appCredentials: (appId, organizationId) => getAppCredentials({ db, appId, organizationId }),
+    write: (commit) => commitRefresh({ db, commit }),
+    release: (connectionId) => releaseLease({ db, connectionId, owner }),
+    bufferedAudit: false,
+  };
+}
+
+/** The connection as a refresh reads it (Prisma's row with its token set, or a claimed batch row). */
+export type RefreshRow = Omit<ClaimedRow, "leaseUntil">;
+
 export async function refreshConnection({
   db,
   connectionId,
@@ -71,34 +97,72 @@ export async function refreshConnection({
   requestId,
   deadlineMs = INTERACTIVE_DEADLINE_MS,
 }: Options): Promise<RefreshOutcome> {
-  const busy = (): RefreshOutcome => (recordRefresh(reason, { result: "busy" }, null), { result: "busy" });
   // a refresh of this connection is still waiting for its commit: nothing may claim it meanwhile
-  if (heldCommit(connectionId)) return busy();
-  if (!(await claimLease({ db, connectionId, owner, now: now() }))) return busy();
-  const actor: Actor = { type: "system", label: "refresh", requestId };
+  if (heldCommit(connectionId)) return busy(reason);
+  if (!(await claimLease({ db, connectionId, owner, now: now() }))) return busy(reason);
+  const o = { db, connectionId, reason, owner, now, ifVersion, onlyIfDue, deadlineMs };
+  return runLeased(o, { type: "system", label: "refresh", requestId }, singleRowIo(db, owner), () =>
+    db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } }),
+  );
+}
+
+/**
+ * The scheduler's refresh of a row it has claimed in a batch (lib/tokens/refresh-batch.ts). A row
+ * that waited in its host's queue for half its lease first extends the lease (and is left alone if
+ * the lease was lost meanwhile), so that no other worker can claim it while this one sends it.
+ */
+export async function refreshClaimed(
+  row: ClaimedRow,
+  o: { db: Db; owner: string; now: () => Date; deadlineMs: number; claimedAt: number; io: RefreshIo },
+): Promise<RefreshOutcome> {
+  const reason = "scheduled";
+  // claimed although this process holds a commit for it (its lease ran out while the database was away):
+  // the claim just renewed the held commit's lease, which must stay
+  if (heldCommit(row.id)) return busy(reason);
+  if (Date.now() - o.claimedAt > LEASE_MS / 2) {
+    const { count } = await o.db.connection.updateMany({
+      where: { id: row.id, leaseOwner: o.owner, leaseUntil: row.leaseUntil },
+      data: { leaseUntil: new Date(o.now().getTime() + LEASE_MS) },
+    });
+    if (count !== 1) return busy(reason);
+  }
+  const leased = { ...o, connectionId: row.id, reason, onlyIfDue: true };
+  return runLeased(leased, { type: "system", label: "refresh" }, o.io, async () => row);
+}
+
+function busy(reason: string): RefreshOutcome {
+  recordRefresh(reason, { result: "busy" }, null);
+  return { result: "busy" };
+}
+
+type Leased = { outcome: RefreshOutcome; leaseSettled: boolean };
+const done = (outcome: RefreshOutcome): Leased => ({ outcome, leaseSettled: false });
+type LeasedOptions = Required<
+  Pick<Options, "db" | "connectionId" | "reason" | "owner" | "now" | "onlyIfDue" | "deadlineMs">
+> & { ifVersion?: number };
+
+/** Runs a refresh whose lease is held, and releases the lease unless the commit already did. */
+async function runLeased(
+  o: LeasedOptions,
+  actor: Actor,
+  io: RefreshIo,
+  load: () => Promise<RefreshRow | null>,
+): Promise<RefreshOutcome> {
+  const { db, connectionId, owner } = o;
   const started = performance.now();
   return trackRefresh(
     (async () => {
       let leaseSettled = false;
       try {
-        const r = await refreshLeased({
-          db,
-          connectionId,
-          reason,
-          owner,
-          now,
-          ifVersion,
-          onlyIfDue,
-          actor,
-          deadlineMs,
-        });
+        const c = await load();
+        const r = c ? await refreshRow(c, { ...o, actor, io }) : done({ result: "skipped", why: "no tokens" });
         leaseSettled = r.leaseSettled;
-        recordRefresh(reason, r.outcome, (performance.now() - started) / 1000);
+        recordRefresh(o.reason, r.outcome, (performance.now() - started) / 1000);
         return r.outcome;
       } finally {
         // a commit releases the lease in the same write; a held one keeps it until it lands
         if (!leaseSettled)
-          await releaseLease({ db, connectionId, owner }).catch((err: Error) => {
+          await io.release(connectionId).catch((err: Error) => {
             // the database went away: keep trying in the background for half the lease, so that callers
             // do not wait for it to run out once the database is back (after that it runs out by itself)
             logger.warn({ connectionId, err: { message: err.message } }, "lease not released yet");
@@ -111,18 +175,9 @@ export async function refreshConnection({
   ).finally(() => announceRefreshEnded(connectionId)); // waiters in other instances look again now
 }
 
-type Leased = { outcome: RefreshOutcome; leaseSettled: boolean };
-const done = (outcome: RefreshOutcome): Leased => ({ outcome, leaseSettled: false });
-
-async function refreshLeased(
-  o: Required<Pick<Options, "db" | "connectionId" | "reason" | "owner" | "now" | "onlyIfDue" | "deadlineMs">> & {
-    ifVersion?: number;
-    actor: Actor;
-  },
-): Promise<Leased> {
+async function refreshRow(c: RefreshRow, o: LeasedOptions & { actor: Actor; io: RefreshIo }): Promise<Leased> {
   const { db, connectionId, now } = o;
-  const c = await db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } });
-  if (!c || !c.tokenSet) return done({ result: "skipped", why: "no tokens" });
+  if (!c.tokenSet) return done({ result: "skipped", why: "no tokens" });
   // Checked under the lease, so the decision cannot race: whoever refreshed before us has committed.
   if (o.ifVersion !== undefined && c.tokenSet.version !== o.ifVersion) return done({ result: "already_fresh" });
   if (o.onlyIfDue && (!c.nextRefreshAt || c.nextRefreshAt > now())) return done({ result: "busy" });
@@ -149,9 +204,9 @@ async function refreshLeased(
   let data: TokenSetData;
   try {
     data = await requestNewTokens({
-      db,
       provider,
       c: { ...c, oauthAppId: c.oauthAppId!, tokenSet: c.tokenSet },
+      app: () => o.io.appCredentials(c.oauthAppId!, c.organizationId),
       deadlineMs: o.deadlineMs,
     });
   } catch (e) {
@@ -161,21 +216,20 @@ async function refreshLeased(
   const at = now();
   const commit = buildCommit({ c: { ...c, tokenSet: c.tokenSet }, provider, data, owner: o.owner, at });
   const onWritten = async () => {
-    await recordAuditEvent(
-      {
-        organizationId: c.organizationId,
-        actor: o.actor,
-        action: "connection.refreshed",
-        outcome: "success",
-        target: { type: "connection", id: connectionId },
-        details: { reason: o.reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() },
-      },
-      db,
-    );
+    const audit: AuditInput = {
+      organizationId: c.organizationId,
+      actor: o.actor,
+      action: "connection.refreshed",
+      outcome: "success",
+      target: { type: "connection", id: connectionId },
+      details: { reason: o.reason, rotated: Boolean(data.refreshToken), ms: at.getTime() - started.getTime() },
+    };
+    if (o.io.bufferedAudit) bufferAuditValues(db, auditValues(audit));
+    else await recordAuditEvent(audit, db);
     if (c.status === "error")
       await emitConnectionEvent({ db, organizationId: c.organizationId, connectionId, type: "connection.recovered" });
   };
-  const r = await commitDurably({ db, commit, onWritten });
+  const r = await commitDurably({ db, commit, onWritten, write: o.io.write });
   if (r === "held") return { outcome: { result: "refreshed", held: true }, leaseSettled: true };
   return { outcome: r === "written" ? { result: "refreshed" } : { result: "already_fresh" }, leaseSettled: true };
 }
@@ -234,17 +288,17 @@ type Row = {
 
 /** The provider's new tokens: a refresh-token grant, or (Microsoft, no refresh token) an app-only token. */
 async function requestNewTokens({
-  db,
   provider,
   c,
+  app: appCredentials,
   deadlineMs,
 }: {
-  db: Db;
   provider: TProvider;
   c: Row & { id: string };
+  app: () => Promise<AppCredentials>;
   deadlineMs: number;
 }): Promise<TokenSetData> {
-  const app = await getAppCredentials({ db, appId: c.oauthAppId, organizationId: c.organizationId });
+  const app = await appCredentials();
   if (!c.tokenSet.refreshTokenEnc)
     return requestAppOnlyToken({ provider, app, tenantId: c.externalTenantId!, timeoutMs: deadlineMs });
   const settings = JSON.parse(c.settings) as Record<string, unknown>;

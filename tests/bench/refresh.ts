@@ -9,7 +9,7 @@
 // SQLite (default): a fresh file under tests/.tmp/bench. PostgreSQL: DATABASE_URL names a server and a
 // database to connect to for administration; the benchmark creates its own scratch database there
 // and drops it afterwards (unless --keep). Prints refreshes/s, p50/p99 refresh latency (measured in
-// the workers: lease claimed → tokens committed → lease released), peak RSS per worker, and the
+// the engine: row claimed → tokens committed, lease released), peak RSS per worker, and the
 // duplicate refresh requests seen by the server (must be 0), then the floor measured in the same run
 // (tests/bench/refresh-floor.ts) and the ratio, then a one-line JSON summary. Exits 1
 // if any connection was not refreshed exactly once or a duplicate was seen.
@@ -46,53 +46,20 @@ async function worker() {
   const { createDb } = await import("@/lib/db/client");
   const { refreshDue } = await import("@/lib/tokens/refresh-due");
   const base = createDb(process.env.DATABASE_URL!);
-  const claimedAt = new Map<string, number>();
-  const committed = new Set<string>();
   const latencies: number[] = [];
-  let notRefreshedClaims = 0;
-  const onRelease = (id: string) => {
-    // one refresh, from claiming the lease to releasing it after the commit
-    const s = claimedAt.get(id);
-    claimedAt.delete(id);
-    if (s !== undefined && committed.delete(id)) latencies.push(performance.now() - s);
-    else if (s !== undefined) notRefreshedClaims++;
-  };
-  const db = base.$extends({
-    query: {
-      // PostgreSQL commits, and releases the lease, in one statement (lib/tokens/commit-refresh.ts)
-      async $queryRawUnsafe({ args, query }) {
-        const r = await query(args);
-        const [sql, id] = args as unknown as [string, string];
-        if (sql.includes('UPDATE "TokenSet"') && typeof id === "string") {
-          if (Number((r as Array<{ written?: number }>)[0]?.written) === 1) committed.add(id);
-          onRelease(id);
-        }
-        return r;
-      },
-      connection: {
-        async updateMany({ args, query }) {
-          const data = (args.data ?? {}) as Record<string, unknown>;
-          const id = (args.where as { id?: unknown } | undefined)?.id;
-          const t0 = performance.now();
-          const r = await query(args);
-          if (typeof id === "string" && "leaseOwner" in data) {
-            if (data.leaseOwner !== null && r.count === 1)
-              claimedAt.set(id, t0); // claimLease
-            else if (data.leaseOwner === null) onRelease(id); // SQLite: the release in the commit's batch
-          }
-          return r;
+  // BENCH_COUNT_QUERIES=1: count the Prisma operations of the run by model and action (diagnosis; it costs time)
+  const queries = new Map<string, number>();
+  const db = process.env.BENCH_COUNT_QUERIES
+    ? (base.$extends({
+        query: {
+          async $allOperations({ model, operation, args, query }) {
+            const k = `${model ?? "$"}.${operation}`;
+            queries.set(k, (queries.get(k) ?? 0) + 1);
+            return query(args);
+          },
         },
-      },
-      tokenSet: {
-        async updateMany({ args, query }) {
-          const r = await query(args);
-          const id = (args.where as { connectionId?: unknown } | undefined)?.connectionId;
-          if (typeof id === "string" && r.count === 1) committed.add(id); // saveTokenSet's versioned write
-          return r;
-        },
-      },
-    },
-  }) as unknown as typeof base;
+      }) as unknown as typeof base)
+    : base;
 
   await base.connection.count();
   process.stdout.write(`${JSON.stringify({ event: "ready", pid: process.pid })}\n`);
@@ -116,7 +83,7 @@ async function worker() {
   let idle = 0;
   // until two calls in a row find nothing left (the other workers may still be finishing rows)
   while (idle < 2) {
-    const s = await refreshDue({ db, concurrency, batchSize });
+    const s = await refreshDue({ db, concurrency, batchSize, latencies });
     totals.calls++;
     totals.due += s.due;
     totals.claimed += s.claimed;
@@ -130,7 +97,7 @@ async function worker() {
   const wallMs = performance.now() - started;
   await base.$disconnect();
   process.stdout.write(
-    `${JSON.stringify({ event: "result", pid: process.pid, wallMs, totals, latencies, notRefreshedClaims, maxRssKb: process.resourceUsage().maxRSS })}\n`,
+    `${JSON.stringify({ event: "result", pid: process.pid, wallMs, totals, latencies, queries: Object.fromEntries(queries), maxRssKb: process.resourceUsage().maxRSS })}\n`,
   );
   process.exit(0);
 }
@@ -429,7 +396,7 @@ async function main() {
         failed: Record<string, number>;
       };
       latencies: number[];
-      notRefreshedClaims: number;
+      queries: Record<string, number>;
       maxRssKb: number;
     }>;
     const wallMs = performance.now() - go;
@@ -480,8 +447,10 @@ async function main() {
       `refreshed ${engineStats.refreshed}/${n} in ${summary.wall_s} s → ${summary.refreshes_per_s} refreshes/s`,
     );
     console.log(
-      `refresh latency (lease claimed → committed → released, ${lat.length} samples): p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms`,
+      `refresh latency (row claimed → tokens committed, lease released, ${lat.length} samples): p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms`,
     );
+    if (process.env.BENCH_COUNT_QUERIES)
+      for (const r of results) console.log(`Prisma operations of one worker: ${JSON.stringify(r.queries)}`);
     console.log(
       `peak RSS per worker: ${summary.peak_rss_mb.map((m) => `${m} MB`).join(", ")}; refreshes per worker: ${summary.per_worker_refreshed.join(", ")}; lease busy ${summary.busy}`,
     );

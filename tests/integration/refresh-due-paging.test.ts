@@ -1,16 +1,18 @@
-// refreshDue pages through more due connections than fit in one query's parameters (SQLite: 999),
-// and visits each exactly once per run even when a connection is still due afterwards.
+// refreshDue claims page after page of due connections (more than fit in one query's parameters on
+// SQLite: 999), visits each exactly once per run even when a connection is still due afterwards, and
+// never touches rows another scheduler has leased.
 import crypto from "node:crypto";
 import { expect, it } from "vitest";
-import type { Db } from "@/lib/db/client";
 import { refreshDue } from "@/lib/tokens/refresh-due";
+import { claimDueRows } from "@/lib/tokens/refresh-batch";
+import { LEASE_MS } from "@/lib/tokens/lease";
 import { describeEachDb } from "../helpers/db";
 import { seedOrg } from "../helpers/factories";
 
-const N = 1050;
+const N = 1050; // even: half held by another scheduler
 
 describeEachDb("refreshDue paging", (getDb) => {
-  it(`${N} due connections whose leases another scheduler holds: one run lists each once (no parameter-limit error), all left due`, async () => {
+  it(`${N} due connections, half of them leased by another scheduler: one run claims each of the others once (no parameter-limit error) and leaves them due`, async () => {
     const { db } = getDb();
     const org = await seedOrg(db);
     const past = Date.now() - 60_000;
@@ -27,32 +29,21 @@ describeEachDb("refreshDue paging", (getDb) => {
         })),
       });
     }
-    // Every lease claim loses (another scheduler got there first, between listing and claiming), so
-    // every row stays due and unleased: only the run's own bookkeeping keeps it from listing them again.
-    const claims = new Map<string, number>();
-    const outrun = db.$extends({
-      query: {
-        connection: {
-          async updateMany({ args, query }) {
-            const id = (args.where as { id?: unknown } | undefined)?.id;
-            if ((args.data as Record<string, unknown> | undefined)?.leaseOwner && typeof id === "string") {
-              claims.set(id, (claims.get(id) ?? 0) + 1);
-              return { count: 0 };
-            }
-            return query(args);
-          },
-        },
-      },
-    }) as unknown as Db;
+    // Another scheduler holds the leases of the first half (claimed in one statement, as refreshDue does).
+    const held = await claimDueRows({ db, owner: "other-scheduler", now: new Date(), ttlMs: LEASE_MS, limit: N / 2 });
+    expect(held).toHaveLength(N / 2);
 
-    const s = await refreshDue({ db: outrun, batchSize: 200, concurrency: 8 });
-    expect(s).toMatchObject({ due: N, busy: N, claimed: 0, refreshed: 0, failed: {} });
-    expect(claims.size).toBe(N);
-    expect([...claims.values()].every((n) => n === 1)).toBe(true);
+    // The rest have no tokens: each is claimed, skipped, released, and still due afterwards, so only the
+    // run's own bookkeeping keeps it from claiming them again page after page.
+    const s = await refreshDue({ db, batchSize: 200, concurrency: 8 });
+    expect(s).toMatchObject({ due: N / 2, claimed: N / 2, skipped: N / 2, busy: 0, refreshed: 0, failed: {} });
+    const heldIds = held.map((r) => r.id);
     expect(
       await db.connection.count({
-        where: { organizationId: org.id, nextRefreshAt: { lte: new Date() }, leaseUntil: null },
+        where: { organizationId: org.id, nextRefreshAt: { lte: new Date() }, leaseUntil: null, id: { notIn: heldIds } },
       }),
-    ).toBe(N);
+    ).toBe(N / 2);
+    // the other scheduler's leases are untouched
+    expect(await db.connection.count({ where: { organizationId: org.id, leaseOwner: "other-scheduler" } })).toBe(N / 2);
   });
 });
