@@ -224,6 +224,24 @@ export function childProcessEnv(extra: Record<string, string | undefined>): Node
 
 let cached: TEnv | undefined;
 /** The parsed configuration of this process. */
+/**
+ * Why CONSENTRY_URL looks wrong for this server, or null: set to a loopback address (localhost,
+ * 127.0.0.1, [::1]) whose port is not the one the server listens on, every redirect URI and link it
+ * prints would point at another process.
+ */
+export function publicUrlPortMismatch(publicUrl: string, port: number): string | null {
+  let u: URL;
+  try {
+    u = new URL(publicUrl);
+  } catch {
+    return null;
+  }
+  if (!["localhost", "127.0.0.1", "[::1]"].includes(u.hostname)) return null;
+  const urlPort = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  if (urlPort === port) return null;
+  return `CONSENTRY_URL is ${publicUrl} but the server listens on port ${port}: redirect URIs, consent links and API examples will point at port ${urlPort}. Unset CONSENTRY_URL (it then follows PORT) or make the two agree.`;
+}
+
 export function env(): TEnv {
   return (cached ??= loadEnv());
 }

@@ -3,7 +3,7 @@
 // Next patches globals (Date, timers, crypto) and costs every request of its process; the API's
 // process does not load it at all (see README, "Performance"). Background timers live here.
 import http from "node:http";
-import { env } from "@/lib/env";
+import { env, publicUrlPortMismatch } from "@/lib/env";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
 import { logger } from "@/lib/logger";
 import { db } from "@/lib/db/client";
@@ -171,9 +171,11 @@ async function main() {
     },
   );
   refuseConnect(server);
-  server.listen(e.port, () =>
-    logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening"),
-  );
+  server.listen(e.port, () => {
+    logger.info({ url: e.publicUrl, port: e.port, database: e.dbKind }, "Consentry is listening");
+    const mismatch = publicUrlPortMismatch(e.publicUrl, e.port);
+    if (mismatch) logger.warn({ url: e.publicUrl, port: e.port }, mismatch);
+  });
   const timer = startRefreshTimer(e.refreshIntervalSeconds);
   const webhooks = startWebhookDelivery({ db: db() });
   startMetricsListener({ portal });

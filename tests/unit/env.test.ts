@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadEnv } from "@/lib/env";
+import { loadEnv, publicUrlPortMismatch } from "@/lib/env";
 
 const PG = "postgresql://consentry:pw@db.internal:5432/consentry";
 const OIDC = {
@@ -200,5 +200,20 @@ describe("loadEnv", () => {
   it("does not echo secret values in its errors", () => {
     expect(errorOf({ AUTH_SECRET: "hunter2-secret" })).not.toContain("hunter2-secret");
     expect(errorOf({ DATABASE_URL: "mysql://root:db-password-canary@h/db" })).not.toContain("db-password-canary");
+  });
+});
+
+describe("publicUrlPortMismatch", () => {
+  it("names a loopback CONSENTRY_URL whose port is not the listening one, and nothing else", () => {
+    expect(publicUrlPortMismatch("http://localhost:3000", 3100)).toMatch(
+      /CONSENTRY_URL is http:\/\/localhost:3000 but the server listens on port 3100/,
+    );
+    expect(publicUrlPortMismatch("http://127.0.0.1", 3000)).toMatch(/point at port 80\b/);
+    expect(publicUrlPortMismatch("http://[::1]:8080", 3000)).toMatch(/port 8080/);
+    // agreeing, or a public address (behind a proxy its port is the proxy's business)
+    expect(publicUrlPortMismatch("http://localhost:3100", 3100)).toBeNull();
+    expect(publicUrlPortMismatch("https://localhost", 443)).toBeNull();
+    expect(publicUrlPortMismatch("https://consentry.example.com", 3000)).toBeNull();
+    expect(publicUrlPortMismatch("not a url", 3000)).toBeNull();
   });
 });
