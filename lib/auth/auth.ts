@@ -7,6 +7,7 @@ import { z } from "zod";
 import { db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { authSecret } from "@/lib/auth/secret";
+import { authLogger } from "@/lib/auth/auth-logger";
 import { verifyPassword } from "@/lib/auth/password";
 import { linkOidcUser } from "@/lib/auth/link-oidc-user";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event";
@@ -70,6 +71,7 @@ function buildConfig(): NextAuthConfig {
   return {
     secret: authSecret(),
     trustHost: true,
+    logger: authLogger(),
     session: { strategy: "jwt", maxAge: 12 * 60 * 60 },
     pages: { signIn: "/sign-in", error: "/sign-in" },
     providers,

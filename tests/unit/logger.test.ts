@@ -77,3 +77,22 @@ describe("logger: error text", () => {
     expect(third!.err.message).toBe("bare [redacted]");
   });
 });
+
+describe("auth logger", () => {
+  it("a refused sign-in is one JSON info line without a stack; other Auth.js errors are JSON errors with token shapes cut out", async () => {
+    const { CredentialsSignin } = await import("@auth/core/errors"); // what next-auth throws (re-exported there)
+    const { authLogger } = await import("@/lib/auth/auth-logger");
+    const { log, parsed } = memoryLogger();
+    const auth = authLogger(log);
+    auth.error(new CredentialsSignin());
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    auth.error(Object.assign(new Error(`state mismatch for ${jwt}`), { type: "InvalidCheck" }));
+    auth.warn("debug-enabled");
+    const [refused, failed, warned] = parsed();
+    expect(refused).toMatchObject({ level: "info", authError: "CredentialsSignin", msg: "sign-in refused" });
+    expect(JSON.stringify(refused)).not.toMatch(/stack|at .*\.js/);
+    expect(failed).toMatchObject({ level: "error", authError: "InvalidCheck", msg: "auth error" });
+    expect(JSON.stringify(failed)).not.toContain(jwt);
+    expect(warned).toMatchObject({ level: "warn", authWarning: "debug-enabled" });
+  });
+});
