@@ -3,6 +3,7 @@ import { getFormatter, getTranslations } from "next-intl/server";
 import { requireOrg } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
 import { listConnections } from "@/lib/connections/list-connections";
+import { PROVIDERS } from "@/lib/providers/catalogue";
 import { Badge, EmptyState, PageHeader } from "@/app/_components/ui";
 
 export async function generateMetadata() {
@@ -62,7 +63,9 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
                       {c.name}
                     </Link>
                   </td>
-                  <td className="font-mono text-xs">{c.providerId}</td>
+                  <td className="text-xs" title={c.providerId}>
+                    {PROVIDERS.get(c.providerId)?.name ?? c.providerId}
+                  </td>
                   <td>
                     <Badge tone={c.status}>{ts(c.status)}</Badge>
                     {c.lastErrorCode && c.status !== "active" ? (
