@@ -8,14 +8,25 @@ export function SubmitButton({
   children,
   className = "btn-primary",
   pendingLabel,
+  disabled = false,
+  describedBy,
 }: {
   children: React.ReactNode;
   className?: string;
   pendingLabel?: string;
+  /** not usable now (say why next to it, and name that text in `describedBy`) */
+  disabled?: boolean;
+  describedBy?: string;
 }) {
   const { pending } = useFormStatus();
   return (
-    <button type="submit" className={className} disabled={pending} aria-busy={pending}>
+    <button
+      type="submit"
+      className={className}
+      disabled={pending || disabled}
+      aria-busy={pending}
+      aria-describedby={describedBy}
+    >
       {pending && pendingLabel ? pendingLabel : children}
     </button>
   );

@@ -26,6 +26,8 @@ test("generic OAuth 2.0 with the customer's own app: Connect now, approved, acti
   });
   // The secret typed in the wizard is stored, never shown.
   await expectSecretNotShown(page, op.clientSecret);
+  // before consent there is nothing to test with: the button says so and cannot be pressed
+  await expect(page.getByRole("button", { name: "Test connection" })).toBeDisabled();
 
   await page.getByRole("button", { name: "Connect now" }).click();
   // oidc-provider signs in and consents automatically, then redirects to Consentry's callback.

@@ -133,10 +133,19 @@ export function TestConnectionButton({
     <form action={action} className="space-y-3">
       <Ref org={org} connectionId={connectionId} />
       <p className="text-sm text-zinc-600 dark:text-zinc-400">{t("testBody")}</p>
-      <SubmitButton className="btn-secondary w-full" pendingLabel={t("testing")}>
+      <SubmitButton
+        className="btn-secondary w-full"
+        pendingLabel={t("testing")}
+        disabled={disabled}
+        describedBy={disabled ? "test-needs-consent" : undefined}
+      >
         {t("testButton")}
       </SubmitButton>
-      {disabled ? <p className="text-xs text-zinc-500">{t("testNeedsConsent")}</p> : null}
+      {disabled ? (
+        <p id="test-needs-consent" className="text-xs text-zinc-600 dark:text-zinc-400">
+          {t("testNeedsConsent")}
+        </p>
+      ) : null}
       <FormMessage state={state} />
       {summary.length ? (
         <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-xs" data-testid="test-summary">
