@@ -7,7 +7,8 @@
 //
 // SQLite: a read-only better-sqlite3 handle on the same file (WAL: it sees every committed write),
 // and writes (audit batches, refresh commits) in a worker thread, so their commits (fsync, WAL
-// checkpoints, waits for the write lock) never stall the event loop. PostgreSQL: a small pg pool of its own with named (server-side prepared) statements.
+// checkpoints, waits for the write lock) never stall the event loop. PostgreSQL: a small pg pool of
+// its own with named (server-side prepared) statements.
 //
 // One instance per Prisma client, created on first use and closed by the client's $disconnect.
 import path from "node:path";
@@ -267,7 +268,7 @@ function sqliteWriter(file: string) {
       else p?.resolve(m.ids);
     });
     thread.on("error", failAll);
-    thread.on("exit", () => failAll(new Error("the audit writer thread exited")));
+    thread.on("exit", () => failAll(new Error("the database writer thread exited")));
     return self;
   };
   const post = (kind: "audit" | "commit", json: string) => {

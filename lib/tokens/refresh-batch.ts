@@ -34,10 +34,9 @@ export type Keyset = { nextRefreshAt: Date; id: string };
 
 const isSqlite = (db: Db) => databaseUrlOf(db).startsWith("file:");
 /** DateTime as Prisma stores it on SQLite (ISO text with an explicit offset: it compares as text). */
-export const sqliteTime = (d: Date) => d.toISOString().replace("Z", "+00:00");
+const sqliteTime = (d: Date) => d.toISOString().replace("Z", "+00:00");
 /** `timestamp(3)` columns hold UTC wall-clock time: ISO text cast to timestamp ignores its zone. */
 const pgTime = (d: Date) => d.toISOString();
-const time = (db: Db, d: Date) => (isSqlite(db) ? sqliteTime(d) : pgTime(d));
 
 /** Raw results: SQLite gives ISO text, PostgreSQL a Date or zone-less text (UTC). */
 function toDate(v: unknown): Date | null {
@@ -50,9 +49,7 @@ function toDate(v: unknown): Date | null {
 
 const READ_COLUMNS = `c."id", c."organizationId", c."providerId", c."oauthAppId", c."status", c."settings", c."metadata", c."externalTenantId",
   c."refreshAttempts", c."refreshTokenExpiresAt", c."nextRefreshAt", c."leaseUntil", t."version", t."refreshTokenEnc"`;
-const DUE = `"status" IN ('active', 'error') AND "nextRefreshAt" <= $3 AND ("leaseUntil" IS NULL OR "leaseUntil" < $3)`;
-
-// SQLite: `?` in order of appearance (the $n above are rewritten, their values repeated as needed).
+// SQLite binds `?` in order of appearance: the claim's values are passed as often as they appear.
 const SQLITE_CLAIM = `UPDATE "Connection" SET "leaseOwner" = ?, "leaseUntil" = ?
 WHERE "id" IN (SELECT "id" FROM "Connection"
   WHERE "status" IN ('active', 'error') AND "nextRefreshAt" <= ? AND ("leaseUntil" IS NULL OR "leaseUntil" < ?)
@@ -64,7 +61,8 @@ WHERE c."id" IN (SELECT value FROM json_each(?)) AND c."leaseOwner" = ?`;
 
 const PG_CLAIM = `WITH d AS (
   SELECT "id" FROM "Connection"
-  WHERE ${DUE.replaceAll("$3", "$3::timestamp(3)")} AND ("nextRefreshAt", "id") > ($4::timestamp(3), $5)
+  WHERE "status" IN ('active', 'error') AND "nextRefreshAt" <= $3::timestamp(3)
+    AND ("leaseUntil" IS NULL OR "leaseUntil" < $3::timestamp(3)) AND ("nextRefreshAt", "id") > ($4::timestamp(3), $5)
   ORDER BY "nextRefreshAt", "id" LIMIT $6
   FOR UPDATE SKIP LOCKED
 ), c AS (
@@ -162,27 +160,23 @@ export function keysetAfter(rows: ClaimedRow[], previous: Keyset | null): Keyset
   return last;
 }
 
+const RELEASE = `UPDATE "Connection" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE "leaseOwner" = `;
+const SQLITE_RELEASE = `${RELEASE}? AND "id" IN (SELECT value FROM json_each(?))`;
+const PG_RELEASE = `${RELEASE}$1 AND "id" IN (SELECT jsonb_array_elements_text($2::jsonb))`;
+
 /** Releases the leases `owner` holds on these connections (rows claimed and then not refreshed). */
 export async function releaseLeases({ db, owner, ids }: { db: Db; owner: string; ids: string[] }): Promise<void> {
   if (ids.length === 0) return;
-  const list = isSqlite(db) ? `SELECT value FROM json_each($2)` : `SELECT jsonb_array_elements_text($2::jsonb)`;
-  await db.$executeRawUnsafe(
-    `UPDATE "Connection" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE "leaseOwner" = $1 AND "id" IN (${list})`.replace(
-      /\$\d/g,
-      isSqlite(db) ? "?" : "$&",
-    ),
-    owner,
-    JSON.stringify(ids),
-  );
+  await db.$executeRawUnsafe(isSqlite(db) ? SQLITE_RELEASE : PG_RELEASE, owner, JSON.stringify(ids));
 }
 
 // ---- batched commit ----------------------------------------------------------------------------
 
 type Entry = Record<string, string | number | boolean | null>;
 
-function entry(db: Db, m: RefreshCommit): Entry {
+function entry(time: (d: Date) => string, m: RefreshCommit): Entry {
   const s = m.state;
-  const t = (v: string | null) => (v === null ? null : time(db, new Date(v)));
+  const t = (v: string | null) => (v === null ? null : time(new Date(v)));
   return {
     id: m.connectionId,
     org: m.organizationId,
@@ -212,7 +206,8 @@ export async function commitRefreshBatch({
   db: Db;
   commits: RefreshCommit[];
 }): Promise<Map<string, CommitResult>> {
-  const written = new Set(await hotQueries(db).commitRefreshes(JSON.stringify(commits.map((m) => entry(db, m)))));
+  const time = isSqlite(db) ? sqliteTime : pgTime;
+  const written = new Set(await hotQueries(db).commitRefreshes(JSON.stringify(commits.map((m) => entry(time, m)))));
   return new Map(commits.map((m) => [m.connectionId, written.has(m.connectionId) ? "written" : "superseded"]));
 }
 
@@ -255,11 +250,8 @@ function grouped<T, R>(
 }
 
 /** Group commit: a refused batch rejects each commit, which the caller holds and retries alone (lib/tokens/pending-commits.ts). */
-export function commitGroup(
-  db: Db,
-  { max = 200, lingerMs = 20 }: { max?: number; lingerMs?: number } = {},
-): (commit: RefreshCommit) => Promise<CommitResult> {
-  return grouped({ max, lingerMs }, async (commits: RefreshCommit[]) => {
+export function commitGroup(db: Db): (commit: RefreshCommit) => Promise<CommitResult> {
+  return grouped({ max: 200, lingerMs: 20 }, async (commits: RefreshCommit[]) => {
     const results = await commitRefreshBatch({ db, commits });
     return commits.map((m) => results.get(m.connectionId)!);
   });

@@ -3,7 +3,8 @@
 // keep-alive, app-only interval — all folded into nextRefreshAt), claiming a page at a time under
 // leases with one statement (lib/tokens/refresh-batch.ts: workers never collide on a row), refresh
 // them with bounded concurrency, commit their answers in batches, announce refresh tokens about to
-// lapse, and record the run where every instance can see it (lib/background). Webhooks have their own loop (lib/webhooks/run-webhook-delivery.ts).
+// lapse, and record the run where every instance can see it (lib/background). Webhooks have their
+// own loop (lib/webhooks/run-webhook-delivery.ts).
 //
 // One slow or hanging provider cannot stall the rest: each token-endpoint host has its own budget of
 // slots (its rows wait in their own queue, never in front of other hosts' rows), scheduled refreshes
@@ -118,6 +119,7 @@ export async function refreshDue({
   // is refused, a slot is held until its commit settles; a refused batch (its commits held and retried,
   // lib/tokens/pending-commits.ts) ends the run's sending, so that no more refresh tokens are spent
   // while their answers could not be stored.
+  // (its entries are the rows holding a slot: its size is what the run has in flight)
   const freeSlot = new Map<string, () => void>();
   let writesOk = false;
   let databaseAway = false;
@@ -143,7 +145,6 @@ export async function refreshDue({
     release,
     bufferedAudit: true,
   };
-  const running = new Set<string>();
   const finishing = new Set<Promise<void>>();
   // Claimed rows wait in a queue per host until that host has a free slot (and the run a free one). A
   // host whose refresh ran into the deadline is stalled for the rest of the run: its waiting rows are
@@ -154,11 +155,9 @@ export async function refreshDue({
   let queued = 0;
   let wake: (() => void) | null = null;
   const start = ({ row, claimedAt }: Claimed, host: string) => {
-    running.add(row.id);
     const free = () => {
       if (!freeSlot.delete(row.id)) return;
       releaseHost(host);
-      running.delete(row.id);
       dispatch();
     };
     freeSlot.set(row.id, free);
@@ -186,7 +185,7 @@ export async function refreshDue({
         queues.delete(host);
         continue;
       }
-      while (q.length > 0 && running.size < concurrency && tryAcquireHost(host, hostConcurrency)) {
+      while (q.length > 0 && freeSlot.size < concurrency && tryAcquireHost(host, hostConcurrency)) {
         start(q.shift()!, host);
         queued--;
       }
@@ -238,7 +237,7 @@ export async function refreshDue({
     while (queued >= batchSize && !refreshShuttingDown() && !databaseAway) await progress();
   }
   // the rest: hosts whose slots another run holds are polled (no completion of ours would wake us)
-  while (queued > 0 || running.size > 0) {
+  while (queued > 0 || freeSlot.size > 0) {
     dispatch();
     await progress();
   }
