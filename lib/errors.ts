@@ -16,6 +16,8 @@ const TABLE = {
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
   "rate-limited": { status: 429, title: "Too many requests" },
   "refresh-failed": { status: 502, title: "The provider did not refresh the token" },
+  "bad-gateway": { status: 502, title: "The provider could not be reached" },
+  "gateway-timeout": { status: 504, title: "The provider did not answer in time" },
   unavailable: { status: 503, title: "Service unavailable" },
   internal: { status: 500, title: "Internal error" },
 } as const;

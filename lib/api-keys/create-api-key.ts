@@ -5,7 +5,7 @@ import type { Db } from "@/lib/db/client";
 import { AppError, fieldErrors } from "@/lib/errors";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 
-export const API_SCOPES = ["connections:read", "connections:write", "tokens:read"] as const;
+export const API_SCOPES = ["connections:read", "connections:write", "tokens:read", "proxy"] as const;
 export type TApiScope = (typeof API_SCOPES)[number];
 
 export const ZCreateApiKey = z.object({

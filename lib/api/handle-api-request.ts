@@ -34,7 +34,7 @@ const JSON_TYPE = "application/json; charset=utf-8";
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
 const PRIVATE = { "cache-control": "private, no-cache" };
 
-function problem(err: unknown, requestId: string): ApiResponse {
+export function apiProblem(err: unknown, requestId: string): ApiResponse {
   if (err instanceof AppError && err.errors) {
     err = new AppError(err.code, englishMessage(err.message), {
       errors: err.errors.map((e) => ({ path: e.path, message: englishMessage(e.message) })),
@@ -59,7 +59,7 @@ const unavailableLog = { at: 0, suppressed: 0 };
 const UNAVAILABLE_LOG_EVERY_MS = 10_000;
 
 /** An unexpected error as the AppError answered (503 when the database is away), logged. */
-function unexpected(err: unknown, routeId: string, requestId: string): AppError {
+export function unexpectedApiError(err: unknown, routeId: string, requestId: string): AppError {
   const e = asAppError(err);
   if (e === err) return e;
   const log = { err: { message: (err as Error).message, stack: (err as Error).stack }, route: routeId, requestId };
@@ -90,6 +90,8 @@ export function apiAuditValues(
   req: Pick<ApiRequest, "method" | "url" | "ip">,
   status: number,
   requestId: string,
+  /** more non-secret details (the proxy's duration) */
+  extra?: Record<string, unknown>,
 ): AuditValues {
   // a caller may have put a key or token in the path by mistake: never stored as sent
   const pathname = redactTokenShapes(req.url.pathname);
@@ -106,7 +108,7 @@ export function apiAuditValues(
     status < 400 ? "success" : status === 401 || status === 403 ? "denied" : "failure",
     req.ip ?? null,
     requestId,
-    JSON.stringify({ method: req.method, path: truncateDetail(pathname), status }),
+    JSON.stringify({ method: req.method, path: truncateDetail(pathname), status, ...extra }),
   ];
 }
 
@@ -197,12 +199,37 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
     );
     res = { status: out.status, headers, body: JSON.stringify(out.body) };
   } catch (err) {
-    res = problem(unexpected(err, routeId, requestId), requestId);
+    res = apiProblem(unexpectedApiError(err, routeId, requestId), requestId);
   }
-  // only authentication answers 401 (and then there is no principal)
-  if (lockedOut || (res.status === 401 && !principal)) {
-    noteAuthFailure({ db, client, refused: lockedOut, lockout: !lockedOut && (await countAuthFailure(client)) });
-  } else bufferAuditValues(db, apiAuditValues(principal, routeId, req, res.status, requestId));
-  recordApiRequest(routeId, res.status, (performance.now() - started) / 1000);
+  await recordApiCall({ db, client, lockedOut, principal, routeId, req, status: res.status, requestId, started });
   return res;
+}
+
+/**
+ * The bookkeeping of every API call once its status is known: a failed authentication counts
+ * against the client address (and is tallied, not audited row by row); anything else is audited.
+ */
+export async function recordApiCall(c: {
+  db: Db;
+  client: string;
+  lockedOut: boolean;
+  principal: ApiPrincipal | null;
+  routeId: string;
+  req: Pick<ApiRequest, "method" | "url" | "ip">;
+  status: number;
+  requestId: string;
+  /** performance.now() when the call arrived */
+  started: number;
+  extra?: Record<string, unknown>;
+}) {
+  // only authentication answers 401 (and then there is no principal)
+  if (c.lockedOut || (c.status === 401 && !c.principal)) {
+    noteAuthFailure({
+      db: c.db,
+      client: c.client,
+      refused: c.lockedOut,
+      lockout: !c.lockedOut && (await countAuthFailure(c.client)),
+    });
+  } else bufferAuditValues(c.db, apiAuditValues(c.principal, c.routeId, c.req, c.status, c.requestId, c.extra));
+  recordApiRequest(c.routeId, c.status, (performance.now() - c.started) / 1000);
 }

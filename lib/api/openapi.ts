@@ -5,6 +5,7 @@ import { env } from "@/lib/env";
 import { API_ROUTES } from "@/lib/api/routes";
 import { ZProblem } from "@/lib/api/schemas";
 import { PROBLEM_BASE } from "@/lib/errors";
+import { PROXY_METHODS } from "@/lib/proxy/proxy-request";
 
 const PROBLEMS: Record<number, { type: string; description: string }> = {
   400: { type: "bad-request", description: "Malformed request (e.g. an API key in the query string, invalid JSON)" },
@@ -62,6 +63,66 @@ function parameters(route: (typeof API_ROUTES)[number]) {
   return list;
 }
 
+const problem = (description: string) => ({
+  description: `${description} (problem+json)`,
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+});
+
+/** The provider proxy (lib/proxy/proxy-request.ts) is not in the route table: its bodies are the provider's, streamed. */
+function proxyOperations() {
+  const ops: Record<string, unknown> = {};
+  for (const method of PROXY_METHODS) {
+    ops[method.toLowerCase()] = {
+      operationId: `proxy${method[0]}${method.slice(1).toLowerCase()}`,
+      summary: `Call the provider's API (${method}) with the connection's credential`,
+      description:
+        "Forwards to the provider's API base (the catalogue's, or the generic provider's `api_base_url` setting) with a fresh credential injected. `{tenant}` in the path is the stored tenant id. The caller's Authorization, cookies and hop-by-hop headers are never forwarded, nor is the provider's Set-Cookie returned. A path that climbs above the base (`..`, `%2e%2e`, encoded slashes, absolute URLs) gets 400 and nothing is sent. One forced refresh and retry on a provider 401. Request bodies ≤ 10 MB; answers streamed up to `CONSENTRY_PROXY_MAX_RESPONSE_MB`; 60 s in all. The credential is masked wherever the provider echoes it.",
+      tags: ["Connections"],
+      security: [{ apiKey: [] }],
+      "x-required-scope": "proxy",
+      parameters: [
+        { name: "id", in: "path", required: true, schema: { type: "string" } },
+        {
+          name: "path",
+          in: "path",
+          required: true,
+          description: "The path below the provider's API base (may contain slashes)",
+          schema: { type: "string" },
+        },
+        {
+          name: "Consentry-Token",
+          in: "header",
+          required: false,
+          description:
+            "`app`: the Microsoft app-only token for the connection's tenant; `user` (default): the connection's token",
+          schema: { type: "string", enum: ["app", "user"] },
+        },
+      ],
+      ...(method === "GET" || method === "DELETE"
+        ? {}
+        : { requestBody: { required: false, content: { "*/*": { schema: {} } } } }),
+      responses: {
+        default: {
+          description: "The provider's answer, passed through (`Consentry-Proxy: provider`)",
+          headers: { "Consentry-Proxy": { schema: { type: "string", const: "provider" } } },
+          content: { "*/*": { schema: {} } },
+        },
+        "400": problem("The path leaves the API base, or the API address is not one Consentry calls"),
+        "401": problem(PROBLEMS[401]!.description),
+        "403": problem(PROBLEMS[403]!.description),
+        "404": problem(PROBLEMS[404]!.description),
+        "409": problem("The connection needs consent, or has no API base URL or tenant id yet"),
+        "413": problem("The request body is larger than 10 MB"),
+        "429": problem(PROBLEMS[429]!.description),
+        "502": problem("The provider could not be reached, or its answer is larger than the cap"),
+        "503": problem(PROBLEMS[503]!.description),
+        "504": problem("The provider did not answer within 60 seconds"),
+      },
+    };
+  }
+  return ops;
+}
+
 export function buildOpenApiDocument() {
   const problemSchema = (() => {
     const ref = schema(ZProblem, "output") as { $ref?: string };
@@ -105,6 +166,7 @@ export function buildOpenApiDocument() {
       };
     (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
   }
+  paths["/api/v1/connections/{id}/proxy/{path}"] = proxyOperations();
   return {
     openapi: "3.1.0",
     info: {

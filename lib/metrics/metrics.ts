@@ -79,7 +79,7 @@ function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
       registers,
     }),
-    // registered for the provider proxy (POST /api/v1/connections/{id}/proxy, issue 16), which will record into it
+    // recorded by the provider proxy (lib/proxy/proxy-request.ts) once the provider has answered
     proxyRequests: new Counter({
       name: "consentry_proxy_requests_total",
       help: "Provider API calls made through the proxy, by provider id and upstream HTTP status",

@@ -18,6 +18,7 @@ import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import { Readable, Transform, pipeline } from "node:stream";
 import ipaddr from "ipaddr.js";
 import { env } from "@/lib/env";
 
@@ -491,5 +492,108 @@ export async function egressFetch(url: string, init: EgressInit): Promise<Egress
     // whatever is still listening stops; a shared reason, because abort() without one builds a
     // DOMException each time (measured: 2.5% of a scheduled refresh's CPU)
     controller.abort(SETTLED);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming requests (the provider proxy): the same URL, address and redirect policy; the answer's
+// body is handed on as it arrives, counted against the cap and cut off at the deadline.
+// ---------------------------------------------------------------------------------------------
+
+export type EgressStreamInit = {
+  method: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  /** Total time for DNS, connect, response headers and the whole body. */
+  timeoutMs: number;
+  /** Largest accepted response body: a larger declared length is refused, a longer stream is cut off. */
+  maxBytes: number;
+};
+
+export type EgressStreamResponse = {
+  status: number;
+  /** Node's raw header list: name, value, name, value, … */
+  rawHeaders: string[];
+  /** the body as it arrives; destroyed with an EgressError when it passes the cap or the deadline */
+  body: Readable;
+};
+
+/**
+ * One request under the egress policy whose answer is streamed. Resolves once the response headers
+ * are in; throws EgressError (like egressFetch) for anything before that. After that, the deadline and
+ * the cap end the body stream with an EgressError, and destroying the body stream ends the request.
+ */
+export async function egressStream(url: string, init: EgressStreamInit): Promise<EgressStreamResponse> {
+  const allowLoopback = env().egress.allowLoopback;
+  const target = parseTarget(url, allowLoopback);
+  const { host } = target;
+  let req: http.ClientRequest | undefined;
+  let body: Readable | undefined;
+  let expired = false;
+  const late = () =>
+    new EgressError("timeout", `${host} did not answer within ${init.timeoutMs / 1000} seconds.`, { host });
+  const timer = setTimeout(() => {
+    expired = true;
+    if (body) body.destroy(late());
+    else req?.destroy(late());
+  }, init.timeoutMs);
+  timer.unref();
+  try {
+    const addresses = await resolveAndVet(target, allowLoopback);
+    if (expired) throw late();
+    const headers: Record<string, string> = { "user-agent": "Consentry" };
+    for (const [k, v] of Object.entries(init.headers)) {
+      const key = k.toLowerCase();
+      if (!RESERVED_HEADERS.has(key)) headers[key] = v;
+    }
+    if (init.body) headers["content-length"] = String(init.body.length);
+    else if (!["GET", "HEAD", "DELETE"].includes(init.method)) headers["content-length"] = "0";
+    const mod = target.url.protocol === "https:" ? https : http;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      req = mod.request({
+        protocol: target.url.protocol,
+        host,
+        port: target.url.port ? Number(target.url.port) : undefined,
+        path: `${target.url.pathname}${target.url.search}`,
+        method: init.method,
+        headers,
+        agent: agentFor(target.url, host, addresses),
+        lookup: pinnedLookup(addresses),
+        insecureHTTPParser: false,
+      });
+      req.on("error", (e) => reject(expired ? late() : networkError(host, e)));
+      req.on("response", resolve);
+      req.end(init.body);
+    });
+    const declared = Number(res.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > init.maxBytes) {
+      res.destroy();
+      throw new EgressError("too_large", `The response from ${host} is larger than ${init.maxBytes} bytes.`, { host });
+    }
+    let total = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        total += chunk.length;
+        if (total > init.maxBytes)
+          done(
+            new EgressError("too_large", `The response from ${host} is larger than ${init.maxBytes} bytes.`, { host }),
+          );
+        else done(null, chunk);
+      },
+    });
+    body = counted;
+    // the upstream response and the counted stream end together, whichever side ends first
+    pipeline(res, counted, (err) => {
+      clearTimeout(timer);
+      if (err && !counted.destroyed) counted.destroy(err instanceof EgressError ? err : networkError(host, err));
+    });
+    counted.on("close", () => {
+      clearTimeout(timer);
+      if (!res.complete) res.destroy();
+    });
+    return { status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: counted };
+  } catch (e) {
+    clearTimeout(timer);
+    throw networkError(host, e);
   }
 }

@@ -35,6 +35,7 @@ const ENTRIES: TProviderInput[] = [
     },
     errorCodePrefix: "AADSTS",
     tenantFromAccessToken: { tenantClaim: "tid", nameClaim: "name", emailClaim: "upn", idClaim: "oid" },
+    apiBaseUrl: "{hosts.api}",
     test: { url: "{hosts.api}/api/v1.0/{tenant}/activity/feed/subscriptions/list", summaryFields: [] },
     appOnly: {
       tokenUrl: "{hosts.login}/{tenant}/oauth2/token",
@@ -79,8 +80,9 @@ const ENTRIES: TProviderInput[] = [
         default: "client_secret_post",
       },
       { key: "use_pkce", type: "boolean", default: true },
-      // The test request carries the access token: changing where it goes needs consent again.
+      // The test request and the proxy carry the access token: changing where it goes needs consent again.
       { key: "test_url", type: "url", required: false, reconsentOnChange: true },
+      { key: "api_base_url", type: "url", required: false, reconsentOnChange: true },
       // RFC 9207 mix-up defence for servers that send `iss` on the redirect
       { key: "issuer", type: "url", required: false, reconsentOnChange: true },
     ],
@@ -94,6 +96,7 @@ const ENTRIES: TProviderInput[] = [
     scopeSeparator: " ",
     clientAuth: "client_secret_post",
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
+    apiBaseUrl: "{settings.api_base_url}",
     test: { url: "{settings.test_url}", summaryFields: [] },
   },
   {
@@ -115,6 +118,7 @@ const ENTRIES: TProviderInput[] = [
       defaultLifetimeSeconds: 14 * 86400,
       refreshTokenLifetimeSeconds: 90 * 86400,
     },
+    apiBaseUrl: "{hosts.api}",
     test: {
       url: "{hosts.api}/v1/people/me",
       summaryFields: ["displayName", "emails.0", "orgId"],
@@ -143,6 +147,7 @@ const ENTRIES: TProviderInput[] = [
     tokenUrl: "{hosts.space}/api/v2/oauth2/token",
     clientAuth: "client_secret_post",
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
+    apiBaseUrl: "{hosts.space}",
     test: {
       url: "{hosts.space}/api/v2/users/myself",
       summaryFields: ["name", "userId", "mailAddress"],
@@ -168,6 +173,7 @@ const ENTRIES: TProviderInput[] = [
       },
     ],
     apiAuth: { header: "", prefix: "", queryParam: "apiKey" },
+    apiBaseUrl: "{hosts.space}",
     test: {
       url: "{hosts.space}/api/v2/users/myself",
       summaryFields: ["name", "userId", "mailAddress"],
@@ -206,6 +212,7 @@ const ENTRIES: TProviderInput[] = [
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
     apiAuth: { header: "Authorization", prefix: "Zoho-oauthtoken " },
     tokenResponseMetadata: [{ field: "api_domain", allow: `^https://www\\.zohoapis\\.(${ZOHO_DC_RE})$` }],
+    apiBaseUrl: "{metadata.api_domain}",
     test: {
       url: "{metadata.api_domain}/inventory/v1/organizations",
       query: { organization_id: "{settings.organization_id}" },
@@ -232,6 +239,7 @@ const ENTRIES: TProviderInput[] = [
       BAD_CLIENT_SECRET: "invalid_client",
       BAD_REDIRECT_URI: "invalid_grant",
     },
+    apiBaseUrl: "{hosts.api}",
     test: {
       url: "{hosts.api}/account-info/v3/details",
       summaryFields: ["portalId", "uiDomain", "timeZone"],

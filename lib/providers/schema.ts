@@ -102,6 +102,11 @@ export const ZProvider = z
     errorCodes: ZErrorCodeTable,
     /** how people know those codes: "AADSTS" + 7000215 in an operator's alert and in messages */
     errorCodePrefix: z.string().default(""),
+    /**
+     * Where the provider's API lives, for the proxy (/api/v1/connections/{id}/proxy/…): a template over
+     * the catalogue's hosts, settings and metadata. Requests go to this origin and below this path only.
+     */
+    apiBaseUrl: ZTemplate.optional(),
     /** how the token is sent to the provider's API */
     apiAuth: z
       .object({

@@ -3,6 +3,7 @@
 // Next patches globals (Date, timers, crypto) and costs every request of its process; the API's
 // process does not load it at all (see README, "Performance"). Background timers live here.
 import http from "node:http";
+import { pipeline } from "node:stream";
 import { env, publicUrlPortMismatch } from "@/lib/env";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
 import { logger } from "@/lib/logger";
@@ -20,6 +21,7 @@ import { runCronRefresh } from "@/lib/tokens/run-cron-refresh";
 import { startWebhookDelivery } from "@/lib/webhooks/run-webhook-delivery";
 import { handlePortalMessage } from "@/lib/ipc/portal-channel";
 import { isMetricsPath, serveMetrics, startMetricsListener } from "@/lib/metrics/serve-metrics";
+import { handleProxyRequest, isProxyTarget } from "@/lib/proxy/proxy-request";
 
 /** Node has already lower-cased and joined the headers; a Web Headers copy would cost more than the work. */
 class NodeHeaders implements HeaderReader {
@@ -75,6 +77,41 @@ async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
         detail: "Something went wrong on our side.",
       }),
     );
+  }
+}
+
+/** The provider proxy: the request body goes in as a stream, the provider's answer comes back as one. */
+async function serveProxy(req: http.IncomingMessage, res: http.ServerResponse) {
+  try {
+    const headers: Array<[string, string]> = [];
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined) headers.push([k, Array.isArray(v) ? v.join(", ") : v]);
+    const hasBody = !(req.method === "GET" || req.method === "HEAD") && req.headers["content-length"] !== "0";
+    const out = await handleProxyRequest(db(), {
+      method: req.method ?? "GET",
+      target: req.url ?? "/",
+      headers,
+      body: hasBody ? req : null,
+      ip: (req.headers[CLIENT_IP_HEADER] as string | undefined) ?? null,
+    });
+    // a body the proxy did not read (refused before it) is drained, so that the answer reaches the client
+    if (!req.complete) req.resume();
+    if (typeof out.body === "string") {
+      out.headers["content-length"] = String(Buffer.byteLength(out.body));
+      res.writeHead(out.status, out.headers);
+      return void res.end(out.body);
+    }
+    res.writeHead(out.status, out.headers);
+    if (out.status === 204 || out.status === 304) {
+      out.body.destroy();
+      return void res.end();
+    }
+    // a client that goes away ends the upstream request too; a provider that stops mid-answer cuts the client's off
+    pipeline(out.body, res, () => {});
+  } catch (err) {
+    logger.error({ err: { message: (err as Error).message } }, "proxy failed");
+    if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
+    res.end();
   }
 }
 
@@ -156,6 +193,7 @@ async function main() {
       // (CONSENTRY_TRUSTED_PROXIES); never what a client says of itself.
       req.headers[CLIENT_IP_HEADER] =
         resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"]) ?? "unknown";
+      if (isProxyTarget(req.url)) return void serveProxy(req, res);
       // The REST API is answered here: the same lib/api code as the route handlers `next dev` serves.
       if (req.url?.startsWith("/api/v1/") && !req.url.startsWith("/api/v1/openapi.json")) {
         void serveApi(req, res);

@@ -21,10 +21,13 @@ export async function getAppOnlyToken({
   db,
   organizationId,
   connectionId,
+  force = false,
 }: {
   db: Db;
   organizationId: string;
   connectionId: string;
+  /** the API refused the cached token: ask Azure AD for another (skipping both caches) */
+  force?: boolean;
 }) {
   const c = await db.connection.findFirst({
     where: { id: connectionId, organizationId },
@@ -43,12 +46,13 @@ export async function getAppOnlyToken({
   const shared = { organizationId, appId: c.oauthAppId, tenantId: c.externalTenantId };
   const key = `${organizationId}:${c.oauthAppId}:${c.externalTenantId}`;
   const hit = cache.get(key);
-  if (hit && hit.expiresAt.getTime() - Date.now() > APP_TOKEN_MARGIN_MS) return hit;
+  if (force) cache.delete(key);
+  else if (hit && hit.expiresAt.getTime() - Date.now() > APP_TOKEN_MARGIN_MS) return hit;
   let p = inFlight.get(key);
   if (!p) {
     p = (async () => {
       try {
-        const fromRedis = await readSharedAppToken(shared);
+        const fromRedis = force ? null : await readSharedAppToken(shared);
         if (fromRedis) {
           cache.set(key, fromRedis);
           return fromRedis;

@@ -113,6 +113,7 @@ export async function getFreshToken({
   waitMs = 20_000,
   requestId,
   read: alreadyRead,
+  force = false,
 }: {
   db: Db;
   organizationId: string;
@@ -123,6 +124,8 @@ export async function getFreshToken({
   requestId?: string;
   /** the connection as the caller has just read it in this organization (null: none such), instead of a first read */
   read?: ConnectionTokenRow | null;
+  /** the provider has just refused the stored token: refresh it even though it looks fresh (a token written meanwhile is the answer) */
+  force?: boolean;
 }): Promise<FreshToken> {
   const deadline = Date.now() + waitMs;
   let lastOutcome: RefreshOutcome | null = null;
@@ -161,7 +164,9 @@ export async function getFreshToken({
       const validFor = c.expiresAt ? (c.expiresAt.getTime() - now) / 1000 : Infinity;
       const provider = PROVIDERS.get(c.providerId);
       const refreshedMeanwhile = staleVersion !== undefined && c.version !== staleVersion && validFor > 0;
-      const fresh = validFor >= minValidity || provider?.authKind === "api_key" || refreshedMeanwhile;
+      const refusedByProvider = force && !refreshedMeanwhile && provider?.authKind !== "api_key";
+      const fresh =
+        !refusedByProvider && (validFor >= minValidity || provider?.authKind === "api_key" || refreshedMeanwhile);
       if (
         fresh ||
         (lastOutcome && lastOutcome.result === "failed" && validFor > 0) ||

@@ -6,6 +6,7 @@
 // has expired there, POST …/token returns a refreshed, different token that the OP accepts.
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
@@ -130,7 +131,7 @@ for (const kind of dbKinds()) {
           "--org",
           slug,
           "--scopes",
-          "connections:read,connections:write,tokens:read",
+          "connections:read,connections:write,tokens:read,proxy",
           "--name",
           "nightly job",
         ],
@@ -152,6 +153,7 @@ for (const kind of dbKinds()) {
             authorization_url: op.endpoints.authorization,
             token_url: op.endpoints.token,
             client_auth: "client_secret_post",
+            api_base_url: op.issuer,
           },
           scopes: ["openid", "offline_access"],
           oauth_app: { client_id: op.clients.post.client_id, client_secret: op.clients.post.client_secret },
@@ -254,6 +256,28 @@ for (const kind of dbKinds()) {
       // a token still valid for the asked seconds is served again without another refresh
       expect((await token()).access_token).toBe(second.access_token);
       expect(op.counters.refreshed).toBe(1);
+
+      // the proxy, through the production server: the OP's userinfo answers for the connection's token,
+      // which the job never sent
+      const me = await fetch(`${base}/api/v1/connections/${id}/proxy/me`, { headers: auth });
+      const meText = await me.text();
+      expect(me.status, meText).toBe(200);
+      expect(me.headers.get("consentry-proxy")).toBe("provider");
+      expect(JSON.parse(meText)).toMatchObject({ sub: expect.any(String) });
+      // a target that climbs out of the base, sent raw (fetch would resolve the dots itself): 400, problem+json
+      const raw = await new Promise<{ status: number; type: string }>((resolve, reject) => {
+        const u = new URL(base);
+        const r = http.request(
+          { host: u.hostname, port: u.port, path: `/api/v1/connections/${id}/proxy/../../../token`, headers: auth },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode!, type: String(res.headers["content-type"]) });
+          },
+        );
+        r.on("error", reject);
+        r.end();
+      });
+      expect(raw).toEqual({ status: 400, type: "application/problem+json" });
 
       // the documentation is served by the same server
       const doc = await fetch(`${base}/api/v1/openapi.json`);

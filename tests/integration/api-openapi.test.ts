@@ -37,7 +37,7 @@ function routeFileOperations(appDir = APP_DIR): Array<{ method: string; path: st
       .filter((m) => (METHODS as readonly string[]).includes(m))
       .map((method) => ({
         method,
-        path: "/" + r.segments.map((s) => s.replace(/^\[(\.\.\.)?(\w+)\]$/, "{$2}")).join("/"),
+        path: "/" + r.segments.map((s) => s.replace(/^\[\[?(\.\.\.)?(\w+)\]\]?$/, "{$2}")).join("/"),
         file: r.file,
       })),
   );

@@ -35,7 +35,12 @@ export function CreateApiKeyForm({ org, scopes }: { org: string; scopes: readonl
         <legend className="label">{t("scopes")}</legend>
         {scopes.map((s) => (
           <label key={s} className="flex items-center gap-2 text-sm">
-            <input type="checkbox" name="scopes" value={s} defaultChecked={s !== "connections:write"} />
+            <input
+              type="checkbox"
+              name="scopes"
+              value={s}
+              defaultChecked={s !== "connections:write" && s !== "proxy"}
+            />
             <code className="text-xs">{s}</code>{" "}
             <span className="text-xs text-zinc-500">{t(`scopeHelp.${s.replace(":", "_")}`)}</span>
           </label>

@@ -31,7 +31,7 @@ const EXAMPLE_BODIES: Record<string, string> = {
 };
 
 function curl(base: string, method: string, path: string, op: Op): string {
-  const url = `${base}${path.replace("{id}", "$CONNECTION_ID")}`;
+  const url = `${base}${path.replace("{id}", "$CONNECTION_ID").replace("{path}", "$PROVIDER_PATH")}`;
   const lines = [`curl -sS -X ${method.toUpperCase()} "${url}"`, `  -H "Authorization: Bearer $CONSENTRY_API_KEY"`];
   if (op.requestBody)
     lines.push(`  -H "Content-Type: application/json"`, `  -d '${EXAMPLE_BODIES[op.operationId] ?? "{}"}'`);
