@@ -64,6 +64,7 @@ const ZEnv = z.object({
   CONSENTRY_API_RATE_PER_KEY: z.coerce.number().int().min(1).default(1200),
   CONSENTRY_API_RATE_PER_ORG: z.coerce.number().int().min(1).default(6000),
   CONSENTRY_PROXY_MAX_RESPONSE_MB: z.coerce.number().int().min(1).max(10_240).default(100),
+  CONSENTRY_ACTIVITY_POLL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   CONSENTRY_API_AUTH_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
   CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   CONSENTRY_API_AUTH_FAILURE_AUDIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -191,6 +192,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     apiRatePerOrg: e.CONSENTRY_API_RATE_PER_ORG,
     /** the provider proxy streams answers up to this many bytes, then cuts the stream off */
     proxyMaxResponseBytes: e.CONSENTRY_PROXY_MAX_RESPONSE_MB * 1024 * 1024,
+    /** the Office 365 Activity API catch-up poll: each enabled subscription is listed this often; 0 turns the timer off */
+    activityPollSeconds: e.CONSENTRY_ACTIVITY_POLL_SECONDS,
     /** failed REST API authentications (401) one client address may make per window before every request from it gets 429 */
     apiAuthFailuresPerIp: e.CONSENTRY_API_AUTH_FAILURES_PER_IP,
     apiAuthFailureWindowSeconds: e.CONSENTRY_API_AUTH_FAILURE_WINDOW_SECONDS,

@@ -2,6 +2,7 @@
 // production server's fast path): request id, key-in-URL refusal, API-key authentication, scope,
 // rate limits, zod parsing, the handler, problem+json for every error, an audit record per call
 // (failed authentications: a tally per client address, lib/audit/auth-failure-audit.ts).
+import type { Readable } from "node:stream";
 import type { Db } from "@/lib/db/client";
 import { AppError, asAppError, fieldErrors, toProblem } from "@/lib/errors";
 import {
@@ -26,7 +27,12 @@ import { recordApiRequest } from "@/lib/metrics/metrics";
 /** What the API reads of request headers (lower-case names): a Web `Headers` or a light view of Node's. */
 export type HeaderReader = { get(name: string): string | null };
 export type ApiRequest = { method: string; url: URL; headers: HeaderReader; body: string | null; ip: string | null };
-export type ApiResponse = { status: number; headers: Record<string, string>; body: string };
+export type ApiResponse = {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON text, or a stream for the routes that stream (ApiResult.stream) */
+  body: string | Readable;
+};
 
 export const MAX_BODY = 64 * 1024;
 
@@ -34,7 +40,7 @@ const JSON_TYPE = "application/json; charset=utf-8";
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
 const PRIVATE = { "cache-control": "private, no-cache" };
 
-export function apiProblem(err: unknown, requestId: string): ApiResponse {
+export function apiProblem(err: unknown, requestId: string): ApiResponse & { body: string } {
   if (err instanceof AppError && err.errors) {
     err = new AppError(err.code, englishMessage(err.message), {
       errors: err.errors.map((e) => ({ path: e.path, message: englishMessage(e.message) })),
@@ -197,7 +203,7 @@ export async function handleApiRequest(db: Db, req: ApiRequest): Promise<ApiResp
       route.noStore ? NO_STORE : PRIVATE,
       out.headers,
     );
-    res = { status: out.status, headers, body: JSON.stringify(out.body) };
+    res = { status: out.status, headers, body: out.stream ?? JSON.stringify(out.body) };
   } catch (err) {
     res = apiProblem(unexpectedApiError(err, routeId, requestId), requestId);
   }

@@ -16,7 +16,8 @@ export async function nextApiHandler(request: Request): Promise<Response> {
     body,
     ip: clientIp(request.headers),
   });
-  return new Response(res.body, { status: res.status, headers: res.headers });
+  const out = typeof res.body === "string" ? res.body : (Readable.toWeb(res.body) as ReadableStream<Uint8Array>);
+  return new Response(out, { status: res.status, headers: res.headers });
 }
 
 /** The provider proxy under `next dev`: the Web streams adapted to the Node streams lib/proxy works with. */

@@ -1,6 +1,7 @@
 // The REST API v1: one table describes every endpoint — method, path, scope, schemas, handler. The
 // request handler, the Next route files, the fast path in the production server and the OpenAPI
 // document all read this table.
+import type { Readable } from "node:stream";
 import { z } from "zod";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
@@ -19,7 +20,18 @@ import {
   ZTestOut,
   ZTokenOut,
   ZTokenRequest,
+  ZAckOut,
+  ZActivityContentList,
+  ZActivitySubscriptionList,
+  ZAuditRecords,
+  ZContentIdParams,
+  ZContentTypeParams,
+  ZListContentQuery,
+  ZStartSubscriptionsBody,
 } from "@/lib/api/schemas";
+import { listSubscriptions, startSubscriptions, stopSubscription } from "@/lib/activity/subscriptions";
+import { ackContent, listContent } from "@/lib/activity/content";
+import { downloadContent } from "@/lib/activity/download";
 import { CONNECTION_OUT_SELECT, serializeConnection } from "@/lib/api/serialize";
 import { listProviders } from "@/lib/providers/catalogue";
 import { callbackUrl } from "@/lib/consent/start-consent";
@@ -40,7 +52,13 @@ export type ApiContext = {
   /** routes with `readsConnection`: connection {id} of the key's organization with its token set, read with the key (null: none such) */
   connection?: ConnectionTokenRow | null;
 };
-export type ApiResult = { status: number; body: unknown; headers?: Record<string, string> };
+export type ApiResult = {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** a body streamed as it arrives (the Activity API's content blobs) instead of `body` as JSON */
+  stream?: Readable;
+};
 
 export type ApiRoute = {
   id: string;
@@ -360,6 +378,143 @@ export const API_ROUTES: ApiRoute[] = [
         actor: actor(ctx),
       });
       return { status: 200, body: serializeConnection(await findConnection(ctx)) };
+    },
+  },
+  {
+    id: "listActivitySubscriptions",
+    method: "GET",
+    path: "/api/v1/connections/{id}/activity/subscriptions",
+    scope: "connections:read",
+    summary: "Microsoft 365: the Activity API subscriptions, one row per content type",
+    description:
+      "Status as Microsoft last said it (`not_started` for a type never started), the webhook's status, and the last notification, poll and error.",
+    params: ZIdParams,
+    response: { status: 200, schema: ZActivitySubscriptionList, description: "One row per content type" },
+    errors: [400, 401, 403, 404, 409, 429],
+    handler: async (ctx) => ({
+      status: 200,
+      body: {
+        data: await listSubscriptions(ctx.db, ctx.principal.organizationId, (ctx.params as { id: string }).id),
+      },
+    }),
+  },
+  {
+    id: "startActivitySubscriptions",
+    method: "POST",
+    path: "/api/v1/connections/{id}/activity/subscriptions",
+    scope: "connections:write",
+    summary: "Microsoft 365: start Activity API subscriptions",
+    description:
+      "Starts each content type with the app-only token, with Consentry's listener as the webhook when CONSENTRY_URL is reachable (else polling alone). Already enabled: read back and adopted. A type started less than 15 minutes ago is not started again. Microsoft's refusals are on the rows (`last_error`) with what to do.",
+    params: ZIdParams,
+    body: ZStartSubscriptionsBody,
+    response: { status: 200, schema: ZActivitySubscriptionList, description: "The rows after the attempt" },
+    errors: [400, 401, 403, 404, 409, 422, 429],
+    handler: async (ctx) => ({
+      status: 200,
+      body: {
+        data: await startSubscriptions({
+          db: ctx.db,
+          organizationId: ctx.principal.organizationId,
+          connectionId: (ctx.params as { id: string }).id,
+          contentTypes: (ctx.body as z.infer<typeof ZStartSubscriptionsBody>).content_types,
+          actor: actor(ctx),
+        }),
+      },
+    }),
+  },
+  {
+    id: "stopActivitySubscription",
+    method: "DELETE",
+    path: "/api/v1/connections/{id}/activity/subscriptions/{content_type}",
+    scope: "connections:write",
+    summary: "Microsoft 365: stop one Activity API subscription",
+    params: ZContentTypeParams,
+    response: { status: 200, schema: ZActivitySubscriptionList, description: "The rows after stopping" },
+    errors: [400, 401, 403, 404, 409, 429, 502],
+    handler: async (ctx) => {
+      const p = ctx.params as z.infer<typeof ZContentTypeParams>;
+      return {
+        status: 200,
+        body: {
+          data: await stopSubscription({
+            db: ctx.db,
+            organizationId: ctx.principal.organizationId,
+            connectionId: p.id,
+            contentType: p.content_type,
+            actor: actor(ctx),
+          }),
+        },
+      };
+    },
+  },
+  {
+    id: "listActivityContent",
+    method: "GET",
+    path: "/api/v1/connections/{id}/activity/content",
+    scope: "connections:read",
+    summary: "Microsoft 365: available content blobs, oldest first",
+    description:
+      "From notifications and the catch-up poll; unacknowledged and unexpired only. Pass `next_after` back as `after` for the next page.",
+    params: ZIdParams,
+    query: ZListContentQuery,
+    response: { status: 200, schema: ZActivityContentList, description: "A page of content blobs" },
+    errors: [400, 401, 403, 404, 409, 422, 429],
+    handler: async (ctx) => {
+      const { id } = ctx.params as { id: string };
+      const q = ctx.query as z.infer<typeof ZListContentQuery>;
+      await findConnection(ctx);
+      return {
+        status: 200,
+        body: await listContent({
+          db: ctx.db,
+          organizationId: ctx.principal.organizationId,
+          connectionId: id,
+          contentType: q.content_type,
+          after: q.after,
+          limit: q.limit,
+        }),
+      };
+    },
+  },
+  {
+    id: "downloadActivityContent",
+    method: "GET",
+    path: "/api/v1/connections/{id}/activity/content/{content_id}",
+    scope: "tokens:read",
+    summary: "Microsoft 365: download one content blob (streamed)",
+    description:
+      "Fetched from Microsoft with the app-only token and streamed as it arrives: Microsoft's JSON array of audit records.",
+    params: ZContentIdParams,
+    response: { status: 200, schema: ZAuditRecords, description: "The audit records" },
+    errors: [400, 401, 403, 404, 409, 429, 502],
+    noStore: true,
+    handler: async (ctx) => {
+      const p = ctx.params as z.infer<typeof ZContentIdParams>;
+      const d = await downloadContent({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        connectionId: p.id,
+        contentId: p.content_id,
+      });
+      return { status: 200, body: null, stream: d.stream, headers: { "content-type": d.contentType } };
+    },
+  },
+  {
+    id: "ackActivityContent",
+    method: "POST",
+    path: "/api/v1/connections/{id}/activity/content/{content_id}/ack",
+    scope: "connections:write",
+    summary: "Microsoft 365: mark a content blob processed",
+    description: "It is left out of later listings and pruned a day later.",
+    params: ZContentIdParams,
+    bodyOptional: true,
+    response: { status: 200, schema: ZAckOut, description: "Acknowledged" },
+    errors: [401, 403, 404, 429],
+    handler: async (ctx) => {
+      const p = ctx.params as z.infer<typeof ZContentIdParams>;
+      await ackContent(ctx.db, ctx.principal.organizationId, p.id, p.content_id);
+      return { status: 200, body: { content_id: p.content_id, acknowledged: true } };
     },
   },
 ];

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { API_SCOPES } from "@/lib/api-keys/create-api-key";
 import { ZCreateConnection } from "@/lib/connections/schemas";
+import { CONTENT_TYPES } from "@/lib/activity/management-api";
 
 export const CONNECTION_STATUSES = ["pending_consent", "active", "needs_reconsent", "error", "revoked"] as const;
 
@@ -138,3 +139,37 @@ export const ZProblem = z
 
 export const ZIdParams = z.object({ id: z.string().min(1).max(64) });
 export const ZScope = z.enum(API_SCOPES);
+
+// Office 365 Management Activity API (lib/activity)
+export const ZContentType = z.enum(CONTENT_TYPES);
+export const ZActivitySubscription = z
+  .object({
+    content_type: z.string(),
+    status: z.enum(["enabled", "disabled", "error", "not_started"]),
+    webhook_status: z.string(),
+    started_at: z.string().nullable(),
+    last_notification_at: z.string().nullable(),
+    last_polled_at: z.string().nullable(),
+    last_error: z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable(),
+  })
+  .meta({ id: "ActivitySubscription" });
+export const ZActivitySubscriptionList = z.object({ data: z.array(ZActivitySubscription) });
+export const ZStartSubscriptionsBody = z.object({
+  content_types: z.array(ZContentType).min(1, "Name at least one content type.").max(CONTENT_TYPES.length),
+});
+export const ZContentTypeParams = ZIdParams.extend({ content_type: ZContentType });
+export const ZContentIdParams = ZIdParams.extend({ content_id: z.string().min(1).max(400) });
+export const ZListContentQuery = z.object({
+  content_type: ZContentType.optional(),
+  after: z.string().min(1).max(400).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const ZActivityContent = z
+  .object({ content_id: z.string(), content_type: z.string(), created_at: z.string(), expires_at: z.string() })
+  .meta({ id: "ActivityContent" });
+export const ZActivityContentList = z.object({
+  data: z.array(ZActivityContent),
+  next_after: z.string().nullable(),
+});
+export const ZAckOut = z.object({ content_id: z.string(), acknowledged: z.literal(true) });
+export const ZAuditRecords = z.array(z.record(z.string(), z.unknown()));

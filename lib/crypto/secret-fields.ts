@@ -15,6 +15,13 @@ export const SECRET_FIELDS = [
   },
   { model: "consentRequest", table: "ConsentRequest", fields: ["pkceVerifierEnc"], rowId: (r: Row) => r.id },
   { model: "webhookEndpoint", table: "WebhookEndpoint", fields: ["secretEnc"], rowId: (r: Row) => r.id },
+  // the authId Microsoft echoes in Webhook-AuthID, bound to its connection
+  {
+    model: "activityListener",
+    table: "ActivityListener",
+    fields: ["authIdEnc"],
+    rowId: (r: Row) => String(r.connectionId),
+  },
 ] as const;
 
 export function contextFor(table: (typeof SECRET_FIELDS)[number]["table"], row: Row, field: string): SecretContext {

@@ -122,7 +122,7 @@ export function normalizeProxyPath(rest: string, tenant: string | null): string 
 }
 
 /** A stream that masks every occurrence of the secrets (same length, so a Content-Length stays true). */
-function maskSecrets(secrets: string[]): Transform {
+export function maskSecrets(secrets: string[]): Transform {
   const needles = [...new Set(secrets)].filter((s) => s.length >= 8).map((s) => Buffer.from(s, "utf8"));
   const keep = Math.max(0, ...needles.map((n) => n.length - 1));
   let carry = Buffer.alloc(0);

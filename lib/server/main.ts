@@ -22,6 +22,8 @@ import { startWebhookDelivery } from "@/lib/webhooks/run-webhook-delivery";
 import { handlePortalMessage } from "@/lib/ipc/portal-channel";
 import { isMetricsPath, serveMetrics, startMetricsListener } from "@/lib/metrics/serve-metrics";
 import { handleProxyRequest, isProxyTarget } from "@/lib/proxy/proxy-request";
+import { handleActivityWebhook, LISTENER_MAX_BODY } from "@/lib/activity/listener";
+import { pollActivity } from "@/lib/activity/poll";
 
 /** Node has already lower-cased and joined the headers; a Web Headers copy would cost more than the work. */
 class NodeHeaders implements HeaderReader {
@@ -59,6 +61,11 @@ async function serveApi(req: http.IncomingMessage, res: http.ServerResponse) {
       body,
       ip: (req.headers[CLIENT_IP_HEADER] as string | undefined) ?? null,
     });
+    if (typeof out.body !== "string") {
+      // a streamed body (an Activity API content blob): passed on as it arrives
+      res.writeHead(out.status, out.headers);
+      return void pipeline(out.body, res, () => {});
+    }
     // a known length (no chunked encoding) and a string body, which Node sends in the same write as the headers
     out.headers["content-length"] = String(Buffer.byteLength(out.body));
     res.writeHead(out.status, out.headers);
@@ -113,6 +120,56 @@ async function serveProxy(req: http.IncomingMessage, res: http.ServerResponse) {
     if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
     res.end();
   }
+}
+
+const LISTENER_PATH = /^\/api\/webhooks\/microsoft-365\/([^/?#]+)\/?(?:\?.*)?$/;
+
+/** Microsoft's notifications: a body over the cap is read to its end (so the answer arrives) and refused. */
+async function serveActivityWebhook(req: http.IncomingMessage, res: http.ServerResponse, listenerId: string) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size <= LISTENER_MAX_BODY) chunks.push(chunk);
+    }
+    const out = await handleActivityWebhook(db(), {
+      listenerId,
+      headers: new NodeHeaders(req.headers),
+      body: size > LISTENER_MAX_BODY ? null : Buffer.concat(chunks).toString("utf8"),
+      ip: (req.headers[CLIENT_IP_HEADER] as string | undefined) ?? null,
+    });
+    out.headers["content-length"] = String(Buffer.byteLength(out.body));
+    res.writeHead(out.status, out.headers);
+    res.end(out.body);
+  } catch (err) {
+    if (req.destroyed || req.socket.destroyed) return;
+    logger.error({ err: { message: (err as Error).message } }, "activity webhook failed");
+    if (!res.headersSent) res.writeHead(503, { "content-type": "application/json", "retry-after": "30" });
+    res.end(JSON.stringify({ error: "unavailable" }));
+  }
+}
+
+/** The Activity API catch-up poll (lib/activity/poll.ts), on its own timer; leases keep instances apart. */
+function startActivityPoll(seconds: number) {
+  if (seconds <= 0) return null;
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const s = await pollActivity({ db: db() });
+      if (s.polled || s.pruned) logger.info({ summary: s }, "activity poll");
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message } }, "activity poll failed");
+    } finally {
+      running = false;
+    }
+  };
+  // due subscriptions are looked for every minute at most; each is polled every `seconds`
+  const t = setInterval(() => void tick(), Math.min(seconds, 60) * 1000);
+  t.unref();
+  return t;
 }
 
 /** POST /api/cron/refresh: answered here, so cron runs share this process's leases, budgets and held commits with the timer. */
@@ -194,6 +251,8 @@ async function main() {
       req.headers[CLIENT_IP_HEADER] =
         resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"]) ?? "unknown";
       if (isProxyTarget(req.url)) return void serveProxy(req, res);
+      const listener = req.method === "POST" ? LISTENER_PATH.exec(req.url ?? "") : null;
+      if (listener) return void serveActivityWebhook(req, res, listener[1]!);
       // The REST API is answered here: the same lib/api code as the route handlers `next dev` serves.
       if (req.url?.startsWith("/api/v1/") && !req.url.startsWith("/api/v1/openapi.json")) {
         void serveApi(req, res);
@@ -215,6 +274,7 @@ async function main() {
     if (mismatch) logger.warn({ url: e.publicUrl, port: e.port }, mismatch);
   });
   const timer = startRefreshTimer(e.refreshIntervalSeconds);
+  const activityTimer = startActivityPoll(e.activityPollSeconds);
   const webhooks = startWebhookDelivery({ db: db() });
   startMetricsListener({ portal });
   let stopping = false;
@@ -224,6 +284,7 @@ async function main() {
     const started = Date.now();
     logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, "shutting down");
     if (timer) clearInterval(timer);
+    if (activityTimer) clearInterval(activityTimer);
     // a backstop: whatever happens, the process is gone shortly after the grace period
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS + 3000).unref();
     void drainProcess({

@@ -143,7 +143,7 @@ async function main() {
             body: "{}",
             ip: "127.0.0.1",
           });
-          if (res.status !== 200) throw new Error(res.body);
+          if (res.status !== 200) throw new Error(String(res.body));
         },
       ],
     ];

@@ -53,23 +53,28 @@ export async function api(db: Db, method: string, pathAndQuery: string, opts: Ca
     body,
     ip: opts.ip ?? "198.51.100.7",
   });
+  // a streamed body (a content download) is read to its end
+  const text = typeof res.body === "string" ? res.body : Buffer.concat(await res.body.toArray()).toString("utf8");
   let json: unknown;
   try {
-    json = JSON.parse(res.body);
+    json = JSON.parse(text);
   } catch {
     json = undefined;
   }
   return {
     status: res.status,
     headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])),
-    text: res.body,
+    text,
     json,
   };
 }
 
 /** A route's concrete path, `{id}` filled in. */
 export function pathOf(route: Pick<ApiRoute, "path">, id = "00000000-0000-4000-8000-000000000000"): string {
-  return route.path.replace(/\{id\}/g, encodeURIComponent(id));
+  return route.path
+    .replace(/\{id\}/g, encodeURIComponent(id))
+    .replace("{content_type}", "Audit.General")
+    .replace("{content_id}", "content-1");
 }
 
 /** A syntactically valid request body for a route (the smallest one its schema accepts, or none). */
@@ -81,6 +86,7 @@ export function minimalBody(route: ApiRoute): unknown {
       settings: { authorization_url: "https://as.example.com/auth", token_url: "https://as.example.com/token" },
       oauth_app: { client_id: "c" },
     };
+  if (route.id === "startActivitySubscriptions") return { content_types: ["Audit.General"] };
   if (route.method === "GET" || route.method === "DELETE") return undefined;
   return {};
 }

@@ -47,6 +47,12 @@ describe("the route table", () => {
         "POST /api/v1/connections/{id}/app-token",
         "POST /api/v1/connections/{id}/test",
         "DELETE /api/v1/connections/{id}",
+        "GET /api/v1/connections/{id}/activity/subscriptions",
+        "POST /api/v1/connections/{id}/activity/subscriptions",
+        "DELETE /api/v1/connections/{id}/activity/subscriptions/{content_type}",
+        "GET /api/v1/connections/{id}/activity/content",
+        "GET /api/v1/connections/{id}/activity/content/{content_id}",
+        "POST /api/v1/connections/{id}/activity/content/{content_id}/ack",
       ].sort(),
     );
   });
