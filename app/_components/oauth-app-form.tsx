@@ -11,6 +11,7 @@ type Existing = {
   name: string;
   clientId: string;
   redirectUri: string | null;
+  publisherTenantId: string | null;
   clientSecretSet: boolean;
   hasCertificate: boolean;
 };
@@ -90,6 +91,17 @@ export function OAuthAppForm({
         placeholder="https://127.0.0.1/"
         error={err("redirectUri")}
       />
+      {certs ? (
+        <Field
+          name="publisherTenantId"
+          label={t("publisherTenantId")}
+          defaultValue={existing?.publisherTenantId ?? ""}
+          hint={t("publisherTenantIdHint")}
+          placeholder="00000000-0000-0000-0000-000000000000"
+          autoComplete="off"
+          error={err("publisherTenantId")}
+        />
+      ) : null}
       {certs ? (
         <fieldset className="space-y-3 rounded-md border border-zinc-200 p-4 dark:border-zinc-800">
           <legend className="px-1 text-sm font-semibold">{t("certificate")}</legend>

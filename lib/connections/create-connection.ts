@@ -69,6 +69,7 @@ export async function createConnection({
           clientId: v.oauth_app.client_id,
           clientSecret: v.oauth_app.client_secret,
           redirectUri: v.oauth_app.redirect_uri,
+          publisherTenantId: v.oauth_app.publisher_tenant_id,
           certificatePem: v.oauth_app.certificate?.certificate_pem,
           privateKeyPem: v.oauth_app.certificate?.private_key_pem,
         },

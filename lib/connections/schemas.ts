@@ -21,6 +21,8 @@ export const ZCreateConnection = z.object({
       client_id: z.string().trim().min(1).max(512),
       client_secret: z.string().max(4096).optional(),
       redirect_uri: z.string().max(2048).optional(),
+      /** Microsoft: the app's home tenant, sent as the Activity API's PublisherIdentifier */
+      publisher_tenant_id: z.string().max(64).optional(),
       certificate: z
         .object({ certificate_pem: z.string().max(20_000), private_key_pem: z.string().max(20_000) })
         .optional(),

@@ -41,6 +41,7 @@ export async function getOAuthApp({
     name: app.name,
     clientId: app.clientId,
     redirectUri: app.redirectUri,
+    publisherTenantId: app.publisherTenantId,
     clientSecretSet: app.clientSecretEnc !== null,
     privateKeySet: app.privateKeyEnc !== null,
     alert: app.alertCode ? { code: app.alertCode, message: app.alertMessage, at: app.alertAt } : null,

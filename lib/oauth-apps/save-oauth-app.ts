@@ -98,6 +98,7 @@ export async function saveOAuthApp({
     name: v.name,
     clientId: v.clientId,
     redirectUri: v.redirectUri ?? null,
+    publisherTenantId: v.publisherTenantId?.toLowerCase() ?? null,
     ...(v.clientSecret
       ? { clientSecretEnc: encryptSecret(v.clientSecret, contextFor("OAuthApp", row, "clientSecretEnc")) }
       : v.removeSecret

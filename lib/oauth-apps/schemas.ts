@@ -18,6 +18,15 @@ export const ZOAuthAppInput = z.object({
       .refine((v) => URL.canParse(v), "validation.url")
       .optional(),
   ),
+  /** Microsoft: the app's home tenant (a GUID), sent as the Activity API's PublisherIdentifier */
+  publisherTenantId: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "validation.guid")
+      .optional(),
+  ),
   certificatePem: z.preprocess(blankToUndefined, z.string().max(20_000).optional()),
   privateKeyPem: z.preprocess(blankToUndefined, z.string().max(20_000).optional()),
   generateCertificate: z.preprocess((v) => v === true || v === "on" || v === "true", z.boolean()).default(false),

@@ -123,6 +123,24 @@ test("Microsoft 365: consent link for a tenant admin, declined then approved; te
     await expect(statusOf(page)).toHaveText("Active");
     await expect(page.getByTestId("tenant-id")).toHaveText(tid);
     await expect(page.getByText(emu.azure.tenant.adminUpn)).toBeVisible();
+
+    // Seed 000, step 4: the Activity feed card. Starting a content type makes Microsoft (the emulator)
+    // validate Consentry's listener over HTTP before it accepts the webhook.
+    const feed = page.getByTestId("activity-feed");
+    await expect(feed.getByRole("row", { name: /Audit\.General/ })).toContainText("Not started");
+    await feed.getByRole("checkbox", { name: "DLP.All" }).uncheck();
+    for (const ct of ["Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint"])
+      await feed.getByRole("checkbox", { name: ct }).uncheck();
+    await feed.getByRole("button", { name: "Start" }).click();
+    await expect(feed.getByText(/^Started\./)).toBeVisible();
+    const general = feed.getByRole("row", { name: /Audit\.General/ });
+    await expect(general).toContainText("Running");
+    await expect(general).toContainText("Receiving");
+    await expect(feed.getByRole("row", { name: /Audit\.Exchange/ })).toContainText("Not started");
+    // stopped: the row says so, and the type can be started again
+    await general.getByRole("button", { name: "Stop" }).click();
+    await expect(feed.getByRole("row", { name: /Audit\.General/ })).toContainText("Stopped");
+    await expect(feed.getByRole("checkbox", { name: "Audit.General" })).toBeVisible();
     // The list shows it too.
     await page.goto(`/orgs/${ORG}/connections`);
     await expect(page.getByRole("row", { name: /Contoso audit log/ })).toContainText("Active");

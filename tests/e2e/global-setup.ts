@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Client } from "pg";
 import { createAzureAdEmulator, type AzureAdEmulator } from "../fixtures/azure-ad-emulator";
+import { createActivityFeed } from "../fixtures/activity-feed-emulator";
 import { echoOf, faults, type BaseEmulator, type RecordedRequest, type TokenFault } from "../fixtures/http-emulator";
 import { createOidcServer, type OidcServer } from "../fixtures/oidc-server";
 import { createWebexEmulator, type WebexEmulator } from "../fixtures/webex-emulator";
@@ -80,6 +81,8 @@ async function startEmulators(): Promise<Emulators> {
     const azure = await createAzureAdEmulator({
       tenants: [CONTOSO],
       apps: [{ ...AZURE_APP, displayName: "Consentry e2e", redirectUris: callbacks("microsoft-365-management") }],
+      // the Activity API, whose webhook validation reaches the server's listener over HTTP
+      activityFeed: createActivityFeed(),
     });
     started.push(azure);
     // Secrets with characters that need form-encoding (no surrounding spaces: people paste them trimmed).

@@ -40,6 +40,8 @@ type SubRow = {
   last_error: { code: string; message: string } | null;
 };
 const HOUR = 3_600_000;
+/** the app vendor's home tenant: Microsoft's per-publisher quota */
+const PUBLISHER = "9c3e5a1f-0b7d-4e2a-8f61-3d2c1b0a9e8f";
 
 let cert: { certificatePem: string; privateKeyPem: string };
 let receiver: Receiver;
@@ -109,6 +111,7 @@ describeEachDb("Office 365 Activity API: subscriptions, listener, catch-up poll,
         oauth_app: {
           client_id: app.clientId,
           client_secret: app.clientSecret,
+          publisher_tenant_id: PUBLISHER,
           certificate: { certificate_pem: cert.certificatePem, private_key_pem: cert.privateKeyPem },
         },
       },
@@ -167,6 +170,10 @@ describeEachDb("Office 365 Activity API: subscriptions, listener, catch-up poll,
     expect(rows["Audit.Exchange"]).toMatchObject({ status: "enabled", webhook_status: "enabled", last_error: null });
     expect(rows["Audit.SharePoint"]).toMatchObject({ status: "enabled", webhook_status: "enabled" });
     expect(rows["Audit.General"]).toMatchObject({ status: "not_started" });
+    // every Activity API call carries the publisher's id
+    const feedCalls = emu.requests.filter((r) => r.path.includes("/activity/feed/"));
+    expect(feedCalls.length).toBeGreaterThan(0);
+    expect(feedCalls.every((r) => r.query.PublisherIdentifier === PUBLISHER)).toBe(true);
     // Microsoft validated the listener before accepting it, once per content type
     const validations = feed.deliveries.filter((d) => d.items === 0);
     expect(validations.map((d) => d.status)).toEqual([200, 200]);

@@ -20,6 +20,8 @@ import { PROVIDERS } from "@/lib/providers/catalogue";
 import { AppError } from "@/lib/errors";
 import { refreshConnection } from "@/lib/tokens/refresh-connection";
 import { disconnectConnection } from "@/lib/connections/disconnect-connection";
+import { CONTENT_TYPES } from "@/lib/activity/management-api";
+import { startSubscriptions, stopSubscription } from "@/lib/activity/subscriptions";
 
 const ZRef = z.object({ org: z.string().min(1).max(64), connectionId: z.string().min(1).max(64) });
 
@@ -206,5 +208,48 @@ export async function disconnectAction(_prev: FormState | undefined, form: FormD
     });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
     return { ok: true, message: (await getTranslations("connection"))("disconnected") };
+  });
+}
+
+const ZActivityForm = ZRef.extend({ contentType: z.array(z.enum(CONTENT_TYPES)).min(1, "activityChooseOne") });
+
+/** Activity feed card: start the checked content types (Office 365 Management Activity API). */
+export async function startActivityAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const t = await getTranslations("connection");
+    const parsed = ZActivityForm.safeParse({ ...formObject(form), contentType: form.getAll("contentType") });
+    if (!parsed.success) return { ok: false, message: t("activityChooseOne") };
+    const { org, connectionId, contentType } = parsed.data;
+    const { user, org: o } = await requireOrg(org, "admin");
+    const rows = await startSubscriptions({
+      db: db(),
+      organizationId: o.id,
+      connectionId,
+      contentTypes: contentType,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
+    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
+    const failed = rows.filter((r) => contentType.includes(r.content_type as never) && r.status !== "enabled");
+    return failed.length
+      ? { ok: false, message: t("activityStartFailed", { types: failed.map((r) => r.content_type).join(", ") }) }
+      : { ok: true, message: t("activityStarted") };
+  });
+}
+
+export async function stopActivityAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const o1 = formObject(form);
+    const { org, connectionId } = ZRef.parse(o1);
+    const contentType = z.enum(CONTENT_TYPES).parse(o1.contentType);
+    const { user, org: o } = await requireOrg(org, "admin");
+    await stopSubscription({
+      db: db(),
+      organizationId: o.id,
+      connectionId,
+      contentType,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
+    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
+    return { ok: true, message: (await getTranslations("connection"))("activityStopped", { type: contentType }) };
   });
 }

@@ -10,6 +10,8 @@ import {
   pasteRedirectAction,
   refreshNowAction,
   revokeConsentLinkAction,
+  startActivityAction,
+  stopActivityAction,
   testConnectionAction,
 } from "../actions";
 
@@ -190,6 +192,57 @@ export function DisconnectButton({ org, connectionId }: { org: string; connectio
       <p className="text-xs text-zinc-500">{t("disconnectBody")}</p>
       <SubmitButton className="btn-danger w-full">{t("disconnect")}</SubmitButton>
       <FormMessage state={state} />
+    </form>
+  );
+}
+
+/** Activity feed: the content types not running yet, as checkboxes, and one button to start them. */
+export function ActivityStartForm({
+  org,
+  connectionId,
+  contentTypes,
+}: {
+  org: string;
+  connectionId: string;
+  contentTypes: string[];
+}) {
+  const t = useTranslations("connection");
+  const [state, action] = useActionState(startActivityAction, undefined);
+  return (
+    <form action={action} className="space-y-2">
+      <Ref org={org} connectionId={connectionId} />
+      <fieldset className="space-y-1 text-sm">
+        <legend className="label">{t("activityChoose")}</legend>
+        {contentTypes.map((ct) => (
+          <label key={ct} className="flex items-center gap-2">
+            <input type="checkbox" name="contentType" value={ct} defaultChecked={ct !== "DLP.All"} />
+            <code className="text-xs">{ct}</code>
+          </label>
+        ))}
+      </fieldset>
+      <SubmitButton className="btn-primary w-full">{t("activityStart")}</SubmitButton>
+      <FormMessage state={state} />
+    </form>
+  );
+}
+
+export function ActivityStopButton({
+  org,
+  connectionId,
+  contentType,
+}: {
+  org: string;
+  connectionId: string;
+  contentType: string;
+}) {
+  const t = useTranslations("connection");
+  const [state, action] = useActionState(stopActivityAction, undefined);
+  return (
+    <form action={action}>
+      <Ref org={org} connectionId={connectionId} />
+      <input type="hidden" name="contentType" value={contentType} />
+      <SubmitButton className="btn-secondary px-2 py-1 text-xs">{t("activityStop")}</SubmitButton>
+      <FormMessage state={state?.ok ? undefined : state} />
     </form>
   );
 }

@@ -6,7 +6,10 @@ import { getConnection } from "@/lib/connections/get-connection";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { callbackUrl } from "@/lib/consent/start-consent";
 import { Badge, Card, PageHeader } from "@/app/_components/ui";
+import { CONTENT_TYPES } from "@/lib/activity/management-api";
 import {
+  ActivityStartForm,
+  ActivityStopButton,
   ConnectNowButton,
   ConsentLinkPanel,
   DisconnectButton,
@@ -71,6 +74,22 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
       ([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode],
     ),
   ];
+  // Microsoft 365: the Activity API subscriptions and the content that arrived last
+  const activity =
+    provider?.appOnly && c.externalTenantId
+      ? {
+          subscriptions: await db().activitySubscription.findMany({
+            where: { connectionId: c.id, organizationId: org.id },
+          }),
+          recent: await db().activityContent.findMany({
+            where: { connectionId: c.id, organizationId: org.id },
+            orderBy: [{ createdAt: "desc" }],
+            take: 5,
+            select: { contentId: true, contentType: true, contentCreated: true, source: true, acknowledgedAt: true },
+          }),
+        }
+      : null;
+  const enabled = new Set(activity?.subscriptions.filter((s) => s.status === "enabled").map((s) => s.contentType));
   return (
     <>
       <PageHeader title={c.name} description={t("description")} />
@@ -94,7 +113,80 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
             ))}
           </dl>
         </Card>
-        <div className="space-y-6">
+        {activity ? (
+          <div className="lg:col-span-2 lg:row-start-2" data-testid="activity-feed">
+            <Card title={t("activityTitle")}>
+              <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">{t("activityIntro")}</p>
+              <div className="overflow-x-auto">
+                <table className="w-full text-left text-sm">
+                  <thead className="text-xs text-zinc-500">
+                    <tr>
+                      <th scope="col">{t("activityContentType")}</th>
+                      <th scope="col">{t("status")}</th>
+                      <th scope="col">{t("activityWebhook")}</th>
+                      <th scope="col">{t("activityLastNotification")}</th>
+                      <th scope="col">{t("activityLastPoll")}</th>
+                      <th scope="col">
+                        <span className="sr-only">{t("activityActions")}</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {CONTENT_TYPES.map((ct) => {
+                      const s = activity.subscriptions.find((x) => x.contentType === ct);
+                      return (
+                        <tr key={ct} className="border-t border-zinc-100 align-top dark:border-zinc-800">
+                          <td className="py-2 pr-3">
+                            <code className="text-xs">{ct}</code>
+                            {s?.lastErrorMessage ? (
+                              <p role="status" className="mt-1 max-w-md text-xs text-red-700 dark:text-red-300">
+                                {s.lastErrorCode ? <code>{s.lastErrorCode}</code> : null} {s.lastErrorMessage}
+                              </p>
+                            ) : null}
+                          </td>
+                          <td className="py-2 pr-3">{t(`activityStatus.${s?.status ?? "not_started"}`)}</td>
+                          <td className="py-2 pr-3">{s ? t(`activityWebhookStatus.${s.webhookStatus}`) : "—"}</td>
+                          <td className="py-2 pr-3">{when(s?.lastNotificationAt ?? null)}</td>
+                          <td className="py-2 pr-3">{when(s?.lastPolledAt ?? null)}</td>
+                          <td className="py-2">
+                            {s?.status === "enabled" && roleAtLeast(role, "admin") ? (
+                              <ActivityStopButton org={org.slug} connectionId={c.id} contentType={ct} />
+                            ) : null}
+                          </td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              </div>
+              <div className="mt-4 grid gap-6 md:grid-cols-2">
+                {roleAtLeast(role, "admin") && enabled.size < CONTENT_TYPES.length ? (
+                  <ActivityStartForm
+                    org={org.slug}
+                    connectionId={c.id}
+                    contentTypes={CONTENT_TYPES.filter((ct) => !enabled.has(ct))}
+                  />
+                ) : null}
+                <div>
+                  <p className="label">{t("activityRecent")}</p>
+                  {activity.recent.length === 0 ? (
+                    <p className="text-sm text-zinc-500">{t("activityNone")}</p>
+                  ) : (
+                    <ul className="space-y-1 text-xs">
+                      {activity.recent.map((r) => (
+                        <li key={r.contentId} className="break-all">
+                          <code>{r.contentType}</code> · {when(r.contentCreated)} · {t(`activitySource.${r.source}`)}
+                          {r.acknowledgedAt ? ` · ${t("activityAcknowledged")}` : ""}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </div>
+              </div>
+            </Card>
+          </div>
+        ) : null}
+        <div className="space-y-6 lg:col-start-2 lg:row-start-1">
           {oauth && c.status !== "revoked" ? (
             <Card title={c.status === "active" ? t("reconnect") : t("getConsent")}>
               <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">{t("consentChoices")}</p>
