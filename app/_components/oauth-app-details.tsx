@@ -5,7 +5,10 @@ import type { getOAuthApp } from "@/lib/oauth-apps/get-oauth-app";
 
 type App = NonNullable<Awaited<ReturnType<typeof getOAuthApp>>>;
 
-/** What to register at the provider: the redirect URI, and for certificates the Azure manifest entry. */
+/**
+ * What to register at the provider: the redirect URI, for certificates the Azure manifest entry, and
+ * for Microsoft apps the app instance property lock (servicePrincipalLockConfiguration).
+ */
 export async function OAuthAppDetails({ app, redirectUri }: { app: App; redirectUri: string }) {
   const t = await getTranslations("appForm");
   const format = await getFormatter();
@@ -63,6 +66,24 @@ export async function OAuthAppDetails({ app, redirectUri }: { app: App; redirect
               {app.certificate.certificatePem}
             </pre>
           </details>
+        </Card>
+      ) : null}
+      {app.servicePrincipalLock ? (
+        <Card title={t("lockTitle")}>
+          <p className="mb-2 text-sm text-zinc-600 dark:text-zinc-400">{t("lockBody")}</p>
+          <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">{t("lockDefault")}</p>
+          <div className="relative">
+            <pre
+              className="max-h-64 overflow-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100"
+              data-testid="service-principal-lock"
+            >
+              {app.servicePrincipalLock}
+            </pre>
+            <div className="absolute right-2 top-2">
+              <CopyButton value={app.servicePrincipalLock} />
+            </div>
+          </div>
+          <p className="mt-3 text-xs text-zinc-500">{t("lockGraph")}</p>
         </Card>
       ) : null}
     </div>

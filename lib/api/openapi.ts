@@ -60,6 +60,8 @@ function parameters(route: (typeof API_ROUTES)[number]) {
       list.push({ name, in: where, required: where === "path" || (js.required ?? []).includes(name), schema: s });
     }
   }
+  for (const p of route.queryPatterns ?? [])
+    list.push({ name: p.name, in: "query", required: false, description: p.description, schema: { type: "string" } });
   return list;
 }
 

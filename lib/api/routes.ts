@@ -14,6 +14,11 @@ import {
   ZConsentLinkOut,
   ZCreateConnectionBody,
   ZCreatedConnection,
+  ZDeleteConnectionQuery,
+  ZDeletedConnection,
+  ZUpdateConnectionBody,
+  ZUpdatedConnection,
+  METADATA_FILTER,
   ZIdParams,
   ZListConnectionsQuery,
   ZProviderList,
@@ -39,6 +44,8 @@ import { createConnection } from "@/lib/connections/create-connection";
 import { createConsentLink } from "@/lib/connections/create-consent-link";
 import { testConnection } from "@/lib/connections/test-connection";
 import { disconnectConnection } from "@/lib/connections/disconnect-connection";
+import { purgeConnection } from "@/lib/connections/purge-connection";
+import { updateConnection } from "@/lib/connections/update-connection";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { getAppOnlyToken } from "@/lib/tokens/get-app-only-token";
 
@@ -62,7 +69,7 @@ export type ApiResult = {
 
 export type ApiRoute = {
   id: string;
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   /** OpenAPI-style path */
   path: string;
   scope: TApiScope;
@@ -70,6 +77,8 @@ export type ApiRoute = {
   description?: string;
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** query parameters whose names follow a pattern (`metadata.<key>`), for the OpenAPI document */
+  queryPatterns?: Array<{ name: string; description: string }>;
   body?: z.ZodType;
   /** the body may be absent (treated as {}) */
   bodyOptional?: boolean;
@@ -141,16 +150,36 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "List connections",
     description: "Newest first, cursor-paginated: pass `next_cursor` back as `cursor`.",
     query: ZListConnectionsQuery,
+    queryPatterns: [
+      {
+        name: "metadata.{key}",
+        description:
+          "Only connections whose metadata has exactly this value at {key}, e.g. `?metadata.customer_id=c-42` (several: all must match; at most 8).",
+      },
+    ],
     response: { status: 200, schema: ZConnectionList, description: "A page of connections" },
     errors: [401, 403, 422, 429],
     handler: async (ctx) => {
       const q = ctx.query as z.infer<typeof ZListConnectionsQuery>;
+      const wanted = Object.entries(q).flatMap(([k, v]) => {
+        const m = METADATA_FILTER.exec(k);
+        return m && typeof v === "string" ? [[m[1]!, v] as const] : [];
+      });
       const rows = await ctx.db.connection.findMany({
         where: {
           organizationId: ctx.principal.organizationId,
           ...(q.provider ? { providerId: q.provider } : {}),
           ...(q.status ? { status: q.status } : {}),
           ...(q.tenant_id ? { externalTenantId: q.tenant_id.toLowerCase() } : {}),
+          // metadata is stored as JSON.stringify of string keys and values: `"key":"value"` (quotes and all,
+          // escaped the same way) occurs in it exactly when that key holds that value
+          ...(wanted.length
+            ? {
+                AND: wanted.map(([k, v]) => ({
+                  customerMetadata: { contains: `${JSON.stringify(k)}:${JSON.stringify(v)}` },
+                })),
+              }
+            : {}),
         },
         select: CONNECTION_OUT_SELECT,
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
@@ -169,10 +198,15 @@ export const API_ROUTES: ApiRoute[] = [
         });
       }
       const page = rows.slice(0, q.limit);
+      // SQLite's LIKE ignores ASCII case: the exact comparison is made here (a page may then be shorter)
+      const exact = (c: (typeof page)[number]) => {
+        const m = JSON.parse(c.customerMetadata) as Record<string, string>;
+        return wanted.every(([k, v]) => m[k] === v);
+      };
       return {
         status: 200,
         body: {
-          data: page.map(serializeConnection),
+          data: (wanted.length ? page.filter(exact) : page).map(serializeConnection),
           next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
         },
       };
@@ -360,24 +394,66 @@ export const API_ROUTES: ApiRoute[] = [
     },
   },
   {
+    id: "updateConnection",
+    method: "PATCH",
+    path: "/api/v1/connections/{id}",
+    scope: "connections:write",
+    summary: "Edit a connection",
+    description:
+      "`settings` and `metadata` merge (a key set to null is removed); `scopes` replaces the requested set. A change to a setting flagged `reconsentOnChange` (it changes where secrets are sent) or to the requested scopes deletes the tokens in the same transaction, sets `pending_consent` and answers with a fresh `consent_url`; `connection.needs_reconsent` is sent with reason `settings_changed`. Secret settings are write-only.",
+    params: ZIdParams,
+    body: ZUpdateConnectionBody,
+    response: { status: 200, schema: ZUpdatedConnection, description: "The connection as it is now" },
+    errors: [401, 403, 404, 409, 422, 429],
+    handler: async (ctx) => {
+      const c = await findConnection(ctx);
+      const r = await updateConnection({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        connectionId: c.id,
+        input: ctx.body,
+        actor: actor(ctx),
+      });
+      return {
+        status: 200,
+        body: {
+          connection: serializeConnection(await findConnection(ctx)),
+          reconsent_required: r.reconsentRequired,
+          ...(r.consentUrl ? { consent_url: r.consentUrl, consent_expires_at: r.consentExpiresAt!.toISOString() } : {}),
+        },
+      };
+    },
+  },
+  {
     id: "deleteConnection",
     method: "DELETE",
     path: "/api/v1/connections/{id}",
     scope: "connections:write",
-    summary: "Disconnect",
-    description: "Revokes at the provider where it can, deletes the tokens, keeps the audit trail.",
+    summary: "Disconnect (and, with purge=true, delete permanently)",
+    description:
+      "Revokes at the provider where it can (the outcome is in `revocation`), deletes the tokens, keeps the audit trail. A failed revocation still deletes the local tokens. `?purge=true` also removes the connection and its consent links; the audit trail stays.",
     params: ZIdParams,
-    response: { status: 200, schema: ZConnectionOut, description: "The connection, now revoked" },
-    errors: [401, 403, 404, 429],
+    query: ZDeleteConnectionQuery,
+    response: {
+      status: 200,
+      schema: ZDeletedConnection,
+      description: "The connection, now revoked (or as it was last, when purged)",
+    },
+    errors: [401, 403, 404, 422, 429],
     handler: async (ctx) => {
       const c = await findConnection(ctx);
-      await disconnectConnection({
-        db: ctx.db,
-        organizationId: ctx.principal.organizationId,
-        connectionId: c.id,
-        actor: actor(ctx),
-      });
-      return { status: 200, body: serializeConnection(await findConnection(ctx)) };
+      const { purge } = ctx.query as z.infer<typeof ZDeleteConnectionQuery>;
+      const args = { db: ctx.db, organizationId: ctx.principal.organizationId, connectionId: c.id, actor: actor(ctx) };
+      if (purge === "true") {
+        const r = await purgeConnection(args);
+        const last = serializeConnection({ ...c, status: "revoked", expiresAt: null });
+        return { status: 200, body: { ...last, revocation: r.disconnected?.revocation ?? null, purged: true } };
+      }
+      const r = await disconnectConnection(args);
+      return {
+        status: 200,
+        body: { ...serializeConnection(await findConnection(ctx)), revocation: r.revocation, purged: false },
+      };
     },
   },
   {

@@ -2,7 +2,7 @@
 // from these — one definition, so the document cannot drift from the code.
 import { z } from "zod";
 import { API_SCOPES } from "@/lib/api-keys/create-api-key";
-import { ZCreateConnection } from "@/lib/connections/schemas";
+import { ZCreateConnection, ZUpdateConnection } from "@/lib/connections/schemas";
 import { CONTENT_TYPES } from "@/lib/activity/management-api";
 
 export const CONNECTION_STATUSES = ["pending_consent", "active", "needs_reconsent", "error", "revoked"] as const;
@@ -19,8 +19,17 @@ export const ZConnectionOut = z
       name: z.string().nullable().optional(),
       email: z.string().nullable().optional(),
     }),
-    scopes: z.array(z.string()),
-    settings: z.record(z.string(), z.unknown()),
+    scopes: z.array(z.string()).describe("The requested scopes: what the next consent asks for."),
+    granted_scopes: z
+      .array(z.string())
+      .describe("What the provider granted at the last consent or refresh (empty before consent)."),
+    settings: z.record(z.string(), z.unknown()).describe("The provider settings; secret settings are omitted."),
+    secret_settings: z
+      .array(z.string())
+      .describe("The names of the secret settings that hold a value (their values are never returned)."),
+    metadata: z
+      .record(z.string(), z.string())
+      .describe("Your own keys and values (up to 32; keys `^[a-z0-9_.-]{1,64}$`, values ≤ 512 characters)."),
     created_at: z.string(),
     connected_at: z.string().nullable(),
     expires_at: z.string().nullable(),
@@ -32,19 +41,74 @@ export const ZConnectionOut = z
   })
   .meta({ id: "Connection" });
 
-export const ZListConnectionsQuery = z.object({
-  provider: z.string().max(64).optional(),
-  status: z.enum(CONNECTION_STATUSES).optional(),
-  tenant_id: z.string().max(64).optional(),
-  cursor: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-});
+/** `?metadata.<key>=<value>`: connections whose metadata has exactly that value (several: all of them). */
+export const METADATA_FILTER = /^metadata\.(.*)$/;
+
+export const ZListConnectionsQuery = z
+  .object({
+    provider: z.string().max(64).optional(),
+    status: z.enum(CONNECTION_STATUSES).optional(),
+    tenant_id: z.string().max(64).optional(),
+    cursor: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+  })
+  .catchall(z.string())
+  .superRefine((q, ctx) => {
+    let n = 0;
+    for (const [k, v] of Object.entries(q)) {
+      const m = METADATA_FILTER.exec(k);
+      if (!m) continue;
+      n += 1;
+      if (!/^[a-z0-9_.-]{1,64}$/.test(m[1]!))
+        ctx.addIssue({ code: "custom", path: [k], message: "A metadata key is 1–64 of a-z, 0-9, _ . -" });
+      else if (typeof v === "string" && v.length > 512)
+        ctx.addIssue({ code: "custom", path: [k], message: "A metadata value is at most 512 characters" });
+    }
+    if (n > 8) ctx.addIssue({ code: "custom", path: ["metadata"], message: "Filter on at most 8 metadata keys" });
+  });
 
 export const ZConnectionList = z
   .object({ data: z.array(ZConnectionOut), next_cursor: z.string().nullable() })
   .meta({ id: "ConnectionList" });
 
 export const ZCreateConnectionBody = ZCreateConnection.meta({ id: "CreateConnection" });
+
+export const ZUpdateConnectionBody = ZUpdateConnection.meta({ id: "UpdateConnection" });
+
+export const ZUpdatedConnection = z
+  .object({
+    connection: ZConnectionOut,
+    reconsent_required: z
+      .boolean()
+      .describe("A setting flagged `reconsentOnChange` or the requested scopes changed: the tokens were deleted."),
+    consent_url: z.string().optional().describe("When consent is needed again: a fresh consent link"),
+    consent_expires_at: z.string().optional(),
+  })
+  .meta({ id: "UpdatedConnection" });
+
+export const ZRevocationOut = z
+  .object({
+    outcome: z
+      .enum(["revoked", "unsupported", "failed"])
+      .describe(
+        "revoked: the provider confirmed; unsupported: the provider has no revocation endpoint; failed: see reason (the local tokens are deleted anyway)",
+      ),
+    reason: z.string().optional(),
+  })
+  .nullable()
+  .describe("The revocation at the provider; null when the connection was already disconnected");
+
+export const ZDeleteConnectionQuery = z.object({
+  purge: z
+    .enum(["true", "false"])
+    .optional()
+    .describe("true: also remove the connection itself and its consent links (the audit trail stays)"),
+});
+
+export const ZDeletedConnection = ZConnectionOut.extend({
+  revocation: ZRevocationOut,
+  purged: z.boolean().describe("true: the connection no longer exists; this is how it was last"),
+}).meta({ id: "DeletedConnection" });
 
 export const ZConsentLinkOut = z
   .object({ consent_url: z.string(), consent_expires_at: z.string(), redirect_uri: z.string().nullable() })

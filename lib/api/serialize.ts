@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { ZConnectionOut } from "@/lib/api/schemas";
+import { secretSettingKeys } from "@/lib/connections/secret-settings";
 
 type Row = {
   id: string;
@@ -11,6 +12,10 @@ type Row = {
   accountName: string | null;
   accountEmail: string | null;
   scopes: string;
+  requestedScopes: string;
+  customerMetadata: string;
+  secretSettingsEnc: string | null;
+  organizationId: string;
   settings: string;
   createdAt: Date;
   connectedAt: Date | null;
@@ -33,6 +38,11 @@ export const CONNECTION_OUT_SELECT = {
   accountName: true,
   accountEmail: true,
   scopes: true,
+  requestedScopes: true,
+  customerMetadata: true,
+  // only which secret settings are set is shown, never their values
+  secretSettingsEnc: true,
+  organizationId: true,
   settings: true,
   createdAt: true,
   connectedAt: true,
@@ -54,8 +64,11 @@ export function serializeConnection(c: Row): z.infer<typeof ZConnectionOut> {
     status: c.status as z.infer<typeof ZConnectionOut>["status"],
     tenant_id: c.externalTenantId,
     account: { id: c.accountId, name: c.accountName, email: c.accountEmail },
-    scopes: c.scopes.split(" ").filter(Boolean),
+    scopes: c.requestedScopes.split(" ").filter(Boolean),
+    granted_scopes: c.scopes.split(" ").filter(Boolean),
     settings: JSON.parse(c.settings) as Record<string, unknown>,
+    secret_settings: secretSettingKeys(c),
+    metadata: JSON.parse(c.customerMetadata) as Record<string, string>,
     created_at: c.createdAt.toISOString(),
     connected_at: iso(c.connectedAt),
     expires_at: c.status === "revoked" ? null : iso(c.expiresAt),

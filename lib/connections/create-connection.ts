@@ -5,12 +5,14 @@ import crypto from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { AppError, fieldErrors } from "@/lib/errors";
 import { PROVIDERS } from "@/lib/providers/catalogue";
+import type { TProvider } from "@/lib/providers/schema";
 import { customerUrls, parseProviderSettings } from "@/lib/providers/settings";
 import { assertSafeUrl } from "@/lib/oauth/egress";
 import { saveOAuthApp } from "@/lib/oauth-apps/save-oauth-app";
 import { saveTokenSet } from "@/lib/tokens/save-token-set";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { ZCreateConnection } from "@/lib/connections/schemas";
+import { sealSecretSettings, splitSettings } from "@/lib/connections/secret-settings";
 
 export async function createConnection({
   db,
@@ -89,23 +91,10 @@ export async function createConnection({
     });
   }
 
-  if (provider.adminConsent && settings[provider.adminConsent.setting] === provider.adminConsent.value && oauthAppId) {
-    const app = await db.oAuthApp.findUnique({ where: { id: oauthAppId }, select: { organizationId: true } });
-    if (app?.organizationId === null) {
-      // The v2 callback carries only a tenant id; with a shared platform app that proves nothing about
-      // who consented. It is allowed with the organization's own app registration only.
-      throw new AppError(
-        "validation",
-        "Admin consent only (v2) needs your organization's own app registration; with the platform app, use admin consent with sign-in (v1).",
-        {
-          errors: [{ path: "settings.consent_mode", message: "validation.v2NeedsCustomApp" }],
-          i18n: { key: "errors.checkFields" },
-        },
-      );
-    }
-  }
+  await assertAdminConsentAllowed(db, provider, settings, oauthAppId);
   const id = crypto.randomUUID();
-  const scopes = (v.scopes ?? provider.defaultScopes).join(" ");
+  const scopes = [...new Set(v.scopes ?? provider.defaultScopes)].join(" ");
+  const { plain, secret } = splitSettings(provider, settings);
   const connection = await db.$transaction(async (tx) => {
     const c = await tx.connection.create({
       data: {
@@ -114,8 +103,12 @@ export async function createConnection({
         providerId: provider.id,
         oauthAppId,
         name: v.name,
-        settings: JSON.stringify(settings),
-        scopes,
+        settings: JSON.stringify(plain),
+        secretSettingsEnc: sealSecretSettings({ id, organizationId }, secret),
+        requestedScopes: scopes,
+        // granted scopes: what the provider answers at consent (an API key grants what it grants)
+        scopes: "",
+        customerMetadata: JSON.stringify(v.metadata ?? {}),
         status: provider.authKind === "api_key" ? "active" : "pending_consent",
         ...(provider.authKind === "api_key" ? { connectedAt: new Date() } : {}),
       },
@@ -147,9 +140,33 @@ export async function createConnection({
       action: "connection.created",
       outcome: "success",
       target: { type: "connection", id },
-      details: { provider: provider.id, name: v.name },
+      details: { provider: provider.id, name: v.name, ...(v.metadata ? { metadata: v.metadata } : {}) },
     },
     db,
   );
   return connection;
+}
+
+/**
+ * The v2 admin-consent callback carries only a tenant id; with a shared platform app that proves
+ * nothing about who consented. It is allowed with the organization's own app registration only.
+ */
+export async function assertAdminConsentAllowed(
+  db: Db,
+  provider: TProvider,
+  settings: Record<string, unknown>,
+  oauthAppId: string | null,
+) {
+  if (!provider.adminConsent || settings[provider.adminConsent.setting] !== provider.adminConsent.value || !oauthAppId)
+    return;
+  const app = await db.oAuthApp.findUnique({ where: { id: oauthAppId }, select: { organizationId: true } });
+  if (app?.organizationId === null)
+    throw new AppError(
+      "validation",
+      "Admin consent only (v2) needs your organization's own app registration; with the platform app, use admin consent with sign-in (v1).",
+      {
+        errors: [{ path: "settings.consent_mode", message: "validation.v2NeedsCustomApp" }],
+        i18n: { key: "errors.checkFields" },
+      },
+    );
 }

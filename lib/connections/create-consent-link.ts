@@ -29,10 +29,6 @@ export async function createConsentLink({
   });
   if (!connection)
     throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
-  if (connection.status === "revoked")
-    throw new AppError("conflict", "This connection was disconnected; create a new one.", {
-      i18n: { key: "errors.connectionRevoked" },
-    });
   const token = randomToken(32);
   const expiresAt = new Date(Date.now() + env().consentLinkTtlHours * 3600_000);
   const request = await db.consentRequest.create({
@@ -70,9 +66,11 @@ export async function revokeConsentLink({
   consentRequestId: string;
   actor: Actor;
 }) {
+  // The state of a flow in progress is kept: its callback then finds the request and is refused as
+  // link_closed ("ask for a new link"), audited in this organization, instead of an unknown state.
   const { count } = await db.consentRequest.updateMany({
     where: { id: consentRequestId, organizationId, revokedAt: null, usedAt: null },
-    data: { revokedAt: new Date(), stateHash: null },
+    data: { revokedAt: new Date() },
   });
   if (count !== 1)
     throw new AppError("not-found", "Consent link not found or no longer open", {

@@ -1,14 +1,10 @@
-// Disconnect: revoke at the provider where it has a revocation endpoint (best effort), delete the
-// tokens, close open consent links, mark the connection revoked. The audit trail stays.
+// Disconnect: revoke at the provider where its catalogue entry says how (best effort), delete the
+// tokens whatever that gave, close open consent links, mark the connection revoked. The audit trail stays.
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { PROVIDERS } from "@/lib/providers/catalogue";
-import { renderTemplate, applyHostOverrides, hostOverridesFromMetadata } from "@/lib/providers/resolve-url";
-import { egressFetch } from "@/lib/oauth/egress";
-import { openToken } from "@/lib/tokens/token-secrets";
+import { revokeAtProvider, type TRevocationResult } from "@/lib/connections/revoke-at-provider";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
-import { logger } from "@/lib/logger";
 
 export async function disconnectConnection({
   db,
@@ -20,39 +16,23 @@ export async function disconnectConnection({
   organizationId: string;
   connectionId: string;
   actor: Actor;
-}) {
+}): Promise<{ revocation: TRevocationResult; revokedAtProvider: boolean | null }> {
   const c = await db.connection.findFirst({ where: { id: connectionId, organizationId }, include: { tokenSet: true } });
   if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
-  const provider = PROVIDERS.get(c.providerId);
-  let revokedAtProvider: boolean | null = null;
-  if (provider?.revocationUrl && c.tokenSet) {
-    const settings = JSON.parse(c.settings) as Record<string, unknown>;
-    const metadata = JSON.parse(c.metadata) as Record<string, string>;
-    const hostOverrides = hostOverridesFromMetadata(metadata);
-    const url = renderTemplate(provider, provider.revocationUrl, { settings, metadata, hostOverrides });
-    const token = c.tokenSet.refreshTokenEnc
-      ? openToken({ organizationId, connectionId }, "refreshTokenEnc", c.tokenSet.refreshTokenEnc)
-      : openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
-    if (url) {
-      try {
-        const res = await egressFetch(applyHostOverrides(url), {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ token }).toString(),
-          timeoutMs: 10_000,
-        });
-        revokedAtProvider = res.status >= 200 && res.status < 300;
-      } catch (e) {
-        logger.warn({ connectionId, err: { message: (e as Error).message } }, "revocation at the provider failed");
-        revokedAtProvider = false;
-      }
-    }
-  }
+  const revocation = await revokeAtProvider({
+    db,
+    organizationId,
+    connection: c,
+    settings: JSON.parse(c.settings) as Record<string, unknown>,
+    metadata: JSON.parse(c.metadata) as Record<string, string>,
+  });
+  // the earlier answer's shape: true revoked, false tried and failed, null not tried
+  const revokedAtProvider = revocation.outcome === "revoked" ? true : revocation.outcome === "failed" ? false : null;
   await db.$transaction(async (tx) => {
     await tx.tokenSet.deleteMany({ where: { connectionId, organizationId } });
     await tx.consentRequest.updateMany({
       where: { connectionId, organizationId, usedAt: null, revokedAt: null },
-      data: { revokedAt: new Date(), stateHash: null },
+      data: { revokedAt: new Date() },
     });
     await tx.connection.update({
       where: { id: connectionId },
@@ -73,7 +53,10 @@ export async function disconnectConnection({
       action: "connection.revoked",
       outcome: "success",
       target: { type: "connection", id: connectionId },
-      details: { revokedAtProvider },
+      details: {
+        revocation: revocation.outcome,
+        ...(revocation.reason ? { revocationReason: revocation.reason } : {}),
+      },
     },
     db,
   );
@@ -82,7 +65,7 @@ export async function disconnectConnection({
     organizationId,
     connectionId,
     type: "connection.revoked",
-    data: { revoked_at_provider: revokedAtProvider },
+    data: { revocation, revoked_at_provider: revokedAtProvider },
   });
-  return { revokedAtProvider };
+  return { revocation, revokedAtProvider };
 }

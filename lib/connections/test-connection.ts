@@ -1,6 +1,7 @@
 // Performs the provider's test request with the stored token and returns the status and a short,
 // redacted summary (only the catalogue's summary fields; never tokens or the raw body). The answer
 // is read with a redactor of the token the request carried: a provider may echo it in any field.
+import { allSettings, apiHeaders } from "@/lib/connections/secret-settings";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { PROVIDERS } from "@/lib/providers/catalogue";
@@ -61,6 +62,8 @@ export async function testConnection({
   const token = openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
   const url = new URL(applyHostOverrides(rendered));
   const headers: Record<string, string> = { accept: "application/json" };
+  const extra = apiHeaders(provider, allSettings(c));
+  Object.assign(headers, extra);
   if (provider.apiAuth.queryParam) url.searchParams.set(provider.apiAuth.queryParam, token);
   else headers[provider.apiAuth.header.toLowerCase()] = `${provider.apiAuth.prefix}${token}`;
   for (const [k, template] of Object.entries(provider.test.query)) {
@@ -69,7 +72,7 @@ export async function testConnection({
   }
 
   // Only the token itself: these APIs' own ids are token-shaped (Webex's base64 person and org ids).
-  const redact = createRedactor([token], { tokenShapes: false });
+  const redact = createRedactor([token, ...Object.values(extra)], { tokenShapes: false });
   const shown = (v: unknown) => redact(String(v)).slice(0, 200);
   const started = Date.now();
   let result: TestResult;

@@ -279,8 +279,8 @@ async function recordFailure(ctx: Ctx, { reason, details = {}, extra = {} }: Fai
 function checkFlow(row: Row, browserSecret: string | undefined): Failure | null {
   if (!browserSecret || sha256(browserSecret) !== row.browserHash) return { reason: "wrong_browser" };
   if (!row.stateExpiresAt || row.stateExpiresAt <= new Date()) return { reason: "state_expired" };
-  if (row.revokedAt || row.usedAt || row.expiresAt <= new Date() || row.connection.status === "revoked")
-    return { reason: "link_closed" };
+  // A disconnect closes the open requests in its own transaction; a request made after it is a reconnect.
+  if (row.revokedAt || row.usedAt || row.expiresAt <= new Date()) return { reason: "link_closed" };
   return null;
 }
 

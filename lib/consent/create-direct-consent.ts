@@ -18,10 +18,6 @@ export async function createDirectConsent({
     select: { id: true, providerId: true, status: true },
   });
   if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
-  if (c.status === "revoked")
-    throw new AppError("conflict", "This connection was disconnected; create a new one.", {
-      i18n: { key: "errors.connectionRevoked" },
-    });
   return db.consentRequest.create({
     data: {
       organizationId,

@@ -30,10 +30,12 @@ export async function findOpenConsentLink({ db, token }: { db: Db; token: string
     where: { linkTokenHash: sha256(token) },
     include: {
       organization: { select: { id: true, name: true } },
-      connection: { select: { id: true, name: true, providerId: true, status: true, scopes: true, settings: true } },
+      connection: {
+        select: { id: true, name: true, providerId: true, status: true, requestedScopes: true, settings: true },
+      },
     },
   });
-  if (!r || r.revokedAt || r.usedAt || r.expiresAt <= new Date() || r.connection.status === "revoked") return null;
+  if (!r || r.revokedAt || r.usedAt || r.expiresAt <= new Date()) return null;
   return r;
 }
 
@@ -83,7 +85,7 @@ export async function startConsent({
         : null,
       redirectUri,
       browserHash: sha256(browserSecret),
-      requestedScopes: connection.scopes,
+      requestedScopes: connection.requestedScopes,
       returnTo: returnTo ?? null,
     },
   });
@@ -103,8 +105,8 @@ export async function startConsent({
     for (const [k, v] of Object.entries(provider.authorizationParams)) params.set(k, v);
     params.set("client_id", app.clientId);
     params.set("redirect_uri", redirectUri);
-    if (!provider.omitScopeParam && connection.scopes)
-      params.set("scope", connection.scopes.split(" ").join(provider.scopeSeparator));
+    if (!provider.omitScopeParam && connection.requestedScopes)
+      params.set("scope", connection.requestedScopes.split(" ").join(provider.scopeSeparator));
     params.set("state", state);
     if (pkce) {
       params.set("code_challenge", pkce.challenge);

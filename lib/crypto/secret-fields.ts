@@ -13,6 +13,8 @@ export const SECRET_FIELDS = [
     fields: ["accessTokenEnc", "refreshTokenEnc", "idTokenEnc"],
     rowId: (r: Row) => String(r.connectionId),
   },
+  // settings the catalogue marks `secret` (lib/connections/secret-settings.ts)
+  { model: "connection", table: "Connection", fields: ["secretSettingsEnc"], rowId: (r: Row) => r.id },
   { model: "consentRequest", table: "ConsentRequest", fields: ["pkceVerifierEnc"], rowId: (r: Row) => r.id },
   { model: "webhookEndpoint", table: "WebhookEndpoint", fields: ["secretEnc"], rowId: (r: Row) => r.id },
   // the authId Microsoft echoes in Webhook-AuthID, bound to its connection

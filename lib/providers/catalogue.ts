@@ -34,6 +34,8 @@ const ENTRIES: TProviderInput[] = [
       retryable: [50196, 90033],
     },
     errorCodePrefix: "AADSTS",
+    // No revocation: Azure AD v1 has no token revocation endpoint; grants end by removing the enterprise
+    // app or by revokeSignInSessions (https://learn.microsoft.com/graph/api/user-revokesigninsessions).
     tenantFromAccessToken: { tenantClaim: "tid", nameClaim: "name", emailClaim: "upn", idClaim: "oid" },
     apiBaseUrl: "{hosts.api}",
     test: { url: "{hosts.api}/api/v1.0/{tenant}/activity/feed/subscriptions/list", summaryFields: [] },
@@ -83,8 +85,13 @@ const ENTRIES: TProviderInput[] = [
       // The test request and the proxy carry the access token: changing where it goes needs consent again.
       { key: "test_url", type: "url", required: false, reconsentOnChange: true },
       { key: "api_base_url", type: "url", required: false, reconsentOnChange: true },
+      // Headers an API gateway wants beside the token (e.g. Apigee's or Azure API Management's key):
+      // sent by the proxy and the test request, stored encrypted, never shown again.
+      { key: "api_headers", type: "key_values", required: false, secret: true, headers: true },
       // RFC 9207 mix-up defence for servers that send `iss` on the redirect
       { key: "issuer", type: "url", required: false, reconsentOnChange: true },
+      // RFC 7009: the refresh token and the client's credentials go here on disconnect (SECURITY #34)
+      { key: "revocation_url", type: "url", required: false, reconsentOnChange: true },
     ],
     callbackIssuer: "{settings.issuer}",
     authorizationUrl: "{settings.authorization_url}",
@@ -95,9 +102,22 @@ const ENTRIES: TProviderInput[] = [
     pkceSetting: "use_pkce",
     scopeSeparator: " ",
     clientAuth: "client_secret_post",
-    expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
+    expiry: {
+      expiresInField: "expires_in",
+      refreshExpiresInField: "refresh_token_expires_in",
+      defaultLifetimeSeconds: 3600,
+    },
     apiBaseUrl: "{settings.api_base_url}",
     test: { url: "{settings.test_url}", summaryFields: [] },
+    // RFC 7009 §2.1 (https://www.rfc-editor.org/rfc/rfc7009#section-2.1); no revocation_url: "unsupported"
+    revocation: {
+      method: "POST",
+      url: "{settings.revocation_url}",
+      tokenParam: "token",
+      token: "refresh_or_access",
+      tokenTypeHint: true,
+      clientAuth: "provider",
+    },
   },
   {
     id: "webex",
@@ -119,6 +139,8 @@ const ENTRIES: TProviderInput[] = [
       refreshTokenLifetimeSeconds: 90 * 86400,
     },
     apiBaseUrl: "{hosts.api}",
+    // No revocation: Webex documents only the admin-only Authorizations API for it
+    // (https://developer.webex.com/docs/api/v1/authorizations), no endpoint an integration calls itself.
     test: {
       url: "{hosts.api}/v1/people/me",
       summaryFields: ["displayName", "emails.0", "orgId"],
@@ -145,6 +167,8 @@ const ENTRIES: TProviderInput[] = [
     ],
     authorizationUrl: "{hosts.space}/OAuth2AccessRequest.action",
     tokenUrl: "{hosts.space}/api/v2/oauth2/token",
+    // No revocation: Nulab documents authorization and token endpoints only
+    // (https://developer.nulab.com/docs/backlog/auth).
     clientAuth: "client_secret_post",
     expiry: { expiresInField: "expires_in", defaultLifetimeSeconds: 3600 },
     apiBaseUrl: "{hosts.space}",
@@ -194,7 +218,15 @@ const ENTRIES: TProviderInput[] = [
     ],
     authorizationUrl: "{hosts.accounts}/oauth/v2/auth",
     tokenUrl: "{hosts.accounts}/oauth/v2/token",
-    revocationUrl: "{hosts.accounts}/oauth/v2/token/revoke",
+    // https://www.zoho.com/accounts/protocol/oauth/revoke-refresh-token.html: POST, `token`, no client
+    // authentication, {"status":"success"}; at the accounts-server the callback named (metadata host.accounts).
+    revocation: {
+      method: "POST",
+      url: "{hosts.accounts}/oauth/v2/token/revoke",
+      tokenParam: "token",
+      token: "refresh",
+      clientAuth: "none",
+    },
     authorizationParams: { access_type: "offline", prompt: "consent" },
     scopeSeparator: ",",
     defaultScopes: ["ZohoInventory.FullAccess.all"],
@@ -238,6 +270,15 @@ const ENTRIES: TProviderInput[] = [
       BAD_CLIENT_ID: "invalid_client",
       BAD_CLIENT_SECRET: "invalid_client",
       BAD_REDIRECT_URI: "invalid_grant",
+    },
+    // "Delete a refresh token": no client authentication, 204 without a body
+    // (https://developers.hubspot.com/docs/api-reference/auth-oauth-v1/refresh-tokens/delete-oauth-v1-refresh-tokens-token)
+    revocation: {
+      method: "DELETE",
+      url: "{hosts.api}/oauth/v1/refresh-tokens/{token}",
+      token: "refresh",
+      clientAuth: "none",
+      successStatuses: [204],
     },
     apiBaseUrl: "{hosts.api}",
     test: {

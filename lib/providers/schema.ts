@@ -5,6 +5,49 @@ import { z } from "zod";
 /** A URL template: `{hosts.x}`, `{settings.x}`, `{tenant}`, `{metadata.x}` are filled in; nothing else. */
 const ZTemplate = z.string().min(1);
 
+/** Where a revocation URL carries the token, URL-encoded (HubSpot's DELETE …/refresh-tokens/{token}). */
+export const TOKEN_PLACEHOLDER = "{token}";
+
+/**
+ * Revoking the grant at the provider when a connection is disconnected (RFC 7009 or the provider's own
+ * endpoint). The token goes in the path (`{token}` in `url`) or in the form parameter `tokenParam`.
+ */
+export const ZRevocation = z
+  .object({
+    method: z.enum(["POST", "DELETE"]).default("POST"),
+    url: ZTemplate,
+    /** the form parameter carrying the token ("token" in RFC 7009); absent when `url` has `{token}` */
+    tokenParam: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/)
+      .optional(),
+    /** which stored token is revoked; "refresh_or_access": the refresh token, else the access token */
+    token: z.enum(["refresh", "access", "refresh_or_access"]),
+    /** send RFC 7009's token_type_hint (refresh_token / access_token) beside the token */
+    tokenTypeHint: z.boolean().default(false),
+    /** "provider": the provider's clientAuth, or the connection's client_auth setting (lib/providers/resolve-url.ts) */
+    clientAuth: z.enum(["none", "client_secret_post", "client_secret_basic", "provider"]),
+    /** the answers that mean "revoked"; default any 2xx */
+    successStatuses: z.array(z.number().int().min(200).max(299)).min(1).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const inPath = r.url.includes(TOKEN_PLACEHOLDER);
+    if (inPath === Boolean(r.tokenParam))
+      ctx.addIssue({
+        code: "custom",
+        message: "revocation: the token goes either in the URL ({token}) or in tokenParam",
+      });
+    if (r.tokenTypeHint && !r.tokenParam)
+      ctx.addIssue({ code: "custom", message: "revocation: tokenTypeHint is a form parameter and needs tokenParam" });
+    // a DELETE carries no body: nothing may need one
+    if (r.method === "DELETE" && (r.tokenParam || !["none", "client_secret_basic"].includes(r.clientAuth)))
+      ctx.addIssue({
+        code: "custom",
+        message: "revocation: a DELETE has no form body (no tokenParam, no client_secret_post)",
+      });
+  });
+export type TRevocation = z.infer<typeof ZRevocation>;
+
 export const ZSetting = z.object({
   key: z.string().regex(/^[a-z][a-z0-9_]*$/),
   type: z.enum(["string", "url", "host", "enum", "key_values", "boolean"]),
@@ -18,6 +61,8 @@ export const ZSetting = z.object({
   example: z.string().optional(),
   /** changing it after consent wipes tokens and forces re-consent (it changes where secrets are sent) */
   reconsentOnChange: z.boolean().default(false),
+  /** a key_values setting whose entries are HTTP headers added to API calls (proxy, test request) */
+  headers: z.boolean().default(false),
 });
 export type TSetting = z.infer<typeof ZSetting>;
 
@@ -47,7 +92,8 @@ export const ZProvider = z
     authorizationUrl: ZTemplate.optional(),
     tokenUrl: ZTemplate.optional(),
     refreshUrl: ZTemplate.optional(),
-    revocationUrl: ZTemplate.optional(),
+    /** absent: the provider documents no way to revoke a grant (the disconnect outcome is "unsupported") */
+    revocation: ZRevocation.optional(),
     authorizationParams: z.record(z.string(), z.string()).default({}),
     tokenParams: z.record(z.string(), z.string()).default({}),
     /** user-entered extra authorization parameters come from this key_values setting */

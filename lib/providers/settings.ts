@@ -16,6 +16,29 @@ const RESERVED_PARAMS = new Set([
   "client_secret",
 ]);
 
+/** Headers Consentry sets or a hop may act on: a `headers` setting may not name them. */
+const RESERVED_HEADERS = new Set([
+  "authorization",
+  "host",
+  "cookie",
+  "connection",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "keep-alive",
+  "expect",
+  "accept-encoding",
+  "forwarded",
+]);
+
+function isReservedHeader(name: string): boolean {
+  const k = name.toLowerCase();
+  return RESERVED_HEADERS.has(k) || /^(proxy-|x-forwarded-|consentry-)/.test(k);
+}
+
 function settingSchema(s: TSetting): z.ZodType {
   switch (s.type) {
     case "url":
@@ -40,6 +63,20 @@ function settingSchema(s: TSetting): z.ZodType {
         z.enum(["true", "false", "on", "off"]).transform((v) => v === "true" || v === "on"),
       ]);
     case "key_values":
+      if (s.headers)
+        return z
+          .record(
+            z
+              .string()
+              .regex(/^[A-Za-z0-9-]{1,64}$/, "validation.headerName")
+              .refine((k) => !isReservedHeader(k), "validation.reservedHeader"),
+            z
+              .string()
+              .max(1024)
+              .regex(/^[\x20-\x7e\t]*$/, "validation.headerValue"),
+            { error: (iss) => (iss.code === "invalid_key" ? "validation.headerName" : undefined) },
+          )
+          .refine((o) => Object.keys(o).length <= 20, "validation.tooManyParams");
       return (
         z
           // zod reports a bad record key as "Invalid key in record" unless told otherwise

@@ -3,6 +3,7 @@
 // The request goes to the catalogue's API base (`apiBaseUrl`) and below its path only, through the
 // egress guard; the answer is streamed back as the provider gave it, marked `Consentry-Proxy: provider`,
 // with the credential masked wherever the provider echoes it. Consentry's own failures are problem+json.
+import { allSettings, apiHeaders } from "@/lib/connections/secret-settings";
 import { Transform, type Readable } from "node:stream";
 import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
@@ -185,6 +186,7 @@ type Resolved = {
   authHeader: string;
   authPrefix: string;
   queryParam?: string;
+  extraHeaders: Record<string, string>;
 };
 
 /** Everything that can be decided before the body is read: who asks, for which connection, and where it goes. */
@@ -229,7 +231,15 @@ async function resolve(db: Db, req: ProxyRequest, principalOut: { p: ApiPrincipa
     );
   const c = await db.connection.findFirst({
     where: { id: connectionId, organizationId: principal.organizationId },
-    select: { id: true, providerId: true, settings: true, metadata: true, externalTenantId: true },
+    select: {
+      id: true,
+      organizationId: true,
+      providerId: true,
+      settings: true,
+      secretSettingsEnc: true,
+      metadata: true,
+      externalTenantId: true,
+    },
   });
   // another organization's connection is indistinguishable from a missing one
   if (!c) throw new AppError("not-found", `No connection ${connectionId} in this organization.`);
@@ -264,6 +274,8 @@ async function resolve(db: Db, req: ProxyRequest, principalOut: { p: ApiPrincipa
     url: `${target.origin}${target.pathname}${search ? `?${search}` : ""}`,
     appOnly: tokenKind === "app",
     connectionId: c.id,
+    // a gateway's own headers (the generic provider's secret api_headers setting)
+    extraHeaders: apiHeaders(provider, allSettings(c)),
     authHeader: provider.apiAuth.header.toLowerCase(),
     authPrefix: provider.apiAuth.prefix,
     queryParam: provider.apiAuth.queryParam,
@@ -288,6 +300,8 @@ export async function handleProxyRequest(db: Db, req: ProxyRequest): Promise<Pro
     }
     const r = await resolve(db, req, holder);
     providerId = r.providerId;
+    // a gateway key the provider echoes is masked like the token
+    secrets.push(...Object.values(r.extraHeaders).filter((v) => v.length >= 8));
     const body = await readBody(req.body);
     const credential = async (force: boolean) => {
       const token = r.appOnly
@@ -318,6 +332,7 @@ export async function handleProxyRequest(db: Db, req: ProxyRequest): Promise<Pro
       for (const [k, v] of req.headers)
         if (!NOT_FORWARDED.has(k) && !listed.has(k) && !k.startsWith("x-forwarded-") && k !== r.authHeader)
           headers[k] = v;
+      Object.assign(headers, r.extraHeaders);
       // identity: the answer is scanned for the token on its way through, which a compressed body would hide
       headers["accept-encoding"] = "identity";
       let url = r.url;

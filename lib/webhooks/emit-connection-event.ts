@@ -37,6 +37,7 @@ export async function emitConnectionEvent({
         expiresAt: true,
         refreshTokenExpiresAt: true,
         lastErrorCode: true,
+        customerMetadata: true,
       },
     });
     if (!c) return;
@@ -54,6 +55,7 @@ export async function emitConnectionEvent({
           expires_at: c.expiresAt?.toISOString() ?? null,
           refresh_token_expires_at: c.refreshTokenExpiresAt?.toISOString() ?? null,
           last_error_code: c.lastErrorCode,
+          metadata: JSON.parse(c.customerMetadata) as Record<string, string>,
         },
         ...data,
       },

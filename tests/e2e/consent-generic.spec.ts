@@ -38,9 +38,9 @@ test("generic OAuth 2.0 with the customer's own app: Connect now, approved, acti
 
   await expect(page).toHaveURL(new RegExp(`${connectionPath}$`));
   await expect(statusOf(page)).toHaveText("Active");
-  await expect(page.locator("dt", { hasText: /^Scopes$/ }).locator("xpath=following-sibling::dd[1]")).toContainText(
-    "openid",
-  );
+  await expect(
+    page.locator("dt", { hasText: /^Granted scopes$/ }).locator("xpath=following-sibling::dd[1]"),
+  ).toContainText("openid");
 
   // The stored token works at the server's userinfo endpoint.
   await page.getByRole("button", { name: "Test connection" }).click();

@@ -59,7 +59,10 @@ const CONNECTION_KEYS = [
   "tenant_id",
   "account",
   "scopes",
+  "granted_scopes",
   "settings",
+  "secret_settings",
+  "metadata",
   "created_at",
   "connected_at",
   "expires_at",
@@ -427,7 +430,7 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     expect((await call("GET", "/api/v1/connections?limit=1", undefined, k.key)).json.data).toHaveLength(1);
   });
 
-  it("DELETE /connections/{id}: status revoked, token row deleted, audit events kept; the token endpoint then answers 409", async () => {
+  it("DELETE /connections/{id}: status revoked, token row deleted, audit events kept; the token endpoint then answers 409; Reconnect keeps the id", async () => {
     const { db } = getDb();
     const { id } = await createAndConsent();
     await flushAuditBuffer();
@@ -435,7 +438,14 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     expect(auditBefore).toBeGreaterThanOrEqual(3); // connection.created, consent_link.created, consent.completed …
     const res = await call("DELETE", `/api/v1/connections/${id}`);
     expect(res.status, res.text).toBe(200);
-    expect(res.json).toMatchObject({ id, status: "revoked", expires_at: null });
+    // no revocation_url setting: nothing to revoke with at the provider, and the answer says so
+    expect(res.json).toMatchObject({
+      id,
+      status: "revoked",
+      expires_at: null,
+      purged: false,
+      revocation: { outcome: "unsupported" },
+    });
     expect(await db.tokenSet.count({ where: { connectionId: id } })).toBe(0);
     expect(await db.connection.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "revoked" });
     await flushAuditBuffer();
@@ -448,7 +458,14 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
     const token = await call("POST", `/api/v1/connections/${id}/token`);
     expectProblem(token, 409, "needs-reconsent");
     expect(token.json.reason).toBe("revoked");
-    expectProblem(await call("POST", `/api/v1/connections/${id}/consent-link`), 409, "conflict");
+    // Reconnect: a fresh consent link on the revoked connection, consent again, the same id is active
+    const link = await call("POST", `/api/v1/connections/${id}/consent-link`);
+    expect(link.status, link.text).toBe(201);
+    await consentVia(db, link.json.consent_url, (u) => op.authorize(u));
+    expect((await call("GET", `/api/v1/connections/${id}`)).json).toMatchObject({ id, status: "active" });
+    expect((await call("POST", `/api/v1/connections/${id}/token`)).status).toBe(200);
+    const t = await storedTokens(db, id);
+    secrets.push(t.accessToken!, t.refreshToken!);
   });
 
   it("no answer and no audit row of this suite holds a secret (API key, client secret, tokens)", async () => {

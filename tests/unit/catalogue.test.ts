@@ -44,7 +44,8 @@ function templates(p: TProvider): Array<{ what: string; template: string; carrie
     { what: "authorizationUrl", template: p.authorizationUrl, carriesSecrets: true },
     { what: "tokenUrl", template: p.tokenUrl, carriesSecrets: true },
     { what: "refreshUrl", template: p.refreshUrl, carriesSecrets: true },
-    { what: "revocationUrl", template: p.revocationUrl, carriesSecrets: true },
+    // {token} (the token in the path) is filled in by lib/connections/revoke-at-provider.ts, not by renderTemplate
+    { what: "revocation.url", template: p.revocation?.url.replaceAll("{token}", "token"), carriesSecrets: true },
     { what: "appOnly.tokenUrl", template: p.appOnly?.tokenUrl, carriesSecrets: true },
     { what: "adminConsent.url", template: p.adminConsent?.url, carriesSecrets: true },
     { what: "test.url", template: p.test?.url, carriesSecrets: false },

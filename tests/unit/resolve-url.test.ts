@@ -102,7 +102,7 @@ describe("renderTemplate for every catalogue entry", () => {
       if ("authorizationUrl" in exp) expect(r(p.authorizationUrl)).toBe(exp.authorizationUrl);
       if ("tokenUrl" in exp) expect(r(p.tokenUrl)).toBe(exp.tokenUrl);
       if ("refreshUrl" in exp) expect(r(p.refreshUrl)).toBe(exp.refreshUrl);
-      if ("revocationUrl" in exp) expect(r(p.revocationUrl)).toBe(exp.revocationUrl);
+      if ("revocationUrl" in exp) expect(r(p.revocation?.url)).toBe(exp.revocationUrl);
       if ("appOnlyTokenUrl" in exp) expect(r(p.appOnly?.tokenUrl)).toBe(exp.appOnlyTokenUrl);
       if ("adminConsentUrl" in exp) expect(r(p.adminConsent?.url)).toBe(exp.adminConsentUrl);
       if ("testUrl" in exp) expect(r(p.test?.url)).toBe(exp.testUrl);

@@ -24,7 +24,7 @@ export default async function ConsentLandingPage({ params }: { params: Promise<{
   }
   const provider = PROVIDERS.get(link.connection.providerId);
   const settings = JSON.parse(link.connection.settings) as Record<string, unknown>;
-  const scopes = link.connection.scopes.split(" ").filter(Boolean);
+  const scopes = link.connection.requestedScopes.split(" ").filter(Boolean);
   const resource = provider?.authorizationParams.resource;
   return (
     <div className="card overflow-hidden">

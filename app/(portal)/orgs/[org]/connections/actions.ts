@@ -20,6 +20,8 @@ import { PROVIDERS } from "@/lib/providers/catalogue";
 import { AppError } from "@/lib/errors";
 import { refreshConnection } from "@/lib/tokens/refresh-connection";
 import { disconnectConnection } from "@/lib/connections/disconnect-connection";
+import { purgeConnection } from "@/lib/connections/purge-connection";
+import { updateConnection } from "@/lib/connections/update-connection";
 import { CONTENT_TYPES } from "@/lib/activity/management-api";
 import { startSubscriptions, stopSubscription } from "@/lib/activity/subscriptions";
 
@@ -196,18 +198,119 @@ export async function refreshNowAction(_prev: FormState | undefined, form: FormD
   });
 }
 
+/** What happened at the provider, in the user's words: revoked there, nothing to revoke with, or why not. */
+async function revocationMessage(revocation: { outcome: string; reason?: string } | null | undefined) {
+  const t = await getTranslations("connection");
+  if (!revocation) return t("disconnected");
+  if (revocation.outcome === "revoked") return t("disconnectedRevoked");
+  if (revocation.outcome === "unsupported") return t("disconnectedUnsupported");
+  return t("disconnectedFailed", { reason: revocation.reason ?? "" });
+}
+
 export async function disconnectAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
   return formAction(async () => {
     const { org, connectionId } = ZRef.parse(formObject(form));
     const { user, org: o } = await requireOrg(org, "admin");
-    await disconnectConnection({
+    const r = await disconnectConnection({
       db: db(),
       organizationId: o.id,
       connectionId,
       actor: { type: "user", id: user.id, label: user.email },
     });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
-    return { ok: true, message: (await getTranslations("connection"))("disconnected") };
+    return { ok: r.revocation.outcome !== "failed", message: await revocationMessage(r.revocation) };
+  });
+}
+
+/** Delete permanently: disconnect if still connected, remove the connection; the audit trail stays. */
+export async function purgeAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  let target = "";
+  const state = await formAction(async () => {
+    const { org, connectionId } = ZRef.parse(formObject(form));
+    const { user, org: o } = await requireOrg(org, "admin");
+    const r = await purgeConnection({
+      db: db(),
+      organizationId: o.id,
+      connectionId,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
+    const outcome = r.disconnected?.revocation.outcome ?? "already";
+    target = `/orgs/${o.slug}/connections?deleted=${encodeURIComponent(r.name)}&revocation=${outcome}`;
+    revalidatePath(`/orgs/${o.slug}/connections`);
+    return { ok: true };
+  });
+  if (state.ok) redirect(target);
+  return state;
+}
+
+/** Lines of `key=value` (or `key: value`) → an object; a line without a separator is an error. */
+function keyValueLines(text: string, field: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
+    if (!m)
+      throw new AppError("validation", "Write one key=value per line", {
+        errors: [{ path: field, message: "validation.keyValueLine" }],
+        i18n: { key: "errors.keyValueLine", values: { line: i + 1 } },
+      });
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** Edit panel → the PATCH input: only what differs from what is stored; empty optional settings are removed. */
+export async function updateConnectionAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const o = formObject(form);
+    const { org, connectionId } = ZRef.parse(o);
+    const { user, org: ov } = await requireOrg(org, "member");
+    const c = await db().connection.findFirst({
+      where: { id: connectionId, organizationId: ov.id },
+      select: { providerId: true, customerMetadata: true },
+    });
+    if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
+    const provider = PROVIDERS.get(c.providerId);
+    const settings: Record<string, unknown> = {};
+    for (const s of provider?.settings ?? []) {
+      const field = `settings.${s.key}`;
+      if (s.secret) {
+        if (o[`${field}.remove`] === "on") settings[s.key] = null;
+        else if (o[field]?.trim())
+          settings[s.key] = s.type === "key_values" ? keyValueLines(o[field], field) : o[field];
+        continue;
+      }
+      if (s.type === "boolean") settings[s.key] = o[field] === "on";
+      else if (s.type === "key_values") {
+        const kv = keyValueLines(o[field] ?? "", field);
+        settings[s.key] = Object.keys(kv).length ? kv : null;
+      } else if (o[field] !== undefined) settings[s.key] = o[field].trim() === "" && !s.required ? null : o[field];
+    }
+    const metadata: Record<string, string | null> = keyValueLines(o.metadata ?? "", "metadata");
+    for (const k of Object.keys(JSON.parse(c.customerMetadata) as Record<string, string>))
+      if (!(k in metadata)) metadata[k] = null;
+    const r = await updateConnection({
+      db: db(),
+      organizationId: ov.id,
+      connectionId,
+      input: {
+        name: o.name,
+        settings,
+        scopes: (o.scopes ?? "").split(/[\s,]+/).filter(Boolean),
+        metadata,
+      },
+      actor: { type: "user", id: user.id, label: user.email },
+      createdByUserId: user.id,
+    });
+    revalidatePath(`/orgs/${ov.slug}/connections/${connectionId}`);
+    const t = await getTranslations("connection");
+    if (r.changed.length === 0) return { ok: true, message: t("editUnchanged") };
+    return {
+      ok: true,
+      message: r.reconsentRequired ? t("editSavedReconsent") : t("editSaved"),
+      ...(r.consentUrl ? { data: { url: r.consentUrl } } : {}),
+    };
   });
 }
 

@@ -10,8 +10,26 @@ export async function generateMetadata() {
   return { title: (await getTranslations("connections"))("title") };
 }
 
-export default async function ConnectionsPage({ params }: { params: Promise<{ org: string }> }) {
+const DELETED_NOTICES = {
+  revoked: "deletedRevoked",
+  unsupported: "deletedUnsupported",
+  failed: "deletedFailed",
+  already: "deletedAlready",
+} as const;
+
+export default async function ConnectionsPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ org: string }>;
+  searchParams: Promise<{ deleted?: string; revocation?: string }>;
+}) {
   const { org } = await requireOrg((await params).org);
+  const sp = await searchParams;
+  const deletedNotice =
+    typeof sp.deleted === "string" && sp.deleted.length <= 100
+      ? DELETED_NOTICES[(sp.revocation ?? "already") as keyof typeof DELETED_NOTICES]
+      : undefined;
   const t = await getTranslations("connections");
   const ts = await getTranslations("status");
   const te = await getTranslations("lastErrors");
@@ -28,6 +46,15 @@ export default async function ConnectionsPage({ params }: { params: Promise<{ or
           </Link>
         }
       />
+      {deletedNotice ? (
+        <p
+          role="status"
+          data-testid="deleted-notice"
+          className="mb-4 rounded-md bg-emerald-50 px-4 py-3 text-sm break-words text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200"
+        >
+          {t(deletedNotice, { name: sp.deleted! })}
+        </p>
+      ) : null}
       {rows.length === 0 ? (
         <EmptyState
           title={t("emptyTitle")}

@@ -1,5 +1,5 @@
 "use client";
-import { useActionState } from "react";
+import { useActionState, useState } from "react";
 import { useTranslations } from "next-intl";
 import { FormMessage, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
@@ -8,6 +8,8 @@ import {
   createConsentLinkAction,
   disconnectAction,
   pasteRedirectAction,
+  purgeAction,
+  updateConnectionAction,
   refreshNowAction,
   revokeConsentLinkAction,
   startActivityAction,
@@ -243,6 +245,206 @@ export function ActivityStopButton({
       <input type="hidden" name="contentType" value={contentType} />
       <SubmitButton className="btn-secondary px-2 py-1 text-xs">{t("activityStop")}</SubmitButton>
       <FormMessage state={state?.ok ? undefined : state} />
+    </form>
+  );
+}
+
+export function PurgeButton({ org, connectionId, name }: { org: string; connectionId: string; name: string }) {
+  const t = useTranslations("connection");
+  const [state, action] = useActionState(purgeAction, undefined);
+  return (
+    <form
+      action={action}
+      className="space-y-2"
+      onSubmit={(e) => {
+        if (!window.confirm(t("purgeConfirm", { name }))) e.preventDefault();
+      }}
+    >
+      <Ref org={org} connectionId={connectionId} />
+      <p className="text-xs text-zinc-600 dark:text-zinc-400">{t("purgeBody")}</p>
+      <SubmitButton className="btn-danger w-full" pendingLabel={t("purging")}>
+        {t("purge")}
+      </SubmitButton>
+      <FormMessage state={state} />
+    </form>
+  );
+}
+
+export type EditableSetting = {
+  key: string;
+  type: string;
+  required: boolean;
+  options: string[] | null;
+  secret: boolean;
+  reconsent: boolean;
+  /** the stored value as the form shows it ("" for secret settings: they are write-only) */
+  value: string;
+  /** secret settings: a value is stored */
+  isSet: boolean;
+};
+
+/**
+ * Edit panel. Inputs are controlled, so a refused submit keeps what was typed; the fields marked
+ * with ⟳ ask the data owner for consent again when changed.
+ */
+export function EditConnectionForm({
+  org,
+  connectionId,
+  name,
+  scopes,
+  metadata,
+  settings,
+  oauth,
+}: {
+  org: string;
+  connectionId: string;
+  name: string;
+  scopes: string;
+  metadata: string;
+  settings: EditableSetting[];
+  oauth: boolean;
+}) {
+  const t = useTranslations("connection");
+  const tf = useTranslations("settingsFields");
+  const [state, action] = useActionState(updateConnectionAction, undefined);
+  const [values, setValues] = useState<Record<string, string>>(() => ({
+    name,
+    scopes,
+    metadata,
+    ...Object.fromEntries(settings.map((s) => [`settings.${s.key}`, s.value])),
+  }));
+  const [removed, setRemoved] = useState<Record<string, boolean>>({});
+  const bind = (field: string) => ({
+    id: `edit-${field}`,
+    name: field,
+    value: values[field] ?? "",
+    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
+      setValues((v) => ({ ...v, [field]: e.target.value })),
+    "aria-invalid": Boolean(state?.errors?.[field]),
+    "aria-describedby": state?.errors?.[field] ? `edit-${field}-error` : undefined,
+  });
+  const error = (field: string) =>
+    state?.errors?.[field] ? (
+      <p id={`edit-${field}-error`} role="alert" className="mt-1 text-xs text-red-600 dark:text-red-400">
+        {state.errors[field]}
+      </p>
+    ) : null;
+  const label = (field: string, text: string, reconsent: boolean) => (
+    <label htmlFor={`edit-${field}`} className="label">
+      {text}
+      {reconsent && oauth ? (
+        <span className="ml-1 text-xs font-normal text-amber-700 dark:text-amber-300">({t("editReconsentMark")})</span>
+      ) : null}
+    </label>
+  );
+  return (
+    <form action={action} className="space-y-4" data-testid="edit-connection">
+      <Ref org={org} connectionId={connectionId} />
+      {oauth ? <p className="text-xs text-zinc-600 dark:text-zinc-400">{t("editReconsentHint")}</p> : null}
+      <div>
+        {label("name", t("editName"), false)}
+        <input className="input" maxLength={100} required {...bind("name")} />
+        {error("name")}
+      </div>
+      {settings.map((s) => {
+        const field = `settings.${s.key}`;
+        return (
+          <div key={s.key}>
+            {label(field, tf.has(`${s.key}.label`) ? tf(`${s.key}.label`) : s.key, s.reconsent)}
+            {s.type === "enum" ? (
+              <select className="input" {...bind(field)}>
+                {(s.options ?? []).map((o) => (
+                  <option key={o} value={o}>
+                    {tf.has(`${s.key}.options.${o}`) ? tf(`${s.key}.options.${o}`) : o}
+                  </option>
+                ))}
+              </select>
+            ) : s.type === "boolean" ? (
+              <input
+                type="checkbox"
+                id={`edit-${field}`}
+                name={field}
+                checked={values[field] === "true"}
+                onChange={(e) => setValues((v) => ({ ...v, [field]: e.target.checked ? "true" : "false" }))}
+              />
+            ) : s.type === "key_values" ? (
+              <textarea
+                rows={3}
+                className="input font-mono text-xs"
+                spellCheck={false}
+                autoComplete="off"
+                placeholder={s.secret && s.isSet ? t("editSecretKeep") : "name=value"}
+                {...bind(field)}
+              />
+            ) : (
+              <input
+                className="input"
+                type={s.secret ? "password" : "text"}
+                autoComplete="off"
+                placeholder={s.secret && s.isSet ? t("editSecretKeep") : undefined}
+                {...bind(field)}
+              />
+            )}
+            {s.secret ? (
+              <p className="mt-1 text-xs text-zinc-600 dark:text-zinc-400">
+                {s.isSet ? t("editSecretSet") : t("editSecretUnset")}
+                {s.isSet ? (
+                  <label className="ml-2 inline-flex items-center gap-1">
+                    <input
+                      type="checkbox"
+                      name={`${field}.remove`}
+                      checked={removed[field] ?? false}
+                      onChange={(e) => setRemoved((r) => ({ ...r, [field]: e.target.checked }))}
+                    />
+                    {t("editSecretRemove")}
+                  </label>
+                ) : null}
+              </p>
+            ) : null}
+            {error(field)}
+          </div>
+        );
+      })}
+      {oauth ? (
+        <div>
+          {label("scopes", t("editScopes"), true)}
+          <input className="input font-mono text-xs" spellCheck={false} {...bind("scopes")} />
+          <p className="mt-1 text-xs text-zinc-600 dark:text-zinc-400">{t("editScopesHint")}</p>
+          {error("scopes")}
+        </div>
+      ) : null}
+      <div>
+        {label("metadata", t("editMetadata"), false)}
+        <textarea
+          rows={3}
+          className="input font-mono text-xs"
+          spellCheck={false}
+          placeholder="customer_id=c-42"
+          {...bind("metadata")}
+        />
+        <p className="mt-1 text-xs text-zinc-600 dark:text-zinc-400">{t("editMetadataHint")}</p>
+        {error("metadata")}
+      </div>
+      <SubmitButton className="btn-primary w-full" pendingLabel={t("editSaving")}>
+        {t("editSave")}
+      </SubmitButton>
+      <FormMessage state={state} />
+      {state?.data?.url ? (
+        <div className="rounded-md border border-amber-300 bg-amber-50 p-3 text-xs dark:border-amber-800 dark:bg-amber-950">
+          <p className="mb-1">{t("linkHint")}</p>
+          <div className="flex items-center gap-2">
+            <input
+              readOnly
+              value={state.data.url}
+              aria-label={t("consentLink")}
+              data-testid="reconsent-link"
+              className="input font-mono text-xs"
+              onFocus={(e) => e.currentTarget.select()}
+            />
+            <CopyButton value={state.data.url} />
+          </div>
+        </div>
+      ) : null}
     </form>
   );
 }

@@ -13,12 +13,15 @@ import {
   ConnectNowButton,
   ConsentLinkPanel,
   DisconnectButton,
+  EditConnectionForm,
   PasteRedirectForm,
+  PurgeButton,
   RefreshNowButton,
   RevokeLinkButton,
   TestConnectionButton,
 } from "./connection-actions";
 import { roleAtLeast } from "@/lib/auth/roles";
+import { secretSettingKeys } from "@/lib/connections/secret-settings";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("connection"))("title") };
@@ -35,6 +38,16 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
   const format = await getFormatter();
   const provider = PROVIDERS.get(c.providerId);
   const settings = JSON.parse(c.settings) as Record<string, unknown>;
+  const secretKeys = secretSettingKeys(c);
+  const metadata = JSON.parse(c.customerMetadata) as Record<string, string>;
+  const asText = (v: unknown) =>
+    v === undefined || v === null
+      ? ""
+      : typeof v === "object"
+        ? Object.entries(v as Record<string, string>)
+            .map(([k, x]) => `${k}=${x}`)
+            .join("\n")
+        : String(v);
   const headless = Boolean(c.oauthApp?.redirectUri && c.oauthApp.redirectUri !== callbackUrl(c.providerId));
   const oauth = provider?.authKind === "oauth2";
   const when = (d: Date | null) =>
@@ -58,7 +71,17 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
         ] as Array<[string, React.ReactNode]>)
       : []),
     [t("account"), [c.accountName, c.accountEmail].filter(Boolean).join(" · ") || "—"],
-    [t("scopes"), c.scopes || "—"],
+    [t("requestedScopes"), c.requestedScopes || "—"],
+    ...(oauth
+      ? ([
+          [
+            t("grantedScopes"),
+            <span key="g" data-testid="granted-scopes">
+              {c.scopes || (c.status === "active" ? t("grantedScopesUnsaid") : "—")}
+            </span>,
+          ],
+        ] as Array<[string, React.ReactNode]>)
+      : []),
     [t("connectedAt"), when(c.connectedAt)],
     [t("expiresAt"), when(c.expiresAt)],
     [t("refreshTokenExpiresAt"), when(c.refreshTokenExpiresAt)],
@@ -73,6 +96,22 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
     ...Object.entries(settings).map(
       ([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode],
     ),
+    ...secretKeys.map((k) => [k, <em key={k}>{t("secretSettingSet")}</em>] as [string, React.ReactNode]),
+    ...(Object.keys(metadata).length
+      ? ([
+          [
+            t("metadata"),
+            <dl key="m" className="grid grid-cols-[auto_1fr] gap-x-3 font-mono text-xs" data-testid="metadata">
+              {Object.entries(metadata).map(([k, v]) => (
+                <div key={k} className="contents">
+                  <dt className="text-zinc-600 dark:text-zinc-400">{k}</dt>
+                  <dd className="break-all">{v}</dd>
+                </div>
+              ))}
+            </dl>,
+          ],
+        ] as Array<[string, React.ReactNode]>)
+      : []),
   ];
   // Microsoft 365: the Activity API subscriptions and the content that arrived last
   const activity =
@@ -103,16 +142,49 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
         </p>
       ) : null}
       <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
-        <Card title={t("details")}>
-          <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
-            {rows.map(([k, v]) => (
-              <div key={k} className="contents">
-                <dt className="text-zinc-500">{k}</dt>
-                <dd className="break-all">{v}</dd>
-              </div>
-            ))}
-          </dl>
-        </Card>
+        <div className="min-w-0 space-y-6">
+          <Card title={t("details")}>
+            <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
+              {rows.map(([k, v]) => (
+                <div key={k} className="contents">
+                  <dt className="text-zinc-500">{k}</dt>
+                  <dd className="break-all">{v}</dd>
+                </div>
+              ))}
+            </dl>
+          </Card>
+          {roleAtLeast(role, "member") ? (
+            <Card title={t("editTitle")}>
+              <details>
+                <summary className="cursor-pointer text-sm font-medium">{t("editOpen")}</summary>
+                <div className="mt-4">
+                  <EditConnectionForm
+                    org={org.slug}
+                    connectionId={c.id}
+                    name={c.name}
+                    scopes={c.requestedScopes}
+                    metadata={asText(metadata)}
+                    oauth={oauth}
+                    settings={(provider?.settings ?? []).map((s) => ({
+                      key: s.key,
+                      type: s.type,
+                      required: s.required,
+                      options: s.options ?? null,
+                      secret: s.secret,
+                      reconsent: s.reconsentOnChange,
+                      value: s.secret
+                        ? ""
+                        : s.type === "boolean"
+                          ? String(settings[s.key] ?? s.default ?? false)
+                          : asText(settings[s.key]),
+                      isSet: secretKeys.includes(s.key),
+                    }))}
+                  />
+                </div>
+              </details>
+            </Card>
+          ) : null}
+        </div>
         {activity ? (
           <div className="lg:col-span-2 lg:row-start-2" data-testid="activity-feed">
             <Card title={t("activityTitle")}>
@@ -187,8 +259,13 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
           </div>
         ) : null}
         <div className="space-y-6 lg:col-start-2 lg:row-start-1">
-          {oauth && c.status !== "revoked" ? (
-            <Card title={c.status === "active" ? t("reconnect") : t("getConsent")}>
+          {oauth ? (
+            <Card title={c.status === "pending_consent" ? t("getConsent") : t("reconnect")}>
+              {c.status === "revoked" || c.status === "needs_reconsent" ? (
+                <p className="mb-3 text-sm text-zinc-700 dark:text-zinc-300" data-testid="reconnect-hint">
+                  {t(c.status === "revoked" ? "reconnectRevoked" : "reconnectNeeded")}
+                </p>
+              ) : null}
               <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">{t("consentChoices")}</p>
               <div className="space-y-4">
                 <ConnectNowButton org={org.slug} connectionId={c.id} />
@@ -238,6 +315,11 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
           {c.status !== "revoked" && roleAtLeast(role, "admin") ? (
             <Card title={t("disconnectTitle")}>
               <DisconnectButton org={org.slug} connectionId={c.id} />
+            </Card>
+          ) : null}
+          {roleAtLeast(role, "admin") ? (
+            <Card title={t("purgeTitle")}>
+              <PurgeButton org={org.slug} connectionId={c.id} name={c.name} />
             </Card>
           ) : null}
         </div>
