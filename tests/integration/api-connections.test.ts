@@ -119,7 +119,8 @@ describeEachDb("REST API: connections (oidc-provider)", (getDb) => {
       ),
     );
     expect(settings.authorization_url).toMatchObject({ type: "url", required: true });
-    expect(settings.token_url).toMatchObject({ type: "url", required: true });
+    expect(settings.token_url).toMatchObject({ type: "url", required: true, secret: false, reconsent_on_change: true });
+    expect(settings.api_headers).toMatchObject({ type: "key_values", secret: true, reconsent_on_change: false });
     expect(settings.refresh_url).toMatchObject({ type: "url", required: false });
     expect(settings.authorization_params).toMatchObject({ type: "key_values" });
     expect(settings.client_auth).toMatchObject({

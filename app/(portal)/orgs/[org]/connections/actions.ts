@@ -198,17 +198,13 @@ export async function refreshNowAction(_prev: FormState | undefined, form: FormD
   });
 }
 
-/** What happened at the provider, in the user's words: revoked there, nothing to revoke with, or why not. */
-async function revocationMessage(revocation: { outcome: string; reason?: string } | null | undefined) {
-  const t = await getTranslations("connection");
-  if (!revocation) return t("disconnected");
-  if (revocation.outcome === "revoked") return t("disconnectedRevoked");
-  if (revocation.outcome === "unsupported") return t("disconnectedUnsupported");
-  return t("disconnectedFailed", { reason: revocation.reason ?? "" });
-}
-
+/**
+ * Disconnect. The card holding the form goes away with the connection's status, so what happened at
+ * the provider is told by the page it returns to.
+ */
 export async function disconnectAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
-  return formAction(async () => {
+  let target = "";
+  const state = await formAction(async () => {
     const { org, connectionId } = ZRef.parse(formObject(form));
     const { user, org: o } = await requireOrg(org, "admin");
     const r = await disconnectConnection({
@@ -217,9 +213,12 @@ export async function disconnectAction(_prev: FormState | undefined, form: FormD
       connectionId,
       actor: { type: "user", id: user.id, label: user.email },
     });
-    revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
-    return { ok: r.revocation.outcome !== "failed", message: await revocationMessage(r.revocation) };
+    // only the outcome travels in the address (a reason there could be forged); the audit log has it
+    target = `/orgs/${o.slug}/connections/${connectionId}?disconnected=${r.revocation.outcome}`;
+    return { ok: true };
   });
+  if (state.ok) redirect(target);
+  return state;
 }
 
 /** Delete permanently: disconnect if still connected, remove the connection; the audit trail stays. */

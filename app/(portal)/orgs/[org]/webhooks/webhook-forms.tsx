@@ -56,7 +56,12 @@ export function DeleteWebhookButton({ org, endpointId }: { org: string; endpoint
   const t = useTranslations("webhooks");
   const [, action] = useActionState(deleteWebhookAction, undefined);
   return (
-    <form action={action}>
+    <form
+      action={action}
+      onSubmit={(e) => {
+        if (!window.confirm(t("deleteConfirm"))) e.preventDefault();
+      }}
+    >
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="endpointId" value={endpointId} />
       <SubmitButton className="btn-danger px-2 py-1 text-xs">{t("delete")}</SubmitButton>

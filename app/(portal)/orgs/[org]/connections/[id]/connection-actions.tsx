@@ -79,7 +79,12 @@ export function RevokeLinkButton({
   const t = useTranslations("connection");
   const [state, action] = useActionState(revokeConsentLinkAction, undefined);
   return (
-    <form action={action}>
+    <form
+      action={action}
+      onSubmit={(e) => {
+        if (!window.confirm(t("revokeLinkConfirm"))) e.preventDefault();
+      }}
+    >
       <Ref org={org} connectionId={connectionId} />
       <input type="hidden" name="consentRequestId" value={consentRequestId} />
       <SubmitButton className="btn-danger px-2 py-1 text-xs">{t("revokeLink")}</SubmitButton>
@@ -314,19 +319,22 @@ export function EditConnectionForm({
     ...Object.fromEntries(settings.map((s) => [`settings.${s.key}`, s.value])),
   }));
   const [removed, setRemoved] = useState<Record<string, boolean>>({});
+  /** the error of a field or of anything inside it (`metadata.<key>`, `settings.api_headers.<name>`) */
+  const errorOf = (field: string) =>
+    Object.entries(state?.errors ?? {}).find(([k]) => k === field || k.startsWith(`${field}.`))?.[1];
   const bind = (field: string) => ({
     id: `edit-${field}`,
     name: field,
     value: values[field] ?? "",
     onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
       setValues((v) => ({ ...v, [field]: e.target.value })),
-    "aria-invalid": Boolean(state?.errors?.[field]),
-    "aria-describedby": state?.errors?.[field] ? `edit-${field}-error` : undefined,
+    "aria-invalid": Boolean(errorOf(field)),
+    "aria-describedby": errorOf(field) ? `edit-${field}-error` : undefined,
   });
   const error = (field: string) =>
-    state?.errors?.[field] ? (
+    errorOf(field) ? (
       <p id={`edit-${field}-error`} role="alert" className="mt-1 text-xs text-red-600 dark:text-red-400">
-        {state.errors[field]}
+        {errorOf(field)}
       </p>
     ) : null;
   const label = (field: string, text: string, reconsent: boolean) => (

@@ -27,8 +27,23 @@ export async function generateMetadata() {
   return { title: (await getTranslations("connection"))("title") };
 }
 
-export default async function ConnectionPage({ params }: { params: Promise<{ org: string; id: string }> }) {
+const DISCONNECTED = {
+  revoked: "disconnectedRevoked",
+  unsupported: "disconnectedUnsupported",
+  failed: "disconnectedFailed",
+} as const;
+
+export default async function ConnectionPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ org: string; id: string }>;
+  searchParams: Promise<{ disconnected?: string }>;
+}) {
   const p = await params;
+  const sp = await searchParams;
+  const disconnected = DISCONNECTED[sp.disconnected as keyof typeof DISCONNECTED] as
+    (typeof DISCONNECTED)[keyof typeof DISCONNECTED] | undefined;
   const { org, role } = await requireOrg(p.org);
   const c = await getConnection({ db: db(), organizationId: org.id, connectionId: p.id });
   if (!c) notFound();
@@ -132,6 +147,15 @@ export default async function ConnectionPage({ params }: { params: Promise<{ org
   return (
     <>
       <PageHeader title={c.name} description={t("description")} />
+      {disconnected && c.status === "revoked" ? (
+        <p
+          role="status"
+          data-testid="disconnected-notice"
+          className={`mb-4 rounded-md px-4 py-3 text-sm break-words ${disconnected === "disconnectedFailed" ? "bg-amber-50 text-amber-900 dark:bg-amber-950 dark:text-amber-100" : "bg-emerald-50 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200"}`}
+        >
+          {t(disconnected)}
+        </p>
+      ) : null}
       {c.lastErrorMessage ? (
         <p
           role="alert"
