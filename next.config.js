@@ -8,6 +8,8 @@ const securityHeaders = [
   { key: "X-Frame-Options", value: "DENY" },
   { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
   { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=()" },
+  // no page of Consentry's may be framed (consent and connect pages above all: clickjacking)
+  { key: "Content-Security-Policy", value: "frame-ancestors 'none'" },
 ];
 
 /** @type {import('next').NextConfig} */
@@ -24,6 +26,20 @@ module.exports = withNextIntl({
     "prom-client",
   ],
   async headers() {
-    return [{ source: "/:path*", headers: securityHeaders }];
+    return [
+      { source: "/:path*", headers: securityHeaders },
+      // the browser script is loaded cross-origin by integrators' pages (with an SRI hash)
+      ...["/connect.js", "/connect/index.js"].map((source) => ({
+        source,
+        headers: [
+          { key: "Access-Control-Allow-Origin", value: "*" },
+          { key: "Cache-Control", value: "public, max-age=300" },
+        ],
+      })),
+    ];
+  },
+  // GET /connect.js: the browser script (public/connect/index.js, a typed package with index.d.ts)
+  async rewrites() {
+    return [{ source: "/connect.js", destination: "/connect/index.js" }];
   },
 });

@@ -5,7 +5,14 @@ import type { Db } from "@/lib/db/client";
 import { AppError, fieldErrors } from "@/lib/errors";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 
-export const API_SCOPES = ["connections:read", "connections:write", "tokens:read", "proxy"] as const;
+// connections:export reads a connection's tokens in plaintext (inside an encrypted file): never implied by another scope
+export const API_SCOPES = [
+  "connections:read",
+  "connections:write",
+  "tokens:read",
+  "proxy",
+  "connections:export",
+] as const;
 export type TApiScope = (typeof API_SCOPES)[number];
 
 export const ZCreateApiKey = z.object({

@@ -18,6 +18,9 @@ import {
   ZDeletedConnection,
   ZUpdateConnectionBody,
   ZUpdatedConnection,
+  ZCreatedWebhookEndpoint,
+  ZWebhookEndpointList,
+  ZWebhookEndpointOut,
   METADATA_FILTER,
   ZIdParams,
   ZListConnectionsQuery,
@@ -33,7 +36,14 @@ import {
   ZContentTypeParams,
   ZListContentQuery,
   ZStartSubscriptionsBody,
+  ZExportConnectionBody,
+  ZExportFile,
+  ZImportConnectionBody,
+  ZImportedConnection,
+  ZOAuthAppList,
 } from "@/lib/api/schemas";
+import { exportConnection } from "@/lib/connections/export-connection";
+import { importConnection } from "@/lib/connections/import-connection";
 import { listSubscriptions, startSubscriptions, stopSubscription } from "@/lib/activity/subscriptions";
 import { ackContent, listContent } from "@/lib/activity/content";
 import { downloadContent } from "@/lib/activity/download";
@@ -46,8 +56,17 @@ import { testConnection } from "@/lib/connections/test-connection";
 import { disconnectConnection } from "@/lib/connections/disconnect-connection";
 import { purgeConnection } from "@/lib/connections/purge-connection";
 import { updateConnection } from "@/lib/connections/update-connection";
+import { createConnectSession } from "@/lib/connect-sessions/create-connect-session";
+import {
+  getConnectSession,
+  revokeConnectSession,
+  serializeConnectSession,
+} from "@/lib/connect-sessions/connect-session";
+import { ZConnectSessionOut, ZCreateConnectSession, ZCreatedConnectSession } from "@/lib/connect-sessions/schemas";
+import { createWebhookEndpoint, deleteWebhookEndpoint } from "@/lib/webhooks/create-webhook-endpoint";
 import { getFreshToken } from "@/lib/tokens/get-fresh-token";
 import { getAppOnlyToken } from "@/lib/tokens/get-app-only-token";
+import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 
 export type ApiContext = {
   db: Db;
@@ -89,6 +108,16 @@ export type ApiRoute = {
   readsConnection?: boolean;
   handler: (ctx: ApiContext) => Promise<ApiResult>;
 };
+
+function serializeWebhookEndpoint(w: { id: string; url: string; events: string; active: boolean; createdAt: Date }) {
+  return {
+    id: w.id,
+    url: w.url,
+    events: w.events.split(" ").filter(Boolean),
+    active: w.active,
+    created_at: w.createdAt.toISOString(),
+  };
+}
 
 /** the API key as the actor of audit events, with the request they happen in */
 const actor = ({ principal: p, requestId }: ApiContext) => ({
@@ -137,10 +166,42 @@ export const API_ROUTES: ApiRoute[] = [
             options: s.options ?? null,
             default: s.default ?? null,
             pattern: s.pattern ?? null,
+            secret: s.secret,
+            reconsent_on_change: s.reconsentOnChange,
           })),
         })),
       },
     }),
+  },
+  {
+    id: "listOAuthApps",
+    method: "GET",
+    path: "/api/v1/oauth-apps",
+    scope: "connections:read",
+    summary: "The OAuth apps this organization may use",
+    description: "Its own apps and the platform's, for `oauth_app_id`. Never a secret, private key or certificate.",
+    response: { status: 200, schema: ZOAuthAppList, description: "The apps" },
+    errors: [401, 403, 429],
+    handler: async (ctx) => {
+      const apps = await ctx.db.oAuthApp.findMany({
+        where: { OR: [{ organizationId: ctx.principal.organizationId }, { organizationId: null }] },
+        select: { id: true, organizationId: true, providerId: true, name: true, clientId: true, redirectUri: true },
+        orderBy: [{ providerId: "asc" }, { name: "asc" }, { id: "asc" }],
+      });
+      return {
+        status: 200,
+        body: {
+          data: apps.map((a) => ({
+            id: a.id,
+            provider: a.providerId,
+            name: a.name,
+            client_id: a.clientId,
+            owner: a.organizationId ? "organization" : "platform",
+            redirect_uri: a.redirectUri ?? callbackUrl(a.providerId),
+          })),
+        },
+      };
+    },
   },
   {
     id: "listConnections",
@@ -259,6 +320,32 @@ export const API_ROUTES: ApiRoute[] = [
     },
   },
   {
+    // before every /api/v1/connections/{id} route: matchRoute takes the first match in table order
+    id: "importConnection",
+    method: "POST",
+    path: "/api/v1/connections/import",
+    scope: "connections:write",
+    summary: "Import a connection with its tokens (an export file, or a migration)",
+    description:
+      "`{ file, passphrase, oauth_app_id? }`: an export file made by `POST /api/v1/connections/{id}/export` (this installation or another). The organization needs an OAuth app, its own or the platform's, for that provider with the file's client id (`oauth_app_id` picks one when several match). The tokens are sealed under this installation's keys; an access token that has expired is refreshed first (refused: the connection arrives `needs_reconsent`). Microsoft's tenant is linked only from a token refreshed here. `{ provider, name, settings?, scopes?, oauth_app_id, refresh_token, access_token?, expires_at?, tenant_id?, metadata? }`: a migration; the refresh token is refreshed at once with the app's credentials, and nothing is stored if that fails (422 refused, 502 provider unreachable). A tenant connected to another organization for the provider gets 409. Either way a new connection id; nothing is stored on any failure.",
+    body: ZImportConnectionBody,
+    response: { status: 201, schema: ZImportedConnection, description: "The imported connection" },
+    errors: [401, 403, 409, 422, 429, 502],
+    handler: async (ctx) => {
+      const r = await importConnection({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        input: ctx.body,
+        actor: actor(ctx),
+      });
+      const row = await ctx.db.connection.findFirstOrThrow({
+        where: { id: r.id, organizationId: ctx.principal.organizationId },
+        select: CONNECTION_OUT_SELECT,
+      });
+      return { status: 201, body: { connection: serializeConnection(row) } };
+    },
+  },
+  {
     id: "getConnection",
     method: "GET",
     path: "/api/v1/connections/{id}",
@@ -268,6 +355,35 @@ export const API_ROUTES: ApiRoute[] = [
     response: { status: 200, schema: ZConnectionOut, description: "The connection" },
     errors: [401, 403, 404, 429],
     handler: async (ctx) => ({ status: 200, body: serializeConnection(await findConnection(ctx)) }),
+  },
+  {
+    id: "exportConnection",
+    method: "POST",
+    path: "/api/v1/connections/{id}/export",
+    scope: "connections:export",
+    summary: "Export a connection as an encrypted file",
+    description:
+      "The answer is the file (`Content-Disposition: attachment`): a JSON envelope, scrypt (N=131072, r=8, p=1) and AES-256-GCM under `passphrase`, with every header field bound to the ciphertext. Inside: the settings (secret ones too), scopes, tenant, account, metadata, tokens and their expiry, and the OAuth app's client id, provider and redirect URI — never its client secret, private key or certificate, nor any key of this installation. Only `active`, `needs_reconsent` and `error` connections that hold tokens (else 409). Import it with `POST /api/v1/connections/import`.",
+    params: ZIdParams,
+    body: ZExportConnectionBody,
+    response: { status: 200, schema: ZExportFile, description: "The encrypted export file" },
+    errors: [401, 403, 404, 409, 422, 429],
+    noStore: true,
+    handler: async (ctx) => {
+      const { id } = ctx.params as { id: string };
+      const r = await exportConnection({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        connectionId: id,
+        input: ctx.body,
+        actor: actor(ctx),
+      });
+      return {
+        status: 200,
+        body: r.envelope,
+        headers: { "content-disposition": `attachment; filename="${r.filename}"` },
+      };
+    },
   },
   {
     id: "createConsentLink",
@@ -591,6 +707,141 @@ export const API_ROUTES: ApiRoute[] = [
       const p = ctx.params as z.infer<typeof ZContentIdParams>;
       await ackContent(ctx.db, ctx.principal.organizationId, p.id, p.content_id);
       return { status: 200, body: { content_id: p.content_id, acknowledged: true } };
+    },
+  },
+  {
+    id: "createConnectSession",
+    method: "POST",
+    path: "/api/v1/connect-sessions",
+    scope: "connections:write",
+    summary: "A connect session: consent embedded in your product",
+    description:
+      "For a new connection (`name`, `settings`, `scopes`, `metadata`, `oauth_app_id`; the default app is the organization's own for that provider, else the platform's) or a reconnect (`connection_id`). Open `connect_url` with connect.js as a popup or a redirect; the result is posted only to `allowed_origins` (https) and a redirect ends at `return_url` (on one of them). Single use; 30 minutes by default, at most 7 days.",
+    body: ZCreateConnectSession.meta({ id: "CreateConnectSession" }),
+    response: { status: 201, schema: ZCreatedConnectSession, description: "The session and its single-use URL" },
+    errors: [401, 403, 404, 422, 429],
+    noStore: true,
+    handler: async (ctx) => {
+      const s = await createConnectSession({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        input: ctx.body,
+        actor: actor(ctx),
+      });
+      return {
+        status: 201,
+        body: { id: s.id, session_token: s.token, connect_url: s.url, expires_at: s.expiresAt.toISOString() },
+      };
+    },
+  },
+  {
+    id: "getConnectSession",
+    method: "GET",
+    path: "/api/v1/connect-sessions/{id}",
+    scope: "connections:read",
+    summary: "A connect session's status",
+    description:
+      "`pending` until the data owner finishes; then `connected` (with `connection_id`) or `error`; `expired` when never started in time.",
+    params: ZIdParams,
+    response: { status: 200, schema: ZConnectSessionOut, description: "The session" },
+    errors: [401, 403, 404, 429],
+    handler: async (ctx) => ({
+      status: 200,
+      body: serializeConnectSession(
+        await getConnectSession(ctx.db, ctx.principal.organizationId, (ctx.params as { id: string }).id),
+      ),
+    }),
+  },
+  {
+    id: "revokeConnectSession",
+    method: "DELETE",
+    path: "/api/v1/connect-sessions/{id}",
+    scope: "connections:write",
+    summary: "Revoke an unused connect session",
+    description:
+      "Its page then says so and tells the opener `error` (`revoked`). A session already started cannot be revoked (409).",
+    params: ZIdParams,
+    response: { status: 200, schema: ZConnectSessionOut, description: "The session, revoked" },
+    errors: [401, 403, 404, 409, 429],
+    handler: async (ctx) => ({
+      status: 200,
+      body: serializeConnectSession(
+        await revokeConnectSession(ctx.db, ctx.principal.organizationId, (ctx.params as { id: string }).id, actor(ctx)),
+      ),
+    }),
+  },
+  {
+    id: "listWebhookEndpoints",
+    method: "GET",
+    path: "/api/v1/webhook-endpoints",
+    scope: "connections:write",
+    summary: "The organization's webhook endpoints",
+    response: { status: 200, schema: ZWebhookEndpointList, description: "Every endpoint (never its secret)" },
+    errors: [401, 403, 429],
+    handler: async (ctx) => {
+      const rows = await ctx.db.webhookEndpoint.findMany({
+        where: { organizationId: ctx.principal.organizationId },
+        select: { id: true, url: true, events: true, active: true, createdAt: true },
+        orderBy: { createdAt: "asc" },
+      });
+      return { status: 200, body: { data: rows.map(serializeWebhookEndpoint) } };
+    },
+  },
+  {
+    id: "createWebhookEndpoint",
+    method: "POST",
+    path: "/api/v1/webhook-endpoints",
+    scope: "connections:write",
+    summary: "Subscribe a URL to events",
+    description:
+      "Events are signed with the Standard Webhooks scheme; the signing secret is returned once, here. At most 20 endpoints per organization.",
+    body: z
+      .object({
+        url: z.string().max(2048),
+        events: z.array(z.enum(WEBHOOK_EVENTS)).min(1),
+      })
+      .strict()
+      .meta({ id: "CreateWebhookEndpoint" }),
+    response: { status: 201, schema: ZCreatedWebhookEndpoint, description: "The endpoint and its secret (once)" },
+    errors: [401, 403, 409, 422, 429],
+    noStore: true,
+    handler: async (ctx) => {
+      const { id, secret } = await createWebhookEndpoint({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        input: ctx.body,
+        actor: actor(ctx),
+      });
+      const row = await ctx.db.webhookEndpoint.findFirstOrThrow({
+        where: { id, organizationId: ctx.principal.organizationId },
+        select: { id: true, url: true, events: true, active: true, createdAt: true },
+      });
+      return { status: 201, body: { ...serializeWebhookEndpoint(row), secret } };
+    },
+  },
+  {
+    id: "deleteWebhookEndpoint",
+    method: "DELETE",
+    path: "/api/v1/webhook-endpoints/{id}",
+    scope: "connections:write",
+    summary: "Delete a webhook endpoint",
+    params: ZIdParams,
+    response: { status: 200, schema: ZWebhookEndpointOut, description: "The endpoint as it was" },
+    errors: [401, 403, 404, 429],
+    handler: async (ctx) => {
+      const { id } = ctx.params as { id: string };
+      const row = await ctx.db.webhookEndpoint.findFirst({
+        where: { id, organizationId: ctx.principal.organizationId },
+        select: { id: true, url: true, events: true, active: true, createdAt: true },
+      });
+      if (!row) throw new AppError("not-found", `No webhook endpoint ${id} in this organization.`);
+      await deleteWebhookEndpoint({
+        db: ctx.db,
+        organizationId: ctx.principal.organizationId,
+        endpointId: id,
+        actor: actor(ctx),
+      });
+      return { status: 200, body: serializeWebhookEndpoint(row) };
     },
   },
 ];

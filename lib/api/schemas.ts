@@ -4,6 +4,9 @@ import { z } from "zod";
 import { API_SCOPES } from "@/lib/api-keys/create-api-key";
 import { ZCreateConnection, ZUpdateConnection } from "@/lib/connections/schemas";
 import { CONTENT_TYPES } from "@/lib/activity/management-api";
+import { ZExportEnvelope } from "@/lib/crypto/export-envelope";
+import { ZExportRequest } from "@/lib/connections/export-connection";
+import { ZImportFromExport, ZImportMigration } from "@/lib/connections/import-connection";
 
 export const CONNECTION_STATUSES = ["pending_consent", "active", "needs_reconsent", "error", "revoked"] as const;
 
@@ -183,6 +186,10 @@ export const ZProviderOut = z
         options: z.array(z.string()).nullable(),
         default: z.union([z.string(), z.boolean()]).nullable(),
         pattern: z.string().nullable(),
+        secret: z.boolean().describe("Stored encrypted and never returned (listed in `secret_settings`)"),
+        reconsent_on_change: z
+          .boolean()
+          .describe("Changing it after consent deletes the tokens and asks for consent again"),
       }),
     ),
   })
@@ -237,3 +244,53 @@ export const ZActivityContentList = z.object({
 });
 export const ZAckOut = z.object({ content_id: z.string(), acknowledged: z.literal(true) });
 export const ZAuditRecords = z.array(z.record(z.string(), z.unknown()));
+
+// Moving connections: an encrypted export file, and imports (from such a file, or a migration)
+export const ZExportConnectionBody = ZExportRequest.meta({ id: "ExportRequest" });
+export const ZExportFile = ZExportEnvelope;
+/**
+ * The two import bodies, as the document shows them. A body that fits neither is handed on as it is
+ * (`catch`): importConnection parses it with the shape its `file` field picks and names the wrong
+ * fields, where a failed union would only say "Invalid input".
+ */
+export const ZImportConnectionBody = z
+  .union([
+    ZImportFromExport.extend({ file: ZExportEnvelope }).describe(
+      "An export file: the organization needs an OAuth app (its own or the platform's) with the file's client id for that provider.",
+    ),
+    ZImportMigration.describe(
+      "A migration: the refresh token is refreshed at once to prove it; nothing is stored if that fails.",
+    ),
+  ])
+  .catch((ctx) => ctx.value as never)
+  .meta({ id: "ImportConnection" });
+export const ZImportedConnection = z.object({ connection: ZConnectionOut }).meta({ id: "ImportedConnection" });
+
+export const ZOAuthAppOut = z
+  .object({
+    id: z.string(),
+    provider: z.string(),
+    name: z.string(),
+    client_id: z.string(),
+    owner: z.enum(["organization", "platform"]).describe("organization: its own app; platform: the installation's"),
+    redirect_uri: z.string().describe("The redirect URI registered at the provider for this app"),
+  })
+  .meta({ id: "OAuthApp" });
+export const ZOAuthAppList = z.object({ data: z.array(ZOAuthAppOut) }).meta({ id: "OAuthAppList" });
+
+// Webhook endpoints (lib/webhooks): what an integrator's backend manages without the portal
+export const ZWebhookEndpointOut = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    active: z.boolean(),
+    created_at: z.string(),
+  })
+  .meta({ id: "WebhookEndpoint" });
+export const ZWebhookEndpointList = z
+  .object({ data: z.array(ZWebhookEndpointOut) })
+  .meta({ id: "WebhookEndpointList" });
+export const ZCreatedWebhookEndpoint = ZWebhookEndpointOut.extend({
+  secret: z.string().describe("The signing secret (Standard Webhooks, whsec_…): shown once, here"),
+}).meta({ id: "CreatedWebhookEndpoint" });

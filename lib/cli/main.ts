@@ -1,6 +1,7 @@
 // `npm run cli -- <command>`: administration without the UI. Results a script may need go to
 // stdout alone; everything else goes to stderr.
 import "@/lib/cli/logs-to-stderr";
+import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { env } from "@/lib/env";
 import { db } from "@/lib/db/client";
@@ -16,6 +17,9 @@ import { AppError } from "@/lib/errors";
 import { bootstrap, firstStartNotice } from "@/lib/setup/bootstrap";
 import { explainMigrationFailure, writableFolders } from "@/lib/setup/check-data-folder";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/create-api-key";
+import { exportConnection } from "@/lib/connections/export-connection";
+import { importConnection, readExportFile } from "@/lib/connections/import-connection";
+import { readPassphrase, writePrivateFile } from "@/lib/cli/passphrase";
 
 const actor = { type: "system" as const, label: "cli" };
 const out = (s: string) => process.stdout.write(s + "\n");
@@ -42,6 +46,11 @@ const HELP = `Consentry administration
   keys rotate                                  embedded default: add a new key to the data folder, re-encrypt everything
   keys reencrypt                               re-encrypt everything under the first configured key
   keys status                                  how many secrets are not yet under the newest key
+  connection export --org <slug> --id <connection id> [--out <file>]
+                                               the encrypted export file (to <file>, mode 0600, or stdout)
+  connection import --org <slug> --file <file> [--oauth-app <id>]
+                                               prints the new connection's id on stdout
+      The passphrase comes from CONSENTRY_EXPORT_PASSPHRASE, or is asked for (without echo) in a terminal.
 `;
 
 function opts(args: string[], spec: Record<string, { type: "string" | "boolean" }>) {
@@ -292,6 +301,44 @@ async function keysStatus(): Promise<number> {
   return 0;
 }
 
+async function connectionExport(rest: string[]): Promise<number> {
+  const o = opts(rest, { org: { type: "string" }, id: { type: "string" }, out: { type: "string" } });
+  const org = await findOrg(need(o.org, "org"));
+  const passphrase = await readPassphrase({ confirm: true });
+  const r = await exportConnection({
+    db: db(),
+    organizationId: org.id,
+    connectionId: need(o.id, "id"),
+    input: { passphrase },
+    actor,
+  });
+  const text = `${JSON.stringify(r.envelope, null, 2)}\n`;
+  if (typeof o.out === "string" && o.out) {
+    writePrivateFile(o.out, text);
+    say(`Wrote ${o.out} (mode 0600). Keep it and the passphrase apart.`);
+  } else process.stdout.write(text);
+  return 0;
+}
+
+async function connectionImport(rest: string[]): Promise<number> {
+  const o = opts(rest, { org: { type: "string" }, file: { type: "string" }, "oauth-app": { type: "string" } });
+  const org = await findOrg(need(o.org, "org"));
+  const file = readExportFile(fs.readFileSync(need(o.file, "file"), "utf8"));
+  const r = await importConnection({
+    db: db(),
+    organizationId: org.id,
+    input: {
+      file,
+      passphrase: await readPassphrase({ confirm: false }),
+      ...(typeof o["oauth-app"] === "string" ? { oauth_app_id: o["oauth-app"] } : {}),
+    },
+    actor,
+  });
+  out(r.id);
+  say(`Imported into ${org.slug} as ${r.id} (${r.status}).`);
+  return 0;
+}
+
 const COMMANDS: Record<string, Command> = {
   setup,
   migrate,
@@ -309,6 +356,8 @@ const COMMANDS: Record<string, Command> = {
   "keys rotate": keysReencrypt,
   "keys reencrypt": keysReencrypt,
   "keys status": keysStatus,
+  "connection export": connectionExport,
+  "connection import": connectionImport,
 };
 
 async function run(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@
 // then browser, provider, expiry and the provider's own error are checked; only then is the code
 // exchanged — with the configured redirect URI, never one derived from the request. Tokens and the
 // active connection are written in one transaction; on any failure nothing is stored.
+import { settleConnectSessionFlow, type ConnectReport } from "@/lib/connect-sessions/connect-session";
 import type { Db } from "@/lib/db/client";
 import { decryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
@@ -43,7 +44,10 @@ export type ConsentFailureReason =
   | "app_misconfigured"
   | "paste_invalid";
 
-export type ConsentOutcome =
+/** For a connect session's flow: who may hear the result, and where a redirect ends. */
+type WithConnectReport = { connect?: ConnectReport };
+
+export type ConsentOutcome = (
   | {
       ok: true;
       organizationName: string;
@@ -63,7 +67,9 @@ export type ConsentOutcome =
       providerDescription?: string;
       returnTo?: string | null;
       status: 400 | 409 | 502;
-    };
+    }
+) &
+  WithConnectReport;
 
 const include = {
   organization: { select: { id: true, name: true } },
@@ -461,7 +467,22 @@ function storeConsent(ctx: Ctx, provider: TProvider, { data, tenant, hostOverrid
   );
 }
 
-async function finish({
+type FinishArgs = Parameters<typeof finishFlow>[0];
+
+/** A flow of a connect session settles the session too, and tells the result page where to report. */
+async function finish(args: FinishArgs): Promise<ConsentOutcome> {
+  const outcome = await finishFlow(args);
+  if (!args.row.connectSessionId) return outcome;
+  const connect = await settleConnectSessionFlow(args.db, args.row.connectSessionId, {
+    ok: outcome.ok,
+    connectionId: args.row.connectionId,
+    tenantId: outcome.ok ? outcome.tenantId : null,
+    reason: outcome.ok ? undefined : outcome.reason,
+  });
+  return connect ? { ...outcome, connect } : outcome;
+}
+
+async function finishFlow({
   db,
   row,
   providerId,

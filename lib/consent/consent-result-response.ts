@@ -20,6 +20,7 @@ export async function consentResultResponse(outcome: ConsentOutcome, to = "/cons
             tenantId: outcome.tenantId,
             tenantLabel: outcome.tenantLabel,
             returnTo: outcome.returnTo ?? undefined,
+            connect: outcome.connect,
           }
         : {
             ok: false,
@@ -29,6 +30,7 @@ export async function consentResultResponse(outcome: ConsentOutcome, to = "/cons
             providerError: outcome.providerError,
             providerDescription: outcome.providerDescription,
             returnTo: outcome.returnTo ?? undefined,
+            connect: outcome.connect,
           },
     ),
     { httpOnly: true, secure, sameSite: "lax", path: "/consent/result", maxAge: 600 },

@@ -21,6 +21,20 @@ export const ZConsentResult = z.object({
   providerDescription: z.string().optional(),
   /** where a signed-in user who started the flow goes next (same-site path) */
   returnTo: z.string().optional(),
+  /** a connect session's flow: the origins that may hear the result, the return URL, the result itself */
+  connect: z
+    .object({
+      origins: z.array(z.string()),
+      mode: z.enum(["popup", "redirect"]).nullable(),
+      returnUrl: z.string().nullable(),
+      result: z.object({
+        status: z.enum(["pending", "connected", "error", "expired"]),
+        connectionId: z.string().nullable(),
+        tenantId: z.string().nullable(),
+        error: z.string().nullable(),
+      }),
+    })
+    .optional(),
 });
 export type TConsentResult = z.infer<typeof ZConsentResult>;
 

@@ -44,6 +44,8 @@ export const ROUTE_HANDLERS: Record<string, HandlerSpec> = {
   "/api/oauth/callback/[provider]": { methods: ["GET"] },
   "/api/v1/openapi.json": { methods: ["GET"] },
   "/consent/[token]/start": { methods: ["POST"] },
+  "/connect/[token]/start": { methods: ["POST"] },
+  "/connect/[token]/status": { methods: ["GET"] },
 };
 
 /** A route pattern (`/orgs/[org]`, `/api/auth/[...nextauth]`, `/x/[[...y]]`) as a regular expression; a trailing slash matches too. */

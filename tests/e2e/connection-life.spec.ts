@@ -1,9 +1,11 @@
 // A connection's life after consent, in Chromium against oidc-provider: edit (name and metadata keep
 // the tokens; a URL that decides where secrets go asks for consent again, with a fresh link), a secret
-// setting that is never shown back, disconnect → Reconnect with the same id, and delete permanently.
+// setting that is never shown back, disconnect → Reconnect with the same id, export as an encrypted
+// file and import it (a wrong passphrase refused), and delete permanently.
+import fs from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
 import { emulatorState, type Kind } from "./servers";
-import { createConnectionInWizard, expectSecretNotShown, signInAsAdmin, statusOf } from "./flows";
+import { ORG, createConnectionInWizard, expectSecretNotShown, signInAsAdmin, statusOf } from "./flows";
 
 const detail = (page: Page, label: string) =>
   page.locator("dt", { hasText: new RegExp(`^${label}$`) }).locator("xpath=following-sibling::dd[1]");
@@ -21,7 +23,9 @@ async function connectNow(page: Page, connectionPath: string) {
   await expect(statusOf(page)).toHaveText("Active");
 }
 
-test("edit, secret setting, disconnect → Reconnect with the same id, delete permanently", async ({ page }, info) => {
+test("edit, secret setting, disconnect → Reconnect with the same id, export/import, delete permanently", async ({
+  page,
+}, info) => {
   const kind = info.project.name as Kind;
   const op = emulatorState().oidc;
   const name = `Life ${kind} ${Date.now().toString(36)}`;
@@ -88,7 +92,34 @@ test("edit, secret setting, disconnect → Reconnect with the same id, delete pe
   await expect(page.getByTestId("reconnect-hint")).toContainText("Reconnect it with the same id");
   await connectNow(page, connectionPath);
 
-  // 5. delete permanently: a dismissed confirmation does nothing; an accepted one removes it
+  // 5. export as an encrypted file, import it as a second connection: active at once, same provider
+  const passphrase = "correct horse battery staple";
+  await page.getByLabel("Passphrase", { exact: true }).fill(passphrase);
+  await page.getByLabel("Passphrase again").fill(passphrase);
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export and download" }).click();
+  const file = await (await download).path();
+  const exported = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  expect(exported).toMatchObject({ format: "consentry-connection-export", version: 1, kdf: { name: "scrypt" } });
+  expect(JSON.stringify(exported)).not.toContain(op.clientSecret);
+  await page.goto(`/orgs/${ORG}/connections/import`);
+  await page.getByLabel("Export file").setInputFiles(file);
+  await page.getByLabel("Passphrase").fill("a wrong passphrase");
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /passphrase is wrong/i })).toBeVisible();
+  await page.getByLabel("Export file").setInputFiles(file);
+  await page.getByLabel("Passphrase").fill(passphrase);
+  // the demo organization holds several apps with the OP's client id (one per wizard run): name ours
+  const ours = page.locator("#f-oauthAppId option", { hasText: name }).first();
+  await page.locator("#f-oauthAppId").selectOption((await ours.getAttribute("value"))!);
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page).toHaveURL(/\/connections\/[0-9a-f-]{36}$/);
+  expect(new URL(page.url()).pathname).not.toBe(connectionPath);
+  await expect(statusOf(page)).toHaveText("Active");
+  await expect(page.getByTestId("metadata")).toContainText("c-42");
+  await page.goto(connectionPath);
+
+  // 6. delete permanently: a dismissed confirmation does nothing; an accepted one removes it
   page.once("dialog", (d) => void d.dismiss());
   await page.getByRole("button", { name: "Delete permanently" }).click();
   await expect(statusOf(page)).toHaveText("Active");
@@ -96,7 +127,8 @@ test("edit, secret setting, disconnect → Reconnect with the same id, delete pe
   await page.getByRole("button", { name: "Delete permanently" }).click();
   await expect(page).toHaveURL(/\/connections\?deleted=/);
   await expect(page.getByTestId("deleted-notice")).toContainText(`“${name} (renamed)” was deleted.`);
-  await expect(page.getByRole("link", { name: `${name} (renamed)` })).toHaveCount(0);
+  // the imported copy (same name) stays; the original's row is gone
+  await expect(page.locator(`a[href="${connectionPath}"]`)).toHaveCount(0);
   const gone = await page.goto(connectionPath);
   expect(gone?.status()).toBe(404);
 });

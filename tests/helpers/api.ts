@@ -87,6 +87,8 @@ export function minimalBody(route: ApiRoute): unknown {
       oauth_app: { client_id: "c" },
     };
   if (route.id === "startActivitySubscriptions") return { content_types: ["Audit.General"] };
+  if (route.id === "updateConnection") return { name: "x" };
+  if (route.id === "exportConnection") return { passphrase: "correct horse battery" };
   if (route.method === "GET" || route.method === "DELETE") return undefined;
   return {};
 }

@@ -53,6 +53,16 @@ describe("the route table", () => {
         "GET /api/v1/connections/{id}/activity/content",
         "GET /api/v1/connections/{id}/activity/content/{content_id}",
         "POST /api/v1/connections/{id}/activity/content/{content_id}/ack",
+        "PATCH /api/v1/connections/{id}",
+        "POST /api/v1/connections/{id}/export",
+        "POST /api/v1/connections/import",
+        "GET /api/v1/oauth-apps",
+        "GET /api/v1/webhook-endpoints",
+        "POST /api/v1/webhook-endpoints",
+        "DELETE /api/v1/webhook-endpoints/{id}",
+        "POST /api/v1/connect-sessions",
+        "GET /api/v1/connect-sessions/{id}",
+        "DELETE /api/v1/connect-sessions/{id}",
       ].sort(),
     );
   });

@@ -76,7 +76,14 @@ describe("GET /api/v1/openapi.json", () => {
         expect(op!.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "id", in: "path" })]));
     }
     const list = doc.paths["/api/v1/connections"]!.get!;
-    expect(list.parameters!.map((p) => p.name).sort()).toEqual(["cursor", "limit", "provider", "status", "tenant_id"]);
+    expect(list.parameters!.map((p) => p.name).sort()).toEqual([
+      "cursor",
+      "limit",
+      "metadata.{key}",
+      "provider",
+      "status",
+      "tenant_id",
+    ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(["Connection", "Token", "Problem", "CreateConnection", "ProviderList"]),
     );

@@ -3,6 +3,7 @@ import { cookies } from "next/headers";
 import { getTranslations } from "next-intl/server";
 import { RESULT_COOKIE, readConsentResult } from "@/lib/consent/result-cookie";
 import { safeReturnTo } from "@/lib/http/safe-return-to";
+import { ConnectNotifier } from "@/app/connect/_components/connect-notifier";
 
 export const dynamic = "force-dynamic";
 
@@ -22,6 +23,11 @@ export default async function ConsentResultPage() {
     );
   }
   const back = result.returnTo ? safeReturnTo(result.returnTo) : null;
+  // a connect session: the integrator's page hears the result (popup) or is returned to (redirect)
+  const notifier = result.connect ? <ConnectNotifier notice={result.connect} /> : null;
+  const ending = result.connect
+    ? t(result.connect.mode === "popup" ? "connectPopupEnding" : "connectRedirectEnding")
+    : t("closeTab");
   if (result.ok) {
     return (
       <div className="card p-8 text-center" data-testid="consent-result" data-outcome="connected">
@@ -44,8 +50,9 @@ export default async function ConsentResultPage() {
             {t("back")}
           </Link>
         ) : (
-          <p className="mt-6 text-sm text-zinc-500">{t("closeTab")}</p>
+          <p className="mt-6 text-sm text-zinc-500">{ending}</p>
         )}
+        {notifier}
       </div>
     );
   }
@@ -75,7 +82,10 @@ export default async function ConsentResultPage() {
         <Link href={back} className="btn-secondary mt-6">
           {t("back")}
         </Link>
+      ) : result.connect ? (
+        <p className="mt-4 text-sm text-zinc-500">{ending}</p>
       ) : null}
+      {notifier}
     </div>
   );
 }

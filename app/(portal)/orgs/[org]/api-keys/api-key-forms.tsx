@@ -39,7 +39,7 @@ export function CreateApiKeyForm({ org, scopes }: { org: string; scopes: readonl
               type="checkbox"
               name="scopes"
               value={s}
-              defaultChecked={s !== "connections:write" && s !== "proxy"}
+              defaultChecked={s === "connections:read" || s === "tokens:read"}
             />
             <code className="text-xs">{s}</code>{" "}
             <span className="text-xs text-zinc-500">{t(`scopeHelp.${s.replace(":", "_")}`)}</span>

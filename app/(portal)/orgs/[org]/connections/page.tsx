@@ -5,6 +5,7 @@ import { db } from "@/lib/db/client";
 import { listConnections } from "@/lib/connections/list-connections";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { Badge, EmptyState, PageHeader } from "@/app/_components/ui";
+import { roleAtLeast } from "@/lib/auth/roles";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("connections"))("title") };
@@ -24,7 +25,7 @@ export default async function ConnectionsPage({
   params: Promise<{ org: string }>;
   searchParams: Promise<{ deleted?: string; revocation?: string }>;
 }) {
-  const { org } = await requireOrg((await params).org);
+  const { org, role } = await requireOrg((await params).org);
   const sp = await searchParams;
   const deletedNotice =
     typeof sp.deleted === "string" && sp.deleted.length <= 100
@@ -41,9 +42,16 @@ export default async function ConnectionsPage({
         title={t("title")}
         description={t("description")}
         actions={
-          <Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">
-            {t("new")}
-          </Link>
+          <>
+            {roleAtLeast(role, "admin") ? (
+              <Link href={`/orgs/${org.slug}/connections/import`} className="btn-secondary">
+                {t("import")}
+              </Link>
+            ) : null}
+            <Link href={`/orgs/${org.slug}/connections/new`} className="btn-primary">
+              {t("new")}
+            </Link>
+          </>
         }
       />
       {deletedNotice ? (

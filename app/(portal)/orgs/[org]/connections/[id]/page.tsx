@@ -21,6 +21,7 @@ import {
   TestConnectionButton,
 } from "./connection-actions";
 import { roleAtLeast } from "@/lib/auth/roles";
+import { ExportForm } from "./export-form";
 import { secretSettingKeys } from "@/lib/connections/secret-settings";
 
 export async function generateMetadata() {
@@ -339,6 +340,11 @@ export default async function ConnectionPage({
           {c.status !== "revoked" && roleAtLeast(role, "admin") ? (
             <Card title={t("disconnectTitle")}>
               <DisconnectButton org={org.slug} connectionId={c.id} />
+            </Card>
+          ) : null}
+          {roleAtLeast(role, "admin") && oauth ? (
+            <Card title={t("exportTitle")}>
+              <ExportForm org={org.slug} connectionId={c.id} status={c.status} />
             </Card>
           ) : null}
           {roleAtLeast(role, "admin") ? (
