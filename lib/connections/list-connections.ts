@@ -1,17 +1,27 @@
 import type { Db } from "@/lib/db/client";
 
-/** An organization's connections for the portal list; never selects token columns. */
+/**
+ * A page of an organization's connections for the portal list, newest first; never selects token
+ * columns. `cursor` is the id of the last row of the previous page (one of this organization's).
+ */
 export async function listConnections({
   db,
   organizationId,
-  take = 100,
+  take = 50,
+  cursor,
 }: {
   db: Db;
   organizationId: string;
   take?: number;
+  cursor?: string;
 }) {
-  return db.connection.findMany({
+  const from =
+    cursor && /^[A-Za-z0-9-]{1,64}$/.test(cursor)
+      ? await db.connection.findFirst({ where: { id: cursor, organizationId }, select: { id: true } })
+      : null;
+  const rows = await db.connection.findMany({
     where: { organizationId },
+    ...(from ? { cursor: { id: from.id }, skip: 1 } : {}),
     select: {
       id: true,
       name: true,
@@ -28,9 +38,11 @@ export async function listConnections({
       lastErrorMessage: true,
       createdAt: true,
     },
-    orderBy: { createdAt: "desc" },
-    take,
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: take + 1,
   });
+  const page = rows.slice(0, take);
+  return { rows: page, nextCursor: rows.length > take ? page[page.length - 1]!.id : null, paged: Boolean(from) };
 }
 
 export async function countConnectionsByStatus({ db, organizationId }: { db: Db; organizationId: string }) {

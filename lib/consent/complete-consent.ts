@@ -7,7 +7,7 @@ import { settleConnectSessionFlow, type ConnectReport } from "@/lib/connect-sess
 import type { Db } from "@/lib/db/client";
 import { decryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
-import { PROVIDERS } from "@/lib/providers/catalogue";
+import { PROVIDERS, providerDisplayName } from "@/lib/providers/catalogue";
 import { clientAuthMethod, providerUrl, renderTemplate } from "@/lib/providers/resolve-url";
 import type { TProvider } from "@/lib/providers/schema";
 import { sha256 } from "@/lib/oauth/pkce";
@@ -504,7 +504,7 @@ async function finishFlow({
     ip,
     names: {
       organizationName: row.organization.name,
-      providerName: provider?.name ?? row.providerId,
+      providerName: providerDisplayName(row.providerId, JSON.parse(row.connection.settings) as Record<string, unknown>),
       returnTo: row.returnTo,
     },
   };

@@ -2,6 +2,12 @@ import { z } from "zod";
 
 const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
+function redirectUriAllowed(u: URL): boolean {
+  if (u.hash || u.username || u.password) return false;
+  if (u.protocol === "https:") return true;
+  return u.protocol === "http:" && ["127.0.0.1", "[::1]", "localhost"].includes(u.hostname);
+}
+
 export const ZOAuthAppInput = z.object({
   providerId: z.string().min(1).max(64),
   name: z.string().trim().min(1, "validation.nameRequired").max(100, "validation.nameTooLong"),
@@ -16,6 +22,9 @@ export const ZOAuthAppInput = z.object({
       .trim()
       .max(2048)
       .refine((v) => URL.canParse(v), "validation.url")
+      // RFC 6749 §3.1.2 and RFC 8252 §7.3: https, or http on a loopback address (the headless paste
+      // path); never javascript:, data:, ftp: or a fragment
+      .refine((v) => !URL.canParse(v) || redirectUriAllowed(new URL(v)), "validation.redirectUri")
       .optional(),
   ),
   /** Microsoft: the app's home tenant (a GUID), sent as the Activity API's PublisherIdentifier */

@@ -55,6 +55,7 @@ const ENTRIES: TProviderInput[] = [
   {
     id: "generic-oauth2",
     name: "Generic OAuth 2.0 (your own app)",
+    displayHostSetting: "authorization_url",
     authKind: "oauth2",
     hosts: {},
     // Seed 001 (trocco): every URL is the customer's.
@@ -63,14 +64,14 @@ const ENTRIES: TProviderInput[] = [
         key: "authorization_url",
         type: "url",
         required: true,
-        example: "https://app.hubspot.com/oauth/authorize",
+        example: "https://auth.example.com/oauth/authorize",
         reconsentOnChange: true,
       },
       {
         key: "token_url",
         type: "url",
         required: true,
-        example: "https://api.hubapi.com/oauth/v1/token",
+        example: "https://auth.example.com/oauth/token",
         reconsentOnChange: true,
       },
       { key: "refresh_url", type: "url", required: false, reconsentOnChange: true },
@@ -295,6 +296,15 @@ export const PROVIDERS: ReadonlyMap<string, TProvider> = new Map(
     return [p.id, p] as const;
   }),
 );
+
+/** How a connection's provider is named to the people who approve it: the catalogue's name, or a host. */
+export function providerDisplayName(providerId: string, settings: Record<string, unknown> = {}): string {
+  const p = PROVIDERS.get(providerId);
+  if (!p) return providerId;
+  const v = p.displayHostSetting ? settings[p.displayHostSetting] : undefined;
+  if (typeof v === "string" && URL.canParse(v)) return new URL(v).host;
+  return p.name;
+}
 
 export function listProviders(): TProvider[] {
   return [...PROVIDERS.values()];

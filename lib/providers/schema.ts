@@ -83,6 +83,11 @@ export const ZProvider = z
   .object({
     id: z.string().regex(/^[a-z0-9-]+$/),
     name: z.string(),
+    /**
+     * A url setting whose host names the provider to the data owner, instead of `name` (the generic
+     * provider: "Continue to auth.example.com", not "Continue to Generic OAuth 2.0").
+     */
+    displayHostSetting: z.string().optional(),
     /** "oauth2": authorization code flow; "api_key": a key the user pastes */
     authKind: z.enum(["oauth2", "api_key"]),
     docsUrl: z.url().optional(),

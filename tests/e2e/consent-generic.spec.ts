@@ -33,7 +33,8 @@ test("generic OAuth 2.0 with the customer's own app: Connect now, approved, acti
   // oidc-provider signs in and consents automatically, then redirects to Consentry's callback.
   await expect(page).toHaveURL(`${baseURL}/consent/result`);
   await expect(page.getByTestId("consent-result")).toHaveAttribute("data-outcome", "connected");
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Connected to Generic OAuth 2.0 (your own app)");
+  // the data owner sees the authorization server by its host, not the catalogue's generic name
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Connected to ${new URL(op.authorizationUrl).host}`);
   await page.getByRole("link", { name: "Back to the connection" }).click();
 
   await expect(page).toHaveURL(new RegExp(`${connectionPath}$`));

@@ -1,7 +1,7 @@
 // The landing a data owner sees before approving at the provider (consent links and connect sessions
 // alike): who asks, for which provider, which permissions, one "Continue" that starts the flow.
 import { getFormatter, getTranslations } from "next-intl/server";
-import { PROVIDERS } from "@/lib/providers/catalogue";
+import { PROVIDERS, providerDisplayName } from "@/lib/providers/catalogue";
 
 export async function ConsentLanding({
   organizationName,
@@ -26,6 +26,7 @@ export async function ConsentLanding({
   const t = await getTranslations("consent");
   const format = await getFormatter();
   const provider = PROVIDERS.get(providerId);
+  const providerName = providerDisplayName(providerId, settings);
   const resource = provider?.authorizationParams.resource;
   return (
     <div className="card overflow-hidden">
@@ -34,12 +35,12 @@ export async function ConsentLanding({
         <h1 className="mt-1 text-xl font-semibold">
           {t("heading", {
             organization: organizationName,
-            provider: provider?.name ?? providerId,
+            provider: providerName,
           })}
         </h1>
       </div>
       <div className="space-y-5 px-6 py-5 text-sm">
-        <p>{t("explain", { organization: organizationName, provider: provider?.name ?? "" })}</p>
+        <p>{t("explain", { organization: organizationName, provider: providerName })}</p>
         <dl className="space-y-3">
           <div>
             <dt className="font-medium">{t("connection")}</dt>
@@ -72,7 +73,7 @@ export async function ConsentLanding({
         </dl>
         <form method="post" action={action}>
           <button type="submit" className="btn-primary w-full">
-            {t("continue", { provider: provider?.name ?? "" })}
+            {t("continue", { provider: providerName })}
           </button>
         </form>
         <p className="text-xs text-zinc-500">

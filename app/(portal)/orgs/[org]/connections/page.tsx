@@ -23,7 +23,7 @@ export default async function ConnectionsPage({
   searchParams,
 }: {
   params: Promise<{ org: string }>;
-  searchParams: Promise<{ deleted?: string; revocation?: string }>;
+  searchParams: Promise<{ deleted?: string; revocation?: string; after?: string }>;
 }) {
   const { org, role } = await requireOrg((await params).org);
   const sp = await searchParams;
@@ -35,7 +35,11 @@ export default async function ConnectionsPage({
   const ts = await getTranslations("status");
   const te = await getTranslations("lastErrors");
   const format = await getFormatter();
-  const rows = await listConnections({ db: db(), organizationId: org.id });
+  const { rows, nextCursor, paged } = await listConnections({
+    db: db(),
+    organizationId: org.id,
+    cursor: typeof sp.after === "string" ? sp.after : undefined,
+  });
   return (
     <>
       <PageHeader
@@ -133,6 +137,22 @@ export default async function ConnectionsPage({
           </table>
         </div>
       )}
+      {nextCursor || paged ? (
+        <nav aria-label={t("pages")} className="mt-4 flex justify-between text-sm">
+          {paged ? (
+            <Link href={`/orgs/${org.slug}/connections`} className="btn-secondary">
+              {t("firstPage")}
+            </Link>
+          ) : (
+            <span />
+          )}
+          {nextCursor ? (
+            <Link href={`/orgs/${org.slug}/connections?after=${nextCursor}`} className="btn-secondary" rel="next">
+              {t("nextPage")}
+            </Link>
+          ) : null}
+        </nav>
+      ) : null}
     </>
   );
 }
