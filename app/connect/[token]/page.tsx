@@ -83,15 +83,16 @@ export default async function ConnectPage({
     settings = n.settings ?? {};
   }
   return (
-    <ConsentLanding
-      organizationName={organization.name}
-      providerId={session.providerId}
-      connectionName={name}
-      scopes={scopes}
-      settings={settings}
-      expiresAt={session.expiresAt}
-      action={`/connect/${token}/start${popup ? "?mode=popup" : ""}`}
-      expiresKey="connectExpires"
-    />
+    // called, not rendered as <ConsentLanding/>: the page's tree stays synchronous once awaited
+    await ConsentLanding({
+      organizationName: organization.name,
+      providerId: session.providerId,
+      connectionName: name,
+      scopes: scopes,
+      settings: settings,
+      expiresAt: session.expiresAt,
+      action: `/connect/${token}/start${popup ? "?mode=popup" : ""}`,
+      expiresKey: "connectExpires",
+    })
   );
 }

@@ -22,14 +22,15 @@ export default async function ConsentLandingPage({ params }: { params: Promise<{
     );
   }
   return (
-    <ConsentLanding
-      organizationName={link.organization.name}
-      providerId={link.connection.providerId}
-      connectionName={link.connection.name}
-      scopes={link.connection.requestedScopes.split(" ").filter(Boolean)}
-      settings={JSON.parse(link.connection.settings) as Record<string, unknown>}
-      expiresAt={link.expiresAt}
-      action={`/consent/${token}/start`}
-    />
+    // called, not rendered as <ConsentLanding/>: the page's tree stays synchronous once awaited
+    await ConsentLanding({
+      organizationName: link.organization.name,
+      providerId: link.connection.providerId,
+      connectionName: link.connection.name,
+      scopes: link.connection.requestedScopes.split(" ").filter(Boolean),
+      settings: JSON.parse(link.connection.settings) as Record<string, unknown>,
+      expiresAt: link.expiresAt,
+      action: `/consent/${token}/start`,
+    })
   );
 }
