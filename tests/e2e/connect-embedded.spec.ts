@@ -95,14 +95,26 @@ test("popup: approved at the provider, the opener hears connected with the conne
   const again = page.waitForEvent("popup");
   await page.getByRole("button", { name: "Connect (popup)" }).click();
   const second = await again;
-  await expect(second.getByTestId("connect-closed")).toHaveAttribute("data-reason", "used");
   await expect(events(page)).toHaveText([
     /opened/,
     /connected/,
     '{"type":"opened"}',
     `{"type":"error","connectionId":"${connectionId}","error":"used"}`,
   ]);
+  await expect.poll(() => second.isClosed()).toBe(true);
+  // the page itself, opened where no opener can be told (and so it stays): a clear page
+  await expectClosedPage(page, "used");
 });
+
+/** The hosted page of the customer page's session, in a tab of its own (no opener: it does not close). */
+async function expectClosedPage(page: Page, reason: string) {
+  const url = await page.locator("#session").getAttribute("data-connect-url");
+  const tab = await page.context().newPage();
+  await tab.goto(`${url}?mode=popup`);
+  await expect(tab.getByTestId("connect-closed")).toHaveAttribute("data-reason", reason);
+  await expect(tab.getByRole("heading", { level: 1 })).toHaveText("This connect page does not work any more");
+  await tab.close();
+}
 
 test("redirect: the page is left for the connect page and comes back to return_url with status and connection id", async ({
   page,
@@ -156,8 +168,9 @@ test("an expired session: a clear page, and the opener gets error expired", asyn
   const popupOpened = page.waitForEvent("popup");
   await page.getByRole("button", { name: "Connect (popup)" }).click();
   const popup = await popupOpened;
-  await expect(popup.getByTestId("connect-closed")).toHaveAttribute("data-reason", "expired");
   await expect(events(page)).toHaveText(['{"type":"opened"}', '{"type":"error","error":"expired"}']);
+  await expect.poll(() => popup.isClosed()).toBe(true);
+  await expectClosedPage(page, "expired");
 });
 
 test("another organization naming this organization's connection gets no session", async ({ page }) => {
