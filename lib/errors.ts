@@ -23,7 +23,8 @@ const TABLE = {
 } as const;
 
 export type ErrorCode = keyof typeof TABLE;
-export type FieldError = { path: string; message: string };
+/** `message`: a message key (validation.*) or English text; `values`: the key's placeholders. */
+export type FieldError = { path: string; message: string; values?: Record<string, string | number> };
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -61,11 +62,67 @@ export class AppError extends Error {
   }
 }
 
-/** zod issues → field errors with dotted paths. */
-export function fieldErrors(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-): FieldError[] {
-  return issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+/** What fieldErrors reads of a zod issue (zod 4's own fields; `code` absent for hand-made issues). */
+type TIssue = {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  code?: string;
+  origin?: string;
+  format?: string;
+  maximum?: unknown;
+  minimum?: unknown;
+  expected?: unknown;
+  keys?: ReadonlyArray<string>;
+};
+
+/** A message key (e.g. "validation.nameRequired"), as schemas give them, rather than zod's own English. */
+const MESSAGE_KEY = /^[a-z][A-Za-z]*(\.[A-Za-z_]+)+$/;
+
+/**
+ * A zod issue without a message key of its own → a validation.* key and its values, so people read
+ * "Enter at most 512 characters." in their language instead of zod's "Too big: expected string to
+ * have <=512 characters". Issues that carry a key (or hand-made ones) keep their message.
+ */
+function issueMessage(i: TIssue): Pick<FieldError, "message" | "values"> {
+  if (!i.code || MESSAGE_KEY.test(i.message)) return { message: i.message };
+  const n = (v: unknown) => (typeof v === "number" || typeof v === "bigint" ? Number(v) : String(v));
+  const many = i.origin === "array" || i.origin === "set" || i.origin === "map";
+  const text = i.origin === "string";
+  switch (i.code) {
+    case "too_big":
+      if (text) return { message: "validation.tooLong", values: { max: n(i.maximum) } };
+      if (many) return { message: "validation.tooMany", values: { max: n(i.maximum) } };
+      return { message: "validation.tooBig", values: { max: n(i.maximum) } };
+    case "too_small":
+      if (text)
+        return n(i.minimum) === 1
+          ? { message: "validation.required" }
+          : { message: "validation.tooShort", values: { min: n(i.minimum) } };
+      if (many) return { message: "validation.tooFew", values: { min: n(i.minimum) } };
+      return { message: "validation.tooSmall", values: { min: n(i.minimum) } };
+    case "invalid_type":
+      // zod says "received undefined" for a field that is not there at all
+      return /received undefined$/.test(i.message)
+        ? { message: "validation.required" }
+        : { message: "validation.invalidType", values: { expected: String(i.expected ?? "?") } };
+    case "invalid_format":
+      if (i.format === "email") return { message: "validation.email" };
+      if (i.format === "url") return { message: "validation.url" };
+      return { message: "validation.format" };
+    case "invalid_value":
+      return { message: "validation.invalidChoice" };
+    case "unrecognized_keys":
+      return { message: "validation.unknownKeys", values: { keys: (i.keys ?? []).join(", ") } };
+    case "invalid_key":
+      return { message: "validation.invalidKey" };
+    default:
+      return { message: "validation.invalid" };
+  }
+}
+
+/** zod issues → field errors with dotted paths, in message keys people can read in their language. */
+export function fieldErrors(issues: ReadonlyArray<TIssue>): FieldError[] {
+  return issues.map((i) => ({ path: i.path.map(String).join("."), ...issueMessage(i) }));
 }
 
 /** Seconds a caller is told to wait (Retry-After) when the database is away. */
@@ -98,7 +155,7 @@ export function toProblem(err: unknown, instance?: string) {
     status: e.status,
     detail: e.message,
     ...(instance ? { instance } : {}),
-    ...(e.errors ? { errors: e.errors } : {}),
+    ...(e.errors ? { errors: e.errors.map(({ path, message }) => ({ path, message })) } : {}),
     ...(e.extra ?? {}),
   };
 }

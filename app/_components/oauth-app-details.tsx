@@ -42,9 +42,13 @@ export async function OAuthAppDetails({ app, redirectUri }: { app: App; redirect
             <dd className="break-all font-mono" data-testid="thumbprint">
               {app.certificate.thumbprintHex}
             </dd>
-            <dt className="text-zinc-500">x5t</dt>
+            <dt className="text-zinc-500">
+              <code>x5t</code>
+            </dt>
             <dd className="break-all font-mono">{app.certificate.x5t}</dd>
-            <dt className="text-zinc-500">keyId</dt>
+            <dt className="text-zinc-500">
+              <code>keyId</code>
+            </dt>
             <dd className="font-mono">{app.certificate.keyId}</dd>
             <dt className="text-zinc-500">{t("validUntil")}</dt>
             <dd>{format.dateTime(app.certificate.notAfter, { dateStyle: "long" })}</dd>

@@ -1,8 +1,8 @@
 "use client";
 // Create or edit an OAuth app. Secrets are write-only: the field starts blank and blank keeps what is stored.
-import { startTransition, useActionState, useState } from "react";
+import { useActionState, useState } from "react";
 import { useTranslations } from "next-intl";
-import { Field, FormMessage, SubmitButton, type FormState } from "@/app/_components/form";
+import { ErrorText, Field, FormMessage, KeptForm, SubmitButton, type FormState } from "@/app/_components/form";
 
 type ProviderOption = { id: string; name: string; certificates: boolean };
 type Existing = {
@@ -28,20 +28,14 @@ export function OAuthAppForm({
   org?: string;
 }) {
   const t = useTranslations("appForm");
-  const [state, action] = useActionState(serverAction, undefined);
+  const tp = useTranslations("providerNames");
+  const [state, action, pending] = useActionState(serverAction, undefined);
   const [providerId, setProviderId] = useState(existing?.providerId ?? providers[0]?.id ?? "");
   const [certMode, setCertMode] = useState<"keep" | "upload" | "generate">("keep");
   const certs = providers.find((p) => p.id === providerId)?.certificates ?? false;
   const err = (k: string) => state?.errors?.[k];
   return (
-    <form
-      className="space-y-4"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const data = new FormData(e.currentTarget);
-        startTransition(() => action(data));
-      }}
-    >
+    <KeptForm action={action} pending={pending} state={state} className="space-y-4">
       {org ? <input type="hidden" name="org" value={org} /> : null}
       {existing ? <input type="hidden" name="appId" value={existing.id} /> : null}
       <FormMessage state={state} />
@@ -59,7 +53,7 @@ export function OAuthAppForm({
         >
           {providers.map((p) => (
             <option key={p.id} value={p.id}>
-              {p.name}
+              {tp.has(p.id) ? tp(p.id) : p.name}
             </option>
           ))}
         </select>
@@ -133,11 +127,7 @@ export function OAuthAppForm({
                   className="input font-mono text-xs"
                   placeholder="-----BEGIN CERTIFICATE-----"
                 />
-                {err("certificatePem") ? (
-                  <p role="alert" className="mt-1 text-xs text-red-600">
-                    {err("certificatePem")}
-                  </p>
-                ) : null}
+                <ErrorText error={err("certificatePem")} />
               </div>
               <div>
                 <label htmlFor="f-privateKeyPem" className="label">
@@ -151,11 +141,7 @@ export function OAuthAppForm({
                   placeholder="-----BEGIN PRIVATE KEY-----"
                   autoComplete="off"
                 />
-                {err("privateKeyPem") ? (
-                  <p role="alert" className="mt-1 text-xs text-red-600">
-                    {err("privateKeyPem")}
-                  </p>
-                ) : null}
+                <ErrorText error={err("privateKeyPem")} />
               </div>
             </>
           ) : null}
@@ -168,6 +154,6 @@ export function OAuthAppForm({
         </fieldset>
       ) : null}
       <SubmitButton pendingLabel={t("saving")}>{existing ? t("save") : t("create")}</SubmitButton>
-    </form>
+    </KeptForm>
   );
 }

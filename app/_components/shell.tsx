@@ -8,7 +8,8 @@ import { LocaleSwitcher, ThemeSwitcher } from "@/app/_components/preferences";
 import { signOutAction } from "@/app/_components/sign-out-action";
 
 type Org = { slug: string; name: string; member: boolean };
-type User = { email: string; name: string | null; isStaff: boolean };
+/** `changePassword`: a local account, offered the change-password page */
+type User = { email: string; name: string | null; isStaff: boolean; changePassword?: boolean };
 
 const ORG_NAV = [
   { key: "overview", path: "" },
@@ -145,7 +146,8 @@ function AccountPanel({ user }: { user: User }) {
   return (
     <div className="mt-auto space-y-3 border-t border-zinc-200 pt-4 dark:border-zinc-800">
       <div className="px-1 text-sm">
-        <p className="truncate font-medium" title={user.email}>
+        {/* a person's name, never machine-translated */}
+        <p className="truncate font-medium" title={user.email} translate="no">
           {user.name ?? user.email}
         </p>
         {user.name ? <p className="truncate text-xs text-zinc-500">{user.email}</p> : null}
@@ -154,6 +156,14 @@ function AccountPanel({ user }: { user: User }) {
         <LocaleSwitcher />
         <ThemeSwitcher />
       </div>
+      {user.changePassword ? (
+        <Link
+          href="/account/password"
+          className="block px-1 text-sm text-indigo-700 hover:underline dark:text-indigo-300"
+        >
+          {t("changePassword")}
+        </Link>
+      ) : null}
       <form action={signOutAction}>
         <button type="submit" className="btn-secondary w-full">
           {t("signOut")}

@@ -112,13 +112,19 @@ export async function activityTarget(db: Db, organizationId: string, connectionI
       oauthApp: { select: { clientId: true, publisherTenantId: true } },
     },
   });
-  if (!c) throw new AppError("not-found", `No connection ${connectionId} in this organization.`);
+  if (!c)
+    throw new AppError("not-found", `No connection ${connectionId} in this organization.`, {
+      i18n: { key: "errors.connectionNotFound" },
+    });
   const provider = PROVIDERS.get(c.providerId);
   if (!provider?.appOnly || !provider.apiBaseUrl)
-    throw new AppError("bad-request", "Activity feeds exist for Microsoft 365 Management API connections only.");
+    throw new AppError("bad-request", "Activity feeds exist for Microsoft 365 Management API connections only.", {
+      i18n: { key: "errors.activityNotSupported" },
+    });
   if (!c.externalTenantId || !c.oauthApp || c.status === "pending_consent" || c.status === "revoked")
     throw new AppError("needs-reconsent", "The tenant has not consented yet (no tenant id): send a consent link.", {
       extra: { reason: c.status },
+      i18n: { key: "errors.tenantNotConsented" },
     });
   const base = renderTemplate(provider, provider.apiBaseUrl, { tenant: c.externalTenantId });
   return {

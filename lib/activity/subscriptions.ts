@@ -269,6 +269,7 @@ export async function stopSubscription({
       throw new AppError("refresh-failed", e.message, {
         retryAfter: e.retryAfterSeconds ?? 60,
         extra: { reason: e.failure, error_code: e.code },
+        i18n: { key: "errors.activityRefused", values: { detail: e.message } },
       });
   }
   await upsertRow(db, t, contentType, {

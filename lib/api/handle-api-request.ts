@@ -43,7 +43,7 @@ const PRIVATE = { "cache-control": "private, no-cache" };
 export function apiProblem(err: unknown, requestId: string): ApiResponse & { body: string } {
   if (err instanceof AppError && err.errors) {
     err = new AppError(err.code, englishMessage(err.message), {
-      errors: err.errors.map((e) => ({ path: e.path, message: englishMessage(e.message) })),
+      errors: err.errors.map((e) => ({ path: e.path, message: englishMessage(e.message, e.values) })),
       retryAfter: err.retryAfter,
       extra: err.extra,
     });

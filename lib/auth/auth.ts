@@ -8,9 +8,8 @@ import { db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { authSecret } from "@/lib/auth/secret";
 import { authLogger } from "@/lib/auth/auth-logger";
-import { verifyPassword } from "@/lib/auth/password";
+import { checkPasswordSignIn } from "@/lib/auth/check-password-sign-in";
 import { linkOidcUser } from "@/lib/auth/link-oidc-user";
-import { recordAuditEvent } from "@/lib/audit/record-audit-event";
 
 const ZCredentials = z.object({
   email: z.email().transform((e) => e.toLowerCase()),
@@ -47,22 +46,9 @@ function buildConfig(): NextAuthConfig {
         async authorize(raw) {
           const parsed = ZCredentials.safeParse(raw);
           if (!parsed.success) throw new CredentialsSignin();
-          const user = await db().user.findUnique({
-            where: { email: parsed.data.email },
-            select: { id: true, email: true, name: true, passwordHash: true },
-          });
-          const ok = await verifyPassword(parsed.data.password, user?.passwordHash);
-          await recordAuditEvent({
-            organizationId: null,
-            actor: user
-              ? { type: "user", id: user.id, label: user.email }
-              : { type: "anonymous", label: parsed.data.email },
-            action: "auth.sign_in",
-            outcome: ok ? "success" : "failure",
-            details: { method: "password" },
-          });
-          if (!ok || !user) throw new CredentialsSignin();
-          await db().user.update({ where: { id: user.id }, data: { lastSignInAt: new Date() } });
+          const user = await checkPasswordSignIn({ db: db(), ...parsed.data });
+          if (!user) throw new CredentialsSignin();
+          // a password someone else chose: the portal asks for the person's own first (lib/auth/guards.ts)
           return { id: user.id, email: user.email, name: user.name };
         },
       }),

@@ -7,21 +7,43 @@ import { db } from "@/lib/db/client";
 import { roleAtLeast, type TRole } from "@/lib/auth/roles";
 import { resolveOrgAccess } from "@/lib/auth/resolve-org-access";
 
-export type SessionUser = { id: string; email: string; name: string | null; isStaff: boolean };
+export type SessionUser = {
+  id: string;
+  email: string;
+  name: string | null;
+  isStaff: boolean;
+  /** a local password (not only OpenID Connect): the change-password page is theirs */
+  hasPassword: boolean;
+  /** signed in with a password someone else chose: nothing but choosing their own until they do */
+  mustChangePassword: boolean;
+};
+
+/** Where a person who signed in with a password someone else chose is sent, whatever they asked for. */
+export const CHOOSE_PASSWORD_PATH = "/choose-password";
 
 /** The signed-in user, read fresh from the database (deleted users lose access at once). */
 export const currentUser = cache(async (): Promise<SessionUser | null> => {
   const session = await auth();
   if (!session?.userId) return null;
-  return db().user.findUnique({
+  const u = await db().user.findUnique({
     where: { id: session.userId },
-    select: { id: true, email: true, name: true, isStaff: true },
+    select: { id: true, email: true, name: true, isStaff: true, passwordHash: true, mustChangePassword: true },
   });
+  if (!u) return null;
+  const { passwordHash, ...user } = u;
+  return { ...user, hasPassword: passwordHash !== null };
 });
 
-export async function requireUser(): Promise<SessionUser> {
+/**
+ * The signed-in user, or a redirect to sign-in. Someone who still has to choose their own password is
+ * sent to do that (every page and action passes here), unless `choosingPassword` (that page and its action).
+ */
+export async function requireUser({
+  choosingPassword = false,
+}: { choosingPassword?: boolean } = {}): Promise<SessionUser> {
   const user = await currentUser();
   if (!user) redirect("/sign-in");
+  if (user.mustChangePassword && !choosingPassword) redirect(CHOOSE_PASSWORD_PATH);
   return user;
 }
 

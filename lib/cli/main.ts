@@ -36,7 +36,8 @@ const HELP = `Consentry administration
   user create --email <email> [--name <name>] [--org <slug> --role owner|admin|member] [--staff]
                                                prints a generated password on stdout (local sign-in)
   user invite --email <email> --org <slug> --role owner|admin|member
-  user set-password --email <email>            prints a new generated password on stdout
+  user set-password --email <email>            prints a new generated password on stdout; it signs in once,
+                                               then the person chooses their own
   staff add --email <email> | staff remove --email <email>
   api-key create --org <slug> --scopes connections:read,connections:write,tokens:read [--name <name>] [--expires-in-days <n>]
                                                prints the key (csk_…) alone on stdout; it is shown only once
@@ -179,7 +180,8 @@ async function userSetPassword(rest: string[]): Promise<number> {
   const password = generatePassword();
   const { count } = await db().user.updateMany({
     where: { email },
-    data: { passwordHash: await hashPassword(password) },
+    // a password chosen for them: at their next sign-in they choose their own (lib/auth/guards.ts)
+    data: { passwordHash: await hashPassword(password), mustChangePassword: true },
   });
   if (count === 0) throw new AppError("not-found", `No user ${email}`);
   await recordAuditEvent({

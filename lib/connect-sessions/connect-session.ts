@@ -217,7 +217,10 @@ export async function settleConnectSessionFlow(
 
 export async function getConnectSession(db: Db, organizationId: string, id: string) {
   const s = await db.connectSession.findFirst({ where: { id, organizationId } });
-  if (!s) throw new AppError("not-found", `No connect session ${id} in this organization.`);
+  if (!s)
+    throw new AppError("not-found", `No connect session ${id} in this organization.`, {
+      i18n: { key: "errors.connectSessionNotFound" },
+    });
   return s;
 }
 

@@ -7,7 +7,7 @@ import { AppError, fieldErrors, type FieldError } from "@/lib/errors";
 import { randomToken, sha256 } from "@/lib/oauth/pkce";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { customerUrls, parseProviderSettings } from "@/lib/providers/settings";
-import { assertSafeUrl } from "@/lib/oauth/egress";
+import { checkOutboundUrls } from "@/lib/validation/check-outbound-urls";
 import { assertAdminConsentAllowed } from "@/lib/connections/create-connection";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { ZCreateConnectSession } from "@/lib/connect-sessions/schemas";
@@ -94,10 +94,10 @@ export async function createConnectSession({
   } else {
     if (!v.name) throw invalid([{ path: "name", message: "validation.nameRequired" }]);
     const settings = parseProviderSettings(provider, v.settings ?? {});
-    for (const { key, url } of customerUrls(provider, settings)) {
-      const problem = await assertSafeUrl(url);
-      if (problem) throw invalid([{ path: `settings.${key}`, message: problem }]);
-    }
+    const refused = await checkOutboundUrls(
+      customerUrls(provider, settings).map(({ key, url }) => ({ path: `settings.${key}`, url })),
+    );
+    if (refused.length) throw invalid(refused);
     const oauthAppId = await resolveOAuthAppId(db, organizationId, provider.id, v.oauth_app_id);
     await assertAdminConsentAllowed(db, provider, settings, oauthAppId);
     newConnection = JSON.stringify({

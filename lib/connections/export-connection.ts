@@ -108,7 +108,10 @@ export async function exportConnection({
       tokenSet: { select: { accessTokenEnc: true, refreshTokenEnc: true, idTokenEnc: true, tokenType: true } },
     },
   });
-  if (!c) throw new AppError("not-found", `No connection ${connectionId} in this organization.`);
+  if (!c)
+    throw new AppError("not-found", `No connection ${connectionId} in this organization.`, {
+      i18n: { key: "errors.connectionNotFound" },
+    });
   const status = EXPORTABLE_STATUSES.find((s) => s === c.status);
   if (!status || !c.tokenSet)
     throw new AppError(

@@ -13,7 +13,7 @@ import { AppError, fieldErrors, type FieldError } from "@/lib/errors";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import type { TProvider } from "@/lib/providers/schema";
 import { customerUrls, parseProviderSettings } from "@/lib/providers/settings";
-import { assertSafeUrl } from "@/lib/oauth/egress";
+import { checkOutboundUrls } from "@/lib/validation/check-outbound-urls";
 import { readTenantClaims } from "@/lib/oauth/read-token-claims";
 import { TokenEndpointError } from "@/lib/oauth/token-errors";
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
@@ -158,10 +158,10 @@ async function validSettings(provider: TProvider, input: unknown, prefix: string
       (e.errors ?? []).map((x) => ({ ...x, path: `${prefix}${x.path}` })),
     );
   }
-  for (const { key, url } of customerUrls(provider, settings)) {
-    const problem = await assertSafeUrl(url);
-    if (problem) throw invalid(problem, [{ path: `${prefix}settings.${key}`, message: problem }]);
-  }
+  const refused = await checkOutboundUrls(
+    customerUrls(provider, settings).map(({ key, url }) => ({ path: `${prefix}settings.${key}`, url })),
+  );
+  if (refused.length) throw invalid("Check the highlighted fields.", refused);
   return settings;
 }
 

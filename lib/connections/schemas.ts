@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { zUrl } from "@/lib/validation/url-fields";
 
 /** A requested scope: one token, no spaces or commas (they separate scopes). */
 const ZScope = z
@@ -37,7 +38,7 @@ export const ZCreateConnection = z.object({
     .object({
       client_id: z.string().trim().min(1).max(512),
       client_secret: z.string().max(4096).optional(),
-      redirect_uri: z.string().max(2048).optional(),
+      redirect_uri: zUrl("redirect").optional(),
       /** Microsoft: the app's home tenant, sent as the Activity API's PublisherIdentifier */
       publisher_tenant_id: z.string().max(64).optional(),
       certificate: z

@@ -6,7 +6,7 @@ import type { Db } from "@/lib/db/client";
 import { AppError, fieldErrors } from "@/lib/errors";
 import { PROVIDERS } from "@/lib/providers/catalogue";
 import { customerUrls, parseProviderSettings } from "@/lib/providers/settings";
-import { assertSafeUrl } from "@/lib/oauth/egress";
+import { checkOutboundUrls } from "@/lib/validation/check-outbound-urls";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { emitConnectionEvent } from "@/lib/webhooks/emit-connection-event";
 import { METADATA_MAX_KEYS, ZUpdateConnection } from "@/lib/connections/schemas";
@@ -87,12 +87,16 @@ export async function updateConnection({
   let settings = before;
   if (v.settings) {
     settings = parseProviderSettings(provider, merge(before, v.settings));
-    for (const { key, url } of customerUrls(provider, settings)) {
-      if (before[key] === url) continue;
-      const problem = await assertSafeUrl(url);
-      if (problem)
-        throw new AppError("validation", problem, { errors: [{ path: `settings.${key}`, message: problem }] });
-    }
+    const refused = await checkOutboundUrls(
+      customerUrls(provider, settings)
+        .filter(({ key, url }) => before[key] !== url)
+        .map(({ key, url }) => ({ path: `settings.${key}`, url })),
+    );
+    if (refused.length)
+      throw new AppError("validation", "Check the highlighted fields.", {
+        errors: refused,
+        i18n: { key: "errors.checkFields" },
+      });
     await assertAdminConsentAllowed(db, provider, settings, c.oauthAppId);
     for (const key of new Set([...Object.keys(before), ...Object.keys(settings)]))
       if (!isDeepStrictEqual(before[key], settings[key])) changed.push(`settings.${key}`);

@@ -19,7 +19,7 @@ import { createRedactor } from "@/lib/oauth/redact";
 import type { TokenSetData } from "@/lib/oauth/parse-token-response";
 import { getAppCredentials, type AppCredentials } from "@/lib/oauth-apps/get-app-credentials";
 import { saveTokenSet } from "@/lib/tokens/save-token-set";
-import { recordAuditEvent } from "@/lib/audit/record-audit-event";
+import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { logger } from "@/lib/logger";
 import { retryWhileUnavailable } from "@/lib/db/database-errors";
 import { nextRefreshAt } from "@/lib/tokens/next-refresh-at";
@@ -235,6 +235,8 @@ type Ctx = {
   row: Row;
   ip?: string | null;
   names: { organizationName: string; providerName: string; returnTo: string | null };
+  /** who consents: the signed-in user of a "Connect now", else the tenant admin who opened a link */
+  actor: Actor;
 };
 type Obtained = {
   data: TokenSetData;
@@ -242,13 +244,24 @@ type Obtained = {
   hostOverrides?: Record<string, string>;
 };
 
-/** A consent event of this flow, by the anonymous tenant admin, on the connection. */
+/**
+ * Who consents in this flow. "Connect now" (createDirectConsent) is the signed-in user's own: no
+ * link token, no connect session, its creator recorded. A link is opened by someone without an account.
+ */
+async function consentActor(db: Db, row: Row): Promise<Actor> {
+  const anonymous: Actor = { type: "anonymous", label: "tenant admin" };
+  if (!row.createdByUserId || row.linkTokenHash || row.connectSessionId) return anonymous;
+  const user = await db.user.findUnique({ where: { id: row.createdByUserId }, select: { id: true, email: true } });
+  return user ? { type: "user", id: user.id, label: user.email } : anonymous;
+}
+
+/** A consent event of this flow, by whoever consents (consentActor), on the connection. */
 function audit(ctx: Ctx, action: string, outcome: "success" | "failure" | "denied", details: Record<string, unknown>) {
   const { db, row, ip } = ctx;
   return recordAuditEvent(
     {
       organizationId: row.organizationId,
-      actor: { type: "anonymous", label: "tenant admin" },
+      actor: ctx.actor,
       action,
       outcome,
       ip,
@@ -507,6 +520,7 @@ async function finishFlow({
       providerName: providerDisplayName(row.providerId, JSON.parse(row.connection.settings) as Record<string, unknown>),
       returnTo: row.returnTo,
     },
+    actor: await consentActor(db, row),
   };
   const flow = checkFlow(row, browserSecret);
   if (flow?.reason === "wrong_browser") return recordFailure(ctx, flow);

@@ -67,7 +67,9 @@ export async function startConsent({
   const provider = PROVIDERS.get(connection.providerId);
   const app = connection.oauthApp;
   if (!provider || provider.authKind !== "oauth2" || !app)
-    throw new AppError("bad-request", "This connection does not use OAuth consent.");
+    throw new AppError("bad-request", "This connection does not use OAuth consent.", {
+      i18n: { key: "errors.notOAuth" },
+    });
   const settings = JSON.parse(connection.settings) as Record<string, unknown>;
 
   const state = randomToken(32);

@@ -23,7 +23,8 @@ export async function formAction(run: () => Promise<FormState>): Promise<FormSta
       return {
         ok: false,
         message: err.i18n ? tr(err.i18n.key, err.i18n.values) : err.message,
-        errors: Object.fromEntries((err.errors ?? []).map((e) => [e.path, tr(e.message)])),
+        // the first error of a field is the one shown beside it
+        errors: Object.fromEntries((err.errors ?? []).toReversed().map((e) => [e.path, tr(e.message, e.values)])),
       };
     }
     logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, "server action failed");

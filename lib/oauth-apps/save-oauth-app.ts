@@ -46,6 +46,7 @@ export async function saveOAuthApp({
   if (existing && existing.providerId !== v.providerId)
     throw new AppError("validation", "The provider of an app cannot change", {
       errors: [{ path: "providerId", message: "validation.providerFixed" }],
+      i18n: { key: "errors.checkFields" },
     });
   const id = existing?.id ?? crypto.randomUUID();
   const row = { id, organizationId };
@@ -63,6 +64,7 @@ export async function saveOAuthApp({
     if (!provider.appOnly)
       throw new AppError("validation", "This provider does not use certificates", {
         errors: [{ path: "certificatePem", message: "validation.noCertificates" }],
+        i18n: { key: "errors.checkFields" },
       });
     let pems: { certificatePem: string; privateKeyPem: string };
     if (v.generateCertificate)
@@ -80,8 +82,16 @@ export async function saveOAuthApp({
     try {
       info = parseCertificateAndKey(pems);
     } catch (e) {
+      // the parser's reason is technical English; people get it inside a translated sentence
       throw new AppError("validation", (e as Error).message, {
-        errors: [{ path: "certificatePem", message: (e as Error).message }],
+        errors: [
+          {
+            path: "certificatePem",
+            message: "validation.certificateUnreadable",
+            values: { detail: (e as Error).message },
+          },
+        ],
+        i18n: { key: "errors.checkFields" },
       });
     }
     certificate = {

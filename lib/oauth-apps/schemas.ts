@@ -1,12 +1,7 @@
 import { z } from "zod";
+import { zUrl } from "@/lib/validation/url-fields";
 
 const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
-
-function redirectUriAllowed(u: URL): boolean {
-  if (u.hash || u.username || u.password) return false;
-  if (u.protocol === "https:") return true;
-  return u.protocol === "http:" && ["127.0.0.1", "[::1]", "localhost"].includes(u.hostname);
-}
 
 export const ZOAuthAppInput = z.object({
   providerId: z.string().min(1).max(64),
@@ -15,18 +10,9 @@ export const ZOAuthAppInput = z.object({
   /** write-only: blank or absent keeps the stored secret */
   clientSecret: z.preprocess(blankToUndefined, z.string().max(4096).optional()),
   /** a redirect URI registered at the provider that Consentry cannot receive (headless path) */
-  redirectUri: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .trim()
-      .max(2048)
-      .refine((v) => URL.canParse(v), "validation.url")
-      // RFC 6749 §3.1.2 and RFC 8252 §7.3: https, or http on a loopback address (the headless paste
-      // path); never javascript:, data:, ftp: or a fragment
-      .refine((v) => !URL.canParse(v) || redirectUriAllowed(new URL(v)), "validation.redirectUri")
-      .optional(),
-  ),
+  // RFC 6749 §3.1.2 and RFC 8252 §7.3: https, or http on a loopback address (the headless paste
+  // path); never javascript:, data:, ftp: or a fragment
+  redirectUri: z.preprocess(blankToUndefined, zUrl("redirect").optional()),
   /** Microsoft: the app's home tenant (a GUID), sent as the Activity API's PublisherIdentifier */
   publisherTenantId: z.preprocess(
     blankToUndefined,

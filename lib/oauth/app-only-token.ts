@@ -21,8 +21,12 @@ export async function requestAppOnlyToken({
   tenantId: string;
   timeoutMs?: number;
 }) {
-  if (!provider.appOnly) throw new AppError("bad-request", `${provider.name} has no app-only tokens.`);
-  if (!GUID.test(tenantId)) throw new AppError("bad-request", "The tenant id is not a GUID.");
+  if (!provider.appOnly)
+    throw new AppError("bad-request", `${provider.name} has no app-only tokens.`, {
+      i18n: { key: "errors.noAppOnlyTokens", values: { provider: provider.name } },
+    });
+  if (!GUID.test(tenantId))
+    throw new AppError("bad-request", "The tenant id is not a GUID.", { i18n: { key: "errors.tenantNotGuid" } });
   const url = providerUrl(provider, provider.appOnly.tokenUrl, { tenant: tenantId }, "app-only token URL");
   // grant_type last, so no catalogue entry can turn this into another grant
   const params = { ...provider.appOnly.params, grant_type: "client_credentials" };

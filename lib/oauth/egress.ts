@@ -256,6 +256,11 @@ function blockedError(host: string, c: AddressClass, resolved: boolean): EgressE
  * message a person can act on. The check is repeated by egressFetch at request time.
  */
 export async function assertSafeUrl(url: string): Promise<string | null> {
+  return (await vetUrl(url))?.message ?? null;
+}
+
+/** assertSafeUrl's check, answering with the refusal itself (its code and host) rather than its message. */
+export async function vetUrl(url: string): Promise<EgressError | null> {
   const allowLoopback = env().egress.allowLoopback;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -272,7 +277,7 @@ export async function assertSafeUrl(url: string): Promise<string | null> {
     await Promise.race([resolveAndVet(target, allowLoopback), timeout]);
     return null;
   } catch (e) {
-    if (e instanceof EgressError) return e.message;
+    if (e instanceof EgressError) return e;
     throw e;
   } finally {
     clearTimeout(timer);

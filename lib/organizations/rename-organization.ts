@@ -26,7 +26,8 @@ export async function renameOrganization({
     where: { id: organizationId },
     data: { name: parsed.data.name },
   });
-  if (count !== 1) throw new AppError("not-found", "Organization not found");
+  if (count !== 1)
+    throw new AppError("not-found", "Organization not found", { i18n: { key: "errors.organizationNotFound" } });
   await recordAuditEvent(
     {
       organizationId,

@@ -29,7 +29,8 @@ export function renderTemplate(provider: TProvider, template: string | undefined
     } else if (scope === "settings" && key) v = ctx.settings?.[key];
     else if (scope === "metadata" && key) v = ctx.metadata?.[key];
     else if (scope === "tenant") {
-      if (ctx.tenant && !GUID.test(ctx.tenant)) throw new AppError("bad-request", "The tenant id is not a GUID.");
+      if (ctx.tenant && !GUID.test(ctx.tenant))
+        throw new AppError("bad-request", "The tenant id is not a GUID.", { i18n: { key: "errors.tenantNotGuid" } });
       v = ctx.tenant;
     }
     if (v === undefined || v === null || v === "") {
@@ -79,7 +80,9 @@ export function providerUrl(
 ): string {
   const rendered = renderTemplate(provider, template, ctx);
   if (!rendered)
-    throw new AppError("bad-request", `The ${what} of ${provider.name} is not configured for this connection.`);
+    throw new AppError("bad-request", `The ${what} of ${provider.name} is not configured for this connection.`, {
+      i18n: { key: "errors.urlNotConfigured", values: { what, provider: provider.name } },
+    });
   return applyHostOverrides(rendered);
 }
 

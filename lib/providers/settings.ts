@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { TProvider, TSetting } from "@/lib/providers/schema";
 import { AppError, fieldErrors } from "@/lib/errors";
+import { zUrl } from "@/lib/validation/url-fields";
 
 /** Parameters Consentry sets itself; a customer's extra authorization parameters may not override them. */
 const RESERVED_PARAMS = new Set([
@@ -42,12 +43,7 @@ function isReservedHeader(name: string): boolean {
 function settingSchema(s: TSetting): z.ZodType {
   switch (s.type) {
     case "url":
-      return z
-        .string()
-        .trim()
-        .max(2048)
-        .refine((v) => URL.canParse(v), "validation.url")
-        .refine((v) => !URL.canParse(v) || ["https:", "http:"].includes(new URL(v).protocol), "validation.url");
+      return zUrl("outbound");
     case "host":
       return z
         .string()

@@ -33,13 +33,19 @@ export async function getAppOnlyToken({
     where: { id: connectionId, organizationId },
     select: { id: true, providerId: true, status: true, externalTenantId: true, oauthAppId: true },
   });
-  if (!c) throw new AppError("not-found", `No connection ${connectionId} in this organization.`);
+  if (!c)
+    throw new AppError("not-found", `No connection ${connectionId} in this organization.`, {
+      i18n: { key: "errors.connectionNotFound" },
+    });
   const provider = PROVIDERS.get(c.providerId);
   if (!provider?.appOnly)
-    throw new AppError("bad-request", `${provider?.name ?? c.providerId} has no app-only tokens.`);
+    throw new AppError("bad-request", `${provider?.name ?? c.providerId} has no app-only tokens.`, {
+      i18n: { key: "errors.noAppOnlyTokens", values: { provider: provider?.name ?? c.providerId } },
+    });
   if (!c.externalTenantId || !c.oauthAppId || c.status === "revoked" || c.status === "pending_consent") {
     throw new AppError("needs-reconsent", "The tenant has not consented yet (no tenant id): send a consent link.", {
       extra: { reason: c.status },
+      i18n: { key: "errors.tenantNotConsented" },
     });
   }
   // one app's token for one tenant, whichever connection asks
@@ -69,10 +75,12 @@ export async function getAppOnlyToken({
           if (e.failureClass === "needs_reconsent" || e.failureClass === "consent_missing")
             throw new AppError("needs-reconsent", "The tenant no longer grants this app access: send a consent link.", {
               extra: { reason: e.failureClass, error_code: e.errorCode },
+              i18n: { key: "errors.tenantAccessWithdrawn" },
             });
           throw new AppError("refresh-failed", `${provider.name} did not issue an app-only token.`, {
             retryAfter: e.details.retryAfterSeconds ?? 30,
             extra: { reason: e.failureClass, error_code: e.errorCode },
+            i18n: { key: "errors.appTokenRefused", values: { provider: provider.name } },
           });
         }
         throw e;

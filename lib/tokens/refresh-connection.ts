@@ -60,6 +60,8 @@ type Options = {
   requestId?: string;
   /** the token request's total deadline */
   deadlineMs?: number;
+  /** who asked, for the audit (a user's "Refresh now"); by default the refresh engine itself */
+  actor?: Actor;
 };
 
 /**
@@ -96,12 +98,13 @@ export async function refreshConnection({
   onlyIfDue = false,
   requestId,
   deadlineMs = INTERACTIVE_DEADLINE_MS,
+  actor = { type: "system", label: "refresh" },
 }: Options): Promise<RefreshOutcome> {
   // a refresh of this connection is still waiting for its commit: nothing may claim it meanwhile
   if (heldCommit(connectionId)) return busy(reason);
   if (!(await claimLease({ db, connectionId, owner, now: now() }))) return busy(reason);
   const o = { db, connectionId, reason, owner, now, ifVersion, onlyIfDue, deadlineMs };
-  return runLeased(o, { type: "system", label: "refresh", requestId }, singleRowIo(db, owner), () =>
+  return runLeased(o, { ...actor, requestId: actor.requestId ?? requestId }, singleRowIo(db, owner), () =>
     db.connection.findUnique({ where: { id: connectionId }, include: { tokenSet: true } }),
   );
 }

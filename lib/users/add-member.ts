@@ -1,6 +1,7 @@
 // Adds a person to an organization. An existing user gets a membership at once; anyone else gets
 // an invitation that turns into a membership at their first sign-in — or, where the local password
-// sign-in is on, an account with a one-time password returned to the caller to hand over.
+// sign-in is on, an account with a one-time password returned to the caller to hand over: it signs
+// in once, and the portal then asks the person to choose their own (lib/auth/guards.ts).
 import { z } from "zod";
 import type { Db } from "@/lib/db/client";
 import { AppError, fieldErrors } from "@/lib/errors";
@@ -41,7 +42,7 @@ export async function addMember({
     if (!user && localLogin) {
       password = generatePassword();
       user = await tx.user.create({
-        data: { email, passwordHash: await hashPassword(password) },
+        data: { email, passwordHash: await hashPassword(password), mustChangePassword: true },
         select: { id: true },
       });
     }

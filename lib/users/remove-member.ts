@@ -18,6 +18,8 @@ export async function removeMember({
   actor: Actor;
 }) {
   await db.$transaction(async (tx) => {
+    // concurrent removals and role changes in one organization wait for each other (lib/users/change-member-role.ts)
+    await tx.organization.update({ where: { id: organizationId }, data: { updatedAt: new Date() } });
     const m = await tx.membership.findFirst({
       where: { id: membershipId, organizationId },
       select: { id: true, role: true, user: { select: { email: true } } },

@@ -6,17 +6,14 @@ import type { Db } from "@/lib/db/client";
 import { AppError, fieldErrors } from "@/lib/errors";
 import { encryptSecret } from "@/lib/crypto/aead";
 import { contextFor } from "@/lib/crypto/secret-fields";
-import { assertSafeUrl } from "@/lib/oauth/egress";
+import { checkOutboundUrls } from "@/lib/validation/check-outbound-urls";
+import { zUrl } from "@/lib/validation/url-fields";
 import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 import { newWebhookSecret } from "@/lib/webhooks/signature";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 
 export const ZWebhookInput = z.object({
-  url: z
-    .string()
-    .trim()
-    .max(2048)
-    .refine((v) => URL.canParse(v), "validation.url"),
+  url: zUrl("outbound"),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, "validation.eventsRequired"),
 });
 
@@ -37,10 +34,16 @@ export async function createWebhookEndpoint({
       errors: fieldErrors(parsed.error.issues),
       i18n: { key: "errors.checkFields" },
     });
-  const problem = await assertSafeUrl(parsed.data.url);
-  if (problem) throw new AppError("validation", problem, { errors: [{ path: "url", message: problem }] });
+  const refused = await checkOutboundUrls([{ path: "url", url: parsed.data.url }]);
+  if (refused.length)
+    throw new AppError("validation", "Check the highlighted fields.", {
+      errors: refused,
+      i18n: { key: "errors.checkFields" },
+    });
   if ((await db.webhookEndpoint.count({ where: { organizationId } })) >= 20)
-    throw new AppError("conflict", "At most 20 webhook endpoints per organization.");
+    throw new AppError("conflict", "At most 20 webhook endpoints per organization.", {
+      i18n: { key: "errors.webhookLimit", values: { max: 20 } },
+    });
   const id = crypto.randomUUID();
   const secret = newWebhookSecret();
   await db.webhookEndpoint.create({
@@ -78,7 +81,7 @@ export async function deleteWebhookEndpoint({
   actor: Actor;
 }) {
   const { count } = await db.webhookEndpoint.deleteMany({ where: { id: endpointId, organizationId } });
-  if (count !== 1) throw new AppError("not-found", "Webhook not found");
+  if (count !== 1) throw new AppError("not-found", "Webhook not found", { i18n: { key: "errors.webhookNotFound" } });
   await recordAuditEvent(
     {
       organizationId,

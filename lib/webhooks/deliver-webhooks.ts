@@ -7,6 +7,7 @@ import { EgressError, egressFetch } from "@/lib/oauth/egress";
 import { backoffMs } from "@/lib/backoff";
 import { signWebhook } from "@/lib/webhooks/signature";
 import { recordWebhookDelivery } from "@/lib/metrics/metrics";
+import { WEBHOOK_TEST_EVENT } from "@/lib/webhooks/events";
 
 export const MAX_ATTEMPTS = 8;
 
@@ -14,6 +15,8 @@ export const MAX_ATTEMPTS = 8;
  * Sends due deliveries within a time budget, a few endpoints at a time: a hanging endpoint holds up
  * only its own queue, never the whole run. What is left waits for the next run. `listed`: the due
  * deliveries this run found (at most `limit`; another worker may have claimed some of them).
+ * `busy`: endpoints another run in this process is sending to right now, shared between runs: they are
+ * left to that run (each endpoint's events stay in order), and this run marks the ones it serves.
  */
 export async function deliverWebhooks({
   db,
@@ -21,15 +24,21 @@ export async function deliverWebhooks({
   concurrency = 4,
   budgetMs = 15_000,
   now = () => new Date(),
+  busy = new Set<string>(),
 }: {
   db: Db;
   limit?: number;
   concurrency?: number;
   budgetMs?: number;
   now?: () => Date;
+  busy?: Set<string>;
 }) {
   const due = await db.webhookDelivery.findMany({
-    where: { status: "pending", nextAttemptAt: { lte: now() } },
+    where: {
+      status: "pending",
+      nextAttemptAt: { lte: now() },
+      ...(busy.size ? { endpointId: { notIn: [...busy] } } : {}),
+    },
     orderBy: { nextAttemptAt: "asc" },
     take: limit,
     include: { endpoint: true },
@@ -44,11 +53,19 @@ export async function deliverWebhooks({
   let next = 0;
   const slot = async () => {
     while (next < queues.length && Date.now() < deadline) {
-      for (const d of queues[next++]!) {
-        if (Date.now() >= deadline) break;
-        const r = await deliverOne(db, d, now);
-        if (r === "delivered") delivered++;
-        else if (r === "failed") failed++;
+      const queue = queues[next++]!;
+      const endpointId = queue[0]!.endpointId;
+      if (busy.has(endpointId)) continue; // taken by another run since this one listed it
+      busy.add(endpointId);
+      try {
+        for (const d of queue) {
+          if (Date.now() >= deadline) break;
+          const r = await deliverOne(db, d, now);
+          if (r === "delivered") delivered++;
+          else if (r === "failed") failed++;
+        }
+      } finally {
+        busy.delete(endpointId);
       }
     }
   };
@@ -59,6 +76,27 @@ export async function deliverWebhooks({
 type Due = Awaited<ReturnType<Db["webhookDelivery"]["findMany"]>>[number] & {
   endpoint: { id: string; organizationId: string; url: string; secretEnc: string; active: boolean };
 };
+
+/**
+ * Sends one delivery now, in this request (the webhooks page's "Send test event"), claimed like any
+ * other so that a delivery loop never sends it too. The delivery as it stands afterwards.
+ */
+export async function deliverNow({
+  db,
+  deliveryId,
+  now = () => new Date(),
+}: {
+  db: Db;
+  deliveryId: string;
+  now?: () => Date;
+}) {
+  const d = await db.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { endpoint: true } });
+  if (d?.status === "pending") await deliverOne(db, d, now);
+  return db.webhookDelivery.findUniqueOrThrow({
+    where: { id: deliveryId },
+    select: { id: true, status: true, attempts: true, lastStatusCode: true, lastError: true, deliveredAt: true },
+  });
+}
 
 async function deliverOne(db: Db, d: Due, now: () => Date): Promise<"delivered" | "failed" | "skipped"> {
   // Claim: push nextAttemptAt forward; only the worker whose update matched sends.
@@ -101,7 +139,8 @@ async function deliverOne(db: Db, d: Due, now: () => Date): Promise<"delivered" 
     recordWebhookDelivery("delivered");
     return "delivered";
   }
-  const final = attempts >= MAX_ATTEMPTS || !d.endpoint.active;
+  // a test event is tried once: its sender is watching for the outcome, a retry hours later helps nobody
+  const final = attempts >= MAX_ATTEMPTS || !d.endpoint.active || d.eventType === WEBHOOK_TEST_EVENT;
   recordWebhookDelivery(final ? "failed" : "retrying");
   await db.webhookDelivery.update({
     where: { id: d.id },

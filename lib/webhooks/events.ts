@@ -9,3 +9,9 @@ export const WEBHOOK_EVENTS = [
   "activity.content_available",
 ] as const;
 export type TWebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/**
+ * The event the webhooks page's "Send test event" sends to one endpoint, whatever it subscribed to. Not
+ * in WEBHOOK_EVENTS: nobody subscribes to it (the API refuses it in `events`).
+ */
+export const WEBHOOK_TEST_EVENT = "webhook.test";

@@ -57,7 +57,7 @@ test("edit, secret setting, disconnect → Reconnect with the same id, export/im
   await expect(statusOf(page)).toHaveText("Active");
   await expect(page.getByTestId("metadata")).toContainText("customer_id");
   await expect(page.getByTestId("metadata")).toContainText("c-42");
-  await expect(detail(page, "api_headers")).toHaveText("set (hidden)");
+  await expect(detail(page, String.raw`API gateway headers \(secret\)`)).toHaveText("set (hidden)");
   form = await openEdit(page);
   await expect(form.getByLabel(/^API gateway headers/)).toHaveValue("");
   await expectSecretNotShown(page, gatewayKey);

@@ -57,7 +57,11 @@ export async function createConnectionInWizard(
 
 /** The status badge in the connection page's details. */
 export function statusOf(page: Page) {
-  return page.locator("dt", { hasText: /^Status$/ }).locator("xpath=following-sibling::dd[1]");
+  // the details card comes first; the activity timeline below may show a "status" detail too
+  return page
+    .locator("dt", { hasText: /^Status$/ })
+    .first()
+    .locator("xpath=following-sibling::dd[1]");
 }
 
 /** The connection page's "Create a consent link" → the link shown once. */

@@ -26,7 +26,10 @@ export async function ConsentLanding({
   const t = await getTranslations("consent");
   const format = await getFormatter();
   const provider = PROVIDERS.get(providerId);
-  const providerName = providerDisplayName(providerId, settings);
+  const tp = await getTranslations("providerNames");
+  // the host the organization named (generic providers), else the catalogue's name in this language
+  const displayed = providerDisplayName(providerId, settings);
+  const providerName = displayed === provider?.name && tp.has(providerId) ? tp(providerId) : displayed;
   const resource = provider?.authorizationParams.resource;
   return (
     <div className="card overflow-hidden">

@@ -11,6 +11,7 @@ export async function generateMetadata() {
 export default async function PlatformAppsPage() {
   await requireStaff();
   const t = await getTranslations("adminApps");
+  const tp = await getTranslations("providerNames");
   const apps = await db().oAuthApp.findMany({
     where: { organizationId: null },
     select: {
@@ -57,7 +58,9 @@ export default async function PlatformAppsPage() {
                     </Link>
                     {a.alertCode ? <p className="text-xs text-red-600">{t("alert", { code: a.alertCode })}</p> : null}
                   </td>
-                  <td className="font-mono text-xs">{a.providerId}</td>
+                  <td className="text-xs" title={a.providerId}>
+                    {tp.has(a.providerId) ? tp(a.providerId) : a.providerId}
+                  </td>
                   <td className="font-mono text-xs">{a.clientId}</td>
                   <td className="text-xs">
                     {[a.clientSecretEnc ? t("secret") : null, a.certificateThumbprint ? t("certificate") : null]

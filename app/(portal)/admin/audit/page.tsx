@@ -1,10 +1,10 @@
-import Link from "next/link";
-import { getFormatter, getTranslations } from "next-intl/server";
+import { getTranslations } from "next-intl/server";
 import { requireStaff } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
 import { ZAuditQuery, listAuditEvents } from "@/lib/audit/list-audit-events";
-import { AuditTable } from "@/app/_components/audit-table";
-import { EmptyState, PageHeader } from "@/app/_components/ui";
+import { resolveAuditTargets } from "@/lib/audit/resolve-audit-targets";
+import { AuditFilters, AuditLog, auditNames } from "@/app/_components/audit-table";
+import { PageHeader } from "@/app/_components/ui";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("adminAudit"))("title") };
@@ -18,37 +18,30 @@ export default async function AdminAuditPage({
 }) {
   await requireStaff();
   const t = await getTranslations("adminAudit");
-  const ta = await getTranslations("audit");
-  const parsed = ZAuditQuery.safeParse(await searchParams);
-  const query = parsed.success ? parsed.data : ZAuditQuery.parse({});
-  const { events, nextCursor } = await listAuditEvents({ db: db(), organizationId: null, query });
-  const format = await getFormatter();
+  const query = ZAuditQuery.parse(await searchParams);
+  const { events, nextCursor, prevCursor } = await listAuditEvents({
+    db: db(),
+    organizationId: null,
+    query,
+    names: await auditNames(),
+  });
+  const targets = await resolveAuditTargets({ db: db(), organizationId: null, events });
+  const basePath = "/admin/audit";
   return (
     <>
       <PageHeader title={t("title")} description={t("description")} />
-      {events.length === 0 ? (
-        <EmptyState title={ta("emptyTitle")} body={ta("emptyBody")} />
-      ) : (
-        <>
-          <AuditTable
-            events={events.map((e) => ({
-              ...e,
-              when: format.dateTime(e.createdAt, { dateStyle: "medium", timeStyle: "medium" }),
-              iso: e.createdAt.toISOString(),
-            }))}
-          />
-          {nextCursor ? (
-            <div className="mt-4">
-              <Link
-                className="btn-secondary"
-                href={`?${new URLSearchParams({ ...(query.action ? { action: query.action } : {}), cursor: nextCursor })}`}
-              >
-                {ta("older")}
-              </Link>
-            </div>
-          ) : null}
-        </>
-      )}
+      <AuditFilters basePath={basePath} filters={query} />
+      <AuditLog
+        basePath={basePath}
+        filters={query}
+        events={events}
+        targets={targets}
+        orgSlug={null}
+        nextCursor={nextCursor}
+        prevCursor={prevCursor}
+        paged={Boolean(query.cursor || query.before)}
+        limit={query.limit}
+      />
     </>
   );
 }

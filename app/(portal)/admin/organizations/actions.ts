@@ -1,4 +1,5 @@
 "use server";
+import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 import { requireStaff } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
@@ -19,6 +20,10 @@ export async function createOrganizationAction(_prev: FormState | undefined, for
     slug = org.slug;
     return { ok: true };
   });
-  if (state.ok) redirect(`/orgs/${slug}`);
+  if (state.ok) {
+    // the shell's organization switcher (the portal's layout) lists the new organization at once
+    revalidatePath("/", "layout");
+    redirect(`/orgs/${slug}`);
+  }
   return state;
 }

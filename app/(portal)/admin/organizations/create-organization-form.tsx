@@ -1,7 +1,7 @@
 "use client";
 import { useActionState, useState } from "react";
 import { useTranslations } from "next-intl";
-import { Field, FormMessage, SubmitButton } from "@/app/_components/form";
+import { Field, FormMessage, KeptForm, SubmitButton } from "@/app/_components/form";
 import { createOrganizationAction } from "./actions";
 
 const slugify = (s: string) =>
@@ -14,11 +14,11 @@ const slugify = (s: string) =>
 
 export function CreateOrganizationForm() {
   const t = useTranslations("admin");
-  const [state, action] = useActionState(createOrganizationAction, undefined);
+  const [state, action, pending] = useActionState(createOrganizationAction, undefined);
   const [slug, setSlug] = useState("");
   const [touched, setTouched] = useState(false);
   return (
-    <form action={action} className="space-y-4">
+    <KeptForm action={action} pending={pending} state={state} className="space-y-4">
       <FormMessage state={state} />
       <Field
         name="name"
@@ -46,6 +46,6 @@ export function CreateOrganizationForm() {
         {t("joinAsOwner")}
       </label>
       <SubmitButton className="btn-primary w-full">{t("createButton")}</SubmitButton>
-    </form>
+    </KeptForm>
   );
 }

@@ -6,6 +6,8 @@ import { countConnectionsByStatus, listAttention } from "@/lib/connections/list-
 import { env } from "@/lib/env";
 import { listAuditEvents } from "@/lib/audit/list-audit-events";
 import { Badge, Card, PageHeader, TextLink } from "@/app/_components/ui";
+import { actionName, actorName } from "@/app/_components/audit-table";
+import { HealthCharts } from "./health-charts";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("overview"))("title") };
@@ -17,6 +19,7 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
   const { org } = await requireOrg((await params).org);
   const t = await getTranslations("overview");
   const ts = await getTranslations("status");
+  const ta = await getTranslations("audit");
   const format = await getFormatter();
   const [counts, apps, keys, recent, attention] = await Promise.all([
     countConnectionsByStatus({ db: db(), organizationId: org.id }),
@@ -43,6 +46,7 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
           </Link>
         ))}
       </div>
+      <HealthCharts organizationId={org.id} />
       {attention.length > 0 ? (
         <section className="card mt-6 border-amber-300 dark:border-amber-800" aria-labelledby="attention">
           <h2 id="attention" className="border-b border-zinc-200 px-5 py-3 text-sm font-semibold dark:border-zinc-800">
@@ -53,7 +57,7 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
               <li key={c.id} className="flex items-center justify-between gap-3 px-5 py-3 text-sm">
                 <Link
                   href={`${base}/connections/${c.id}`}
-                  className="font-medium text-indigo-600 hover:underline dark:text-indigo-400"
+                  className="min-w-0 font-medium text-indigo-600 wrap-anywhere hover:underline dark:text-indigo-400"
                 >
                   {c.name}
                 </Link>
@@ -96,8 +100,10 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
               {recent.events.map((e) => (
                 <li key={e.id} className="flex items-center justify-between gap-3">
                   <span className="truncate">
-                    <span className="font-mono text-xs">{e.action}</span>{" "}
-                    <span className="text-zinc-500">· {e.actorLabel ?? e.actorType}</span>
+                    <span title={e.action}>{actionName(ta, e.action)}</span>{" "}
+                    <span className="text-zinc-600 dark:text-zinc-400">
+                      · {actorName(ta, e).label ?? actorName(ta, e).type}
+                    </span>
                   </span>
                   <span className="flex shrink-0 items-center gap-2">
                     <Badge tone={e.outcome}>{ts(`outcome.${e.outcome}`)}</Badge>

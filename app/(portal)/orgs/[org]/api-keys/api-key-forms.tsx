@@ -1,15 +1,15 @@
 "use client";
 import { useActionState } from "react";
 import { useTranslations } from "next-intl";
-import { Field, FormMessage, SubmitButton } from "@/app/_components/form";
+import { ErrorText, Field, FormMessage, KeptForm, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
 import { createApiKeyAction, revokeApiKeyAction } from "./actions";
 
 export function CreateApiKeyForm({ org, scopes }: { org: string; scopes: readonly string[] }) {
   const t = useTranslations("apiKeys");
-  const [state, action] = useActionState(createApiKeyAction, undefined);
+  const [state, action, pending] = useActionState(createApiKeyAction, undefined);
   return (
-    <form action={action} className="space-y-4">
+    <KeptForm action={action} pending={pending} state={state} resetOnSuccess className="space-y-4">
       <input type="hidden" name="org" value={org} />
       <FormMessage state={state} />
       {state?.data?.key ? (
@@ -31,7 +31,7 @@ export function CreateApiKeyForm({ org, scopes }: { org: string; scopes: readonl
         placeholder={t("namePlaceholder")}
         error={state?.errors?.name}
       />
-      <fieldset>
+      <fieldset aria-describedby={state?.errors?.scopes ? "f-scopes-error" : undefined}>
         <legend className="label">{t("scopes")}</legend>
         {scopes.map((s) => (
           <label key={s} className="flex items-center gap-2 text-sm">
@@ -45,11 +45,7 @@ export function CreateApiKeyForm({ org, scopes }: { org: string; scopes: readonl
             <span className="text-xs text-zinc-500">{t(`scopeHelp.${s.replace(":", "_")}`)}</span>
           </label>
         ))}
-        {state?.errors?.scopes ? (
-          <p role="alert" className="mt-1 text-xs text-red-600">
-            {state.errors.scopes}
-          </p>
-        ) : null}
+        <ErrorText id="f-scopes-error" error={state?.errors?.scopes} />
       </fieldset>
       <Field
         name="expiresAt"
@@ -59,7 +55,7 @@ export function CreateApiKeyForm({ org, scopes }: { org: string; scopes: readonl
         error={state?.errors?.expiresAt}
       />
       <SubmitButton>{t("create")}</SubmitButton>
-    </form>
+    </KeptForm>
   );
 }
 

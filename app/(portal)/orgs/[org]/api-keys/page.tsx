@@ -51,7 +51,7 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
                   {keys.map((k) => {
                     const state = k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt < now ? "expired" : "valid";
                     return (
-                      <tr key={k.id}>
+                      <tr key={k.id} id={`api-key-${k.id}`}>
                         <td className="font-medium">{k.name}</td>
                         <td className="font-mono text-xs">{k.prefix}…</td>
                         <td className="font-mono text-xs">{k.scopes}</td>

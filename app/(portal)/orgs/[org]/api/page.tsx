@@ -1,10 +1,29 @@
 // The API reference, rendered from the same OpenAPI document the API serves.
-import { getTranslations } from "next-intl/server";
+import { getLocale, getTranslations } from "next-intl/server";
 import { requireOrg } from "@/lib/auth/guards";
 import { buildOpenApiDocument } from "@/lib/api/openapi";
 import { env } from "@/lib/env";
 import { CopyButton } from "@/app/_components/copy-button";
 import { Badge, PageHeader } from "@/app/_components/ui";
+import openApiJa from "@/lib/i18n/openapi/ja.json";
+
+type OpTexts = Record<string, { summary: { en: string; ja: string }; description?: { en: string; ja: string } }>;
+
+/**
+ * An operation's text in the reader's language. The OpenAPI document stays English; the Japanese
+ * is kept with the English it was made from, and shown only while that English is still the
+ * document's (a changed description falls back to English until it is translated again;
+ * tests/unit/untranslated.test.ts fails meanwhile).
+ */
+/** `code` spans of the OpenAPI text as code, the rest as prose. */
+function withCode(text: string): React.ReactNode[] {
+  return text.split("`").map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part));
+}
+
+function localized(locale: string, id: string, field: "summary" | "description", english: string): string {
+  const entry = locale === "ja" ? (openApiJa as OpTexts)[id]?.[field] : undefined;
+  return entry && entry.en === english ? entry.ja : english;
+}
 
 type Op = {
   operationId: string;
@@ -45,6 +64,7 @@ export async function generateMetadata() {
 export default async function ApiReferencePage({ params }: { params: Promise<{ org: string }> }) {
   await requireOrg((await params).org);
   const t = await getTranslations("apiReference");
+  const locale = await getLocale();
   const doc = buildOpenApiDocument();
   const base = env().publicUrl;
   return (
@@ -52,7 +72,7 @@ export default async function ApiReferencePage({ params }: { params: Promise<{ o
       <PageHeader title={t("title")} description={t("description")} />
       <p className="mb-6 text-sm">
         <a href="/api/v1/openapi.json" className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
-          /api/v1/openapi.json
+          <code>/api/v1/openapi.json</code>
         </a>{" "}
         · {t("auth")}
       </p>
@@ -64,22 +84,29 @@ export default async function ApiReferencePage({ params }: { params: Promise<{ o
               <section key={`${method} ${path}`} className="card p-5" aria-labelledby={op.operationId}>
                 <div className="flex flex-wrap items-center gap-2">
                   <Badge tone={method === "get" ? "active" : method === "delete" ? "failure" : "pending_consent"}>
-                    {method.toUpperCase()}
+                    <span translate="no">{method.toUpperCase()}</span>
                   </Badge>
-                  <code id={op.operationId} className="font-mono text-sm font-semibold">
+                  <code id={op.operationId} className="min-w-0 font-mono text-sm font-semibold break-all">
                     {path}
                   </code>
                   <span className="ml-auto font-mono text-xs text-zinc-500">{op["x-required-scope"]}</span>
                 </div>
-                <p className="mt-2 text-sm font-medium">{op.summary}</p>
+                <p className="mt-2 text-sm font-medium">
+                  {withCode(localized(locale, op.operationId, "summary", op.summary))}
+                </p>
                 {op.description ? (
-                  <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{op.description}</p>
+                  <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+                    {withCode(localized(locale, op.operationId, "description", op.description))}
+                  </p>
                 ) : null}
                 <p className="mt-2 text-xs text-zinc-500">
-                  {t("responses")} {Object.keys(op.responses).join(", ")}
+                  {t("responses")} <code>{Object.keys(op.responses).join(", ")}</code>
                 </p>
                 <div className="relative mt-3">
-                  <pre className="overflow-x-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">{example}</pre>
+                  {/* focusable: a keyboard can scroll a long example (axe scrollable-region-focusable) */}
+                  <pre tabIndex={0} className="overflow-x-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">
+                    {example}
+                  </pre>
                   <div className="absolute right-2 top-2">
                     <CopyButton value={example} />
                   </div>

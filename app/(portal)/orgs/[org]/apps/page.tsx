@@ -12,6 +12,7 @@ export async function generateMetadata() {
 
 export default async function AppsPage({ params }: { params: Promise<{ org: string }> }) {
   const t = await getTranslations("apps");
+  const tp = await getTranslations("providerNames");
   const { org, role } = await requireOrg((await params).org);
   const canManage = roleAtLeast(role, "admin");
   const newButton = canManage ? (
@@ -52,7 +53,9 @@ export default async function AppsPage({ params }: { params: Promise<{ org: stri
                       a.name
                     )}
                   </td>
-                  <td className="font-mono text-xs">{a.providerId}</td>
+                  <td className="text-xs" title={a.providerId}>
+                    {tp.has(a.providerId) ? tp(a.providerId) : a.providerId}
+                  </td>
                   <td className="font-mono text-xs">{a.clientId}</td>
                   <td>
                     <Badge tone={a.ownership === "embedded" ? "pending_consent" : "active"}>{t(a.ownership)}</Badge>

@@ -164,6 +164,7 @@ export async function pasteRedirectAction(_prev: FormState | undefined, form: Fo
     if (!o.pasted?.trim())
       throw new AppError("validation", "Paste the address", {
         errors: [{ path: "pasted", message: "validation.pasteRequired" }],
+        i18n: { key: "errors.checkFields" },
       });
     const outcome = await completeConsentFromPaste({
       db: db(),
@@ -180,13 +181,18 @@ export async function pasteRedirectAction(_prev: FormState | undefined, form: Fo
 export async function refreshNowAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
   return formAction(async () => {
     const { org, connectionId } = ZRef.parse(formObject(form));
-    const { org: o } = await requireOrg(org, "member");
+    const { user, org: o } = await requireOrg(org, "member");
     const c = await db().connection.findFirst({
       where: { id: connectionId, organizationId: o.id },
       select: { id: true },
     });
     if (!c) throw new AppError("not-found", "Connection not found", { i18n: { key: "errors.connectionNotFound" } });
-    const r = await refreshConnection({ db: db(), connectionId: c.id, reason: "manual" });
+    const r = await refreshConnection({
+      db: db(),
+      connectionId: c.id,
+      reason: "manual",
+      actor: { type: "user", id: user.id, label: user.email },
+    });
     revalidatePath(`/orgs/${o.slug}/connections/${connectionId}`);
     const t = await getTranslations("connection");
     if (r.result === "refreshed" || r.result === "already_fresh") return { ok: true, message: t("refreshed") };

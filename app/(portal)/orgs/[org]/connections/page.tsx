@@ -34,6 +34,7 @@ export default async function ConnectionsPage({
   const t = await getTranslations("connections");
   const ts = await getTranslations("status");
   const te = await getTranslations("lastErrors");
+  const tp = await getTranslations("providerNames");
   const format = await getFormatter();
   const { rows, nextCursor, paged } = await listConnections({
     db: db(),
@@ -103,7 +104,7 @@ export default async function ConnectionsPage({
                     </Link>
                   </td>
                   <td className="text-xs" title={c.providerId}>
-                    {PROVIDERS.get(c.providerId)?.name ?? c.providerId}
+                    {tp.has(c.providerId) ? tp(c.providerId) : (PROVIDERS.get(c.providerId)?.name ?? c.providerId)}
                   </td>
                   <td>
                     <Badge tone={c.status}>{ts(c.status)}</Badge>

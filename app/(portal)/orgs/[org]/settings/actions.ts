@@ -10,6 +10,7 @@ import { formAction, formObject, type FormState } from "@/lib/http/form-action";
 import { addMember } from "@/lib/users/add-member";
 import { renameOrganization } from "@/lib/organizations/rename-organization";
 import { removeMember } from "@/lib/users/remove-member";
+import { changeMemberRole } from "@/lib/users/change-member-role";
 
 const ZSlug = z.object({ org: z.string().min(1).max(64) });
 
@@ -23,7 +24,8 @@ export async function renameOrganizationAction(_prev: FormState | undefined, for
       input: formObject(form),
       actor: { type: "user", id: user.id, label: user.email },
     });
-    revalidatePath(`/orgs/${org.slug}`, "layout");
+    // the shell's organization switcher (the portal's layout) shows the new name at once
+    revalidatePath("/", "layout");
     return { ok: true, message: (await getTranslations("settings"))("renamed") };
   });
 }
@@ -60,7 +62,10 @@ export async function removeMemberAction(_prev: FormState | undefined, form: For
   return formAction(async () => {
     const parsed = ZRemove.safeParse(formObject(form));
     if (!parsed.success)
-      throw new AppError("validation", "Invalid request", { errors: fieldErrors(parsed.error.issues) });
+      throw new AppError("validation", "Invalid request", {
+        errors: fieldErrors(parsed.error.issues),
+        i18n: { key: "errors.checkFields" },
+      });
     const { user, org, role } = await requireOrg(parsed.data.org, "admin");
     await removeMember({
       db: db(),
@@ -71,5 +76,32 @@ export async function removeMemberAction(_prev: FormState | undefined, form: For
     });
     revalidatePath(`/orgs/${org.slug}/settings`);
     return { ok: true, message: (await getTranslations("settings"))("memberRemoved") };
+  });
+}
+
+const ZRoleChange = z.object({ org: z.string().min(1).max(64), membershipId: z.string().min(1).max(64) });
+
+export async function changeMemberRoleAction(_prev: FormState | undefined, form: FormData): Promise<FormState> {
+  return formAction(async () => {
+    const o = formObject(form);
+    const parsed = ZRoleChange.safeParse(o);
+    if (!parsed.success)
+      throw new AppError("validation", "Invalid request", {
+        errors: fieldErrors(parsed.error.issues),
+        i18n: { key: "errors.checkFields" },
+      });
+    const { user, org, role } = await requireOrg(parsed.data.org, "admin");
+    const r = await changeMemberRole({
+      db: db(),
+      organizationId: org.id,
+      membershipId: parsed.data.membershipId,
+      role: o.role,
+      actingRole: role,
+      actor: { type: "user", id: user.id, label: user.email },
+    });
+    revalidatePath(`/orgs/${org.slug}/settings`);
+    const t = await getTranslations("settings");
+    const tr = await getTranslations("roles");
+    return { ok: true, message: t("roleChanged", { role: tr(r.role) }) };
   });
 }

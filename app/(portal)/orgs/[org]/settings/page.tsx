@@ -4,7 +4,7 @@ import { roleAtLeast } from "@/lib/auth/roles";
 import { db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { Badge, Card, PageHeader } from "@/app/_components/ui";
-import { AddMemberForm, RemoveMemberButton, RenameForm } from "./settings-forms";
+import { AddMemberForm, ChangeRoleForm, RemoveMemberButton, RenameForm } from "./settings-forms";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("settings"))("title") };
@@ -64,11 +64,24 @@ export default async function SettingsPage({ params }: { params: Promise<{ org: 
                 {members.map((m) => (
                   <tr key={m.id}>
                     <td>
-                      <p className="font-medium">{m.user.name ?? m.user.email}</p>
+                      <p className="font-medium" translate="no">
+                        {m.user.name ?? m.user.email}
+                      </p>
                       {m.user.name ? <p className="text-xs text-zinc-500">{m.user.email}</p> : null}
                     </td>
                     <td>
-                      <Badge tone={m.role === "owner" ? "active" : "revoked"}>{tr(m.role)}</Badge>
+                      {/* admins manage members and admins; owners also owners (lib/users/change-member-role.ts) */}
+                      {canManage && (m.role !== "owner" || role === "owner") ? (
+                        <ChangeRoleForm
+                          org={org.slug}
+                          membershipId={m.id}
+                          email={m.user.email}
+                          role={m.role}
+                          canSetOwner={role === "owner"}
+                        />
+                      ) : (
+                        <Badge tone={m.role === "owner" ? "active" : "revoked"}>{tr(m.role)}</Badge>
+                      )}
                     </td>
                     <td className="text-xs">{format.dateTime(m.createdAt, { dateStyle: "medium" })}</td>
                     {canManage ? (

@@ -3,7 +3,7 @@ import { requireOrg } from "@/lib/auth/guards";
 import { db } from "@/lib/db/client";
 import { WEBHOOK_EVENTS } from "@/lib/webhooks/events";
 import { Badge, Card, EmptyState, PageHeader } from "@/app/_components/ui";
-import { CreateWebhookForm, DeleteWebhookButton } from "./webhook-forms";
+import { CreateWebhookForm, DeleteWebhookButton, SendTestEventButton } from "./webhook-forms";
 
 export async function generateMetadata() {
   return { title: (await getTranslations("webhooks"))("title") };
@@ -48,12 +48,19 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
             <Card title={t("endpoints")}>
               <ul className="space-y-3 text-sm">
                 {endpoints.map((e) => (
-                  <li key={e.id} className="flex items-start justify-between gap-3">
+                  <li
+                    key={e.id}
+                    id={`webhook-${e.id}`}
+                    className="flex flex-col gap-2 sm:flex-row sm:items-start sm:justify-between sm:gap-3"
+                  >
                     <div className="min-w-0">
                       <p className="break-all font-mono text-xs">{e.url}</p>
                       <p className="text-xs text-zinc-500">{e.events.split(" ").join(", ")}</p>
                     </div>
-                    <DeleteWebhookButton org={org.slug} endpointId={e.id} />
+                    <div className="flex shrink-0 items-start gap-2">
+                      <SendTestEventButton org={org.slug} endpointId={e.id} />
+                      <DeleteWebhookButton org={org.slug} endpointId={e.id} />
+                    </div>
                   </li>
                 ))}
               </ul>
@@ -92,6 +99,11 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
                           >
                             {t(`status.${d.status}`)}
                           </Badge>
+                          {d.lastStatusCode && !d.lastError ? (
+                            <p className="text-xs text-zinc-500">
+                              {t("httpStatus", { status: String(d.lastStatusCode) })}
+                            </p>
+                          ) : null}
                           {d.lastError ? <p className="text-xs text-red-600">{d.lastError}</p> : null}
                         </td>
                         <td className="text-xs tabular-nums">{d.attempts}</td>

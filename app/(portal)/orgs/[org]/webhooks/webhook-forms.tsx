@@ -1,15 +1,15 @@
 "use client";
 import { useActionState } from "react";
 import { useTranslations } from "next-intl";
-import { Field, FormMessage, SubmitButton } from "@/app/_components/form";
+import { ErrorText, Field, FormMessage, KeptForm, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
-import { createWebhookAction, deleteWebhookAction } from "./actions";
+import { createWebhookAction, deleteWebhookAction, sendTestEventAction } from "./actions";
 
 export function CreateWebhookForm({ org, events }: { org: string; events: readonly string[] }) {
   const t = useTranslations("webhooks");
-  const [state, action] = useActionState(createWebhookAction, undefined);
+  const [state, action, pending] = useActionState(createWebhookAction, undefined);
   return (
-    <form action={action} className="space-y-4">
+    <KeptForm action={action} pending={pending} state={state} resetOnSuccess className="space-y-4">
       <input type="hidden" name="org" value={org} />
       <FormMessage state={state} />
       {state?.data?.secret ? (
@@ -31,24 +31,21 @@ export function CreateWebhookForm({ org, events }: { org: string; events: readon
         placeholder="https://jobs.example.com/hooks/consentry"
         error={state?.errors?.url}
       />
-      <fieldset>
+      <fieldset aria-describedby={state?.errors?.events ? "f-events-error" : undefined}>
         <legend className="label">{t("events")}</legend>
-        <div className="grid gap-1 sm:grid-cols-2">
+        {/* one column: the event names are long, and two columns of them overlapped in the side card */}
+        <div className="grid gap-1">
           {events.map((e) => (
-            <label key={e} className="flex items-center gap-2 text-sm">
-              <input type="checkbox" name="events" value={e} defaultChecked />
-              <code className="text-xs">{e}</code>
+            <label key={e} className="flex items-start gap-2 text-sm">
+              <input type="checkbox" name="events" value={e} defaultChecked className="mt-0.5 shrink-0" />
+              <code className="min-w-0 text-xs wrap-anywhere">{e}</code>
             </label>
           ))}
         </div>
-        {state?.errors?.events ? (
-          <p role="alert" className="mt-1 text-xs text-red-600">
-            {state.errors.events}
-          </p>
-        ) : null}
+        <ErrorText id="f-events-error" error={state?.errors?.events} />
       </fieldset>
       <SubmitButton>{t("add")}</SubmitButton>
-    </form>
+    </KeptForm>
   );
 }
 
@@ -65,6 +62,30 @@ export function DeleteWebhookButton({ org, endpointId }: { org: string; endpoint
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="endpointId" value={endpointId} />
       <SubmitButton className="btn-danger px-2 py-1 text-xs">{t("delete")}</SubmitButton>
+    </form>
+  );
+}
+
+/** Sends a signed `webhook.test` to this endpoint now and tells what it answered. */
+export function SendTestEventButton({ org, endpointId }: { org: string; endpointId: string }) {
+  const t = useTranslations("webhooks");
+  const [state, action] = useActionState(sendTestEventAction, undefined);
+  return (
+    <form action={action} className="flex flex-col items-end gap-1">
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="endpointId" value={endpointId} />
+      <SubmitButton className="btn-secondary whitespace-nowrap px-2 py-1 text-xs" pendingLabel={t("testSending")}>
+        {t("sendTest")}
+      </SubmitButton>
+      {state?.message ? (
+        <p
+          role={state.ok ? "status" : "alert"}
+          data-testid="test-event-outcome"
+          className={`max-w-56 text-right text-xs ${state.ok ? "text-emerald-700 dark:text-emerald-300" : "text-red-600 dark:text-red-400"}`}
+        >
+          {state.message}
+        </p>
+      ) : null}
     </form>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 import { useActionState, useState } from "react";
 import { useTranslations } from "next-intl";
-import { FormMessage, SubmitButton } from "@/app/_components/form";
+import { ErrorText, FormMessage, KeptForm, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
 import {
   connectNowAction,
@@ -99,9 +99,9 @@ export function RevokeLinkButton({
 
 export function PasteRedirectForm({ org, connectionId }: { org: string; connectionId: string }) {
   const t = useTranslations("connection");
-  const [state, action] = useActionState(pasteRedirectAction, undefined);
+  const [state, action, pending] = useActionState(pasteRedirectAction, undefined);
   return (
-    <form action={action} className="space-y-2">
+    <KeptForm action={action} pending={pending} state={state} className="space-y-2">
       <Ref org={org} connectionId={connectionId} />
       <FormMessage state={state} />
       <label htmlFor="f-pasted" className="label">
@@ -115,14 +115,12 @@ export function PasteRedirectForm({ org, connectionId }: { org: string; connecti
         placeholder="https://127.0.0.1/?code=…&state=…"
         autoComplete="off"
         spellCheck={false}
+        aria-invalid={Boolean(state?.errors?.pasted)}
+        aria-describedby={state?.errors?.pasted ? "f-pasted-error" : undefined}
       />
-      {state?.errors?.pasted ? (
-        <p role="alert" className="text-xs text-red-600">
-          {state.errors.pasted}
-        </p>
-      ) : null}
+      <ErrorText id="f-pasted-error" error={state?.errors?.pasted} />
       <SubmitButton className="btn-primary w-full">{t("pasteSubmit")}</SubmitButton>
-    </form>
+    </KeptForm>
   );
 }
 
@@ -214,9 +212,9 @@ export function ActivityStartForm({
   contentTypes: string[];
 }) {
   const t = useTranslations("connection");
-  const [state, action] = useActionState(startActivityAction, undefined);
+  const [state, action, pending] = useActionState(startActivityAction, undefined);
   return (
-    <form action={action} className="space-y-2">
+    <KeptForm action={action} pending={pending} state={state} className="space-y-2">
       <Ref org={org} connectionId={connectionId} />
       <fieldset className="space-y-1 text-sm">
         <legend className="label">{t("activityChoose")}</legend>
@@ -229,7 +227,7 @@ export function ActivityStartForm({
       </fieldset>
       <SubmitButton className="btn-primary w-full">{t("activityStart")}</SubmitButton>
       <FormMessage state={state} />
-    </form>
+    </KeptForm>
   );
 }
 
@@ -363,7 +361,10 @@ export function EditConnectionForm({
               <select className="input" {...bind(field)}>
                 {(s.options ?? []).map((o) => (
                   <option key={o} value={o}>
-                    {tf.has(`${s.key}.options.${o}`) ? tf(`${s.key}.options.${o}`) : o}
+                    {/* option keys have no dots (next-intl nesting): com.au → com_au, as in the wizard */}
+                    {tf.has(`${s.key}.options.${o.replace(/\./g, "_")}`)
+                      ? tf(`${s.key}.options.${o.replace(/\./g, "_")}`)
+                      : o}
                   </option>
                 ))}
               </select>

@@ -22,6 +22,8 @@ import {
 } from "./connection-actions";
 import { roleAtLeast } from "@/lib/auth/roles";
 import { ExportForm } from "./export-form";
+import { TokenTimeline } from "./token-timeline";
+import { ConnectionActivity } from "./connection-activity";
 import { secretSettingKeys } from "@/lib/connections/secret-settings";
 
 export async function generateMetadata() {
@@ -51,6 +53,10 @@ export default async function ConnectionPage({
   const t = await getTranslations("connection");
   const ts = await getTranslations("status");
   const te = await getTranslations("lastErrors");
+  const tf = await getTranslations("settingsFields");
+  const tp = await getTranslations("providerNames");
+  // a setting by its translated label (the wizard's), not its key; an unknown key as it is
+  const settingLabel = (k: string) => (tf.has(`${k}.label`) ? tf(`${k}.label`) : k);
   const format = await getFormatter();
   const provider = PROVIDERS.get(c.providerId);
   const settings = JSON.parse(c.settings) as Record<string, unknown>;
@@ -69,7 +75,7 @@ export default async function ConnectionPage({
   const when = (d: Date | null) =>
     d ? `${format.dateTime(d, { dateStyle: "medium", timeStyle: "short" })} (${format.relativeTime(d)})` : "—";
   const rows: Array<[string, React.ReactNode]> = [
-    [t("provider"), provider?.name ?? c.providerId],
+    [t("provider"), tp.has(c.providerId) ? tp(c.providerId) : (provider?.name ?? c.providerId)],
     [
       t("status"),
       <Badge key="s" tone={c.status}>
@@ -110,9 +116,9 @@ export default async function ConnectionPage({
         >)
       : []),
     ...Object.entries(settings).map(
-      ([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode],
+      ([k, v]) => [settingLabel(k), typeof v === "object" ? JSON.stringify(v) : String(v)] as [string, React.ReactNode],
     ),
-    ...secretKeys.map((k) => [k, <em key={k}>{t("secretSettingSet")}</em>] as [string, React.ReactNode]),
+    ...secretKeys.map((k) => [settingLabel(k), <em key={k}>{t("secretSettingSet")}</em>] as [string, React.ReactNode]),
     ...(Object.keys(metadata).length
       ? ([
           [
@@ -178,6 +184,10 @@ export default async function ConnectionPage({
               ))}
             </dl>
           </Card>
+          <TokenTimeline connection={c} />
+          {roleAtLeast(role, "admin") ? (
+            <ConnectionActivity organizationId={org.id} orgSlug={org.slug} connectionId={c.id} />
+          ) : null}
           {roleAtLeast(role, "member") ? (
             <Card title={t("editTitle")}>
               <details>

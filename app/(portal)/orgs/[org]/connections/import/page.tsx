@@ -15,6 +15,7 @@ export async function generateMetadata() {
 export default async function ImportConnectionPage({ params }: { params: Promise<{ org: string }> }) {
   const { org } = await requireOrg((await params).org, "admin");
   const t = await getTranslations("connectionImport");
+  const tp = await getTranslations("providerNames");
   const apps = await listOAuthApps({ db: db(), organizationId: org.id });
   return (
     <>
@@ -33,7 +34,7 @@ export default async function ImportConnectionPage({ params }: { params: Promise
           apps={apps.map((a) => ({
             id: a.id,
             name: a.name,
-            providerName: PROVIDERS.get(a.providerId)?.name ?? a.providerId,
+            providerName: tp.has(a.providerId) ? tp(a.providerId) : (PROVIDERS.get(a.providerId)?.name ?? a.providerId),
             clientId: a.clientId,
             owner: a.ownership === "custom" ? "organization" : "platform",
           }))}

@@ -15,10 +15,11 @@ export async function generateMetadata() {
 export default async function NewConnectionPage({ params }: { params: Promise<{ org: string }> }) {
   const { org, role } = await requireOrg((await params).org);
   const t = await getTranslations("wizard");
+  const tp = await getTranslations("providerNames");
   const apps = await listOAuthApps({ db: db(), organizationId: org.id });
   const providers = listProviders().map((p) => ({
     id: p.id,
-    name: p.name,
+    name: tp.has(p.id) ? tp(p.id) : p.name,
     authKind: p.authKind,
     docsUrl: p.docsUrl ?? null,
     settings: p.settings.map((s) => ({

@@ -1,8 +1,8 @@
 "use client";
 // New connection: provider → app → settings → save. One form; steps only change what is visible.
-import { startTransition, useActionState, useMemo, useState } from "react";
+import { useActionState, useMemo, useState } from "react";
 import { useTranslations } from "next-intl";
-import { Field, FormMessage, SubmitButton } from "@/app/_components/form";
+import { ErrorText, Field, FormMessage, KeptForm, SubmitButton } from "@/app/_components/form";
 import { CopyButton } from "@/app/_components/copy-button";
 import { createConnectionAction } from "../actions";
 
@@ -28,11 +28,11 @@ type App = { id: string; name: string; providerId: string; ownership: "embedded"
 
 const STEPS = ["provider", "app", "settings"] as const;
 
-function KeyValues({ name, label, help }: { name: string; label: string; help: string }) {
+function KeyValues({ name, label, help, error }: { name: string; label: string; help: string; error?: string }) {
   const t = useTranslations("wizard");
   const [rows, setRows] = useState([0]);
   return (
-    <fieldset>
+    <fieldset aria-describedby={error ? `f-${name}-error` : undefined}>
       <legend className="label">{label}</legend>
       <p className="mb-2 text-xs text-zinc-500">{help}</p>
       <div className="space-y-2">
@@ -48,6 +48,7 @@ function KeyValues({ name, label, help }: { name: string; label: string; help: s
           </div>
         ))}
       </div>
+      <ErrorText id={`f-${name}-error`} error={error} />
       <button type="button" className="btn-secondary mt-2" onClick={() => setRows((x) => [...x, x.length])}>
         {t("addParam")}
       </button>
@@ -57,16 +58,23 @@ function KeyValues({ name, label, help }: { name: string; label: string; help: s
 
 type Errors = Record<string, string> | undefined;
 
-/** The step that shows the first field a refused submit complained about. */
+/** The step whose fields an error belongs to. */
+const stepOfError = (key: string): number =>
+  key === "provider" ? 0 : key.startsWith("oauth_app") || key === "api_key" ? 1 : 2;
+
+/** The first step that shows a field a refused submit complained about. */
 function stepOfErrors(errors: Errors): number | null {
-  const keys = Object.keys(errors ?? {});
-  if (keys.length === 0) return null;
-  if (keys.includes("provider")) return 0;
-  return keys.some((k) => k.startsWith("oauth_app") || k === "api_key") ? 1 : 2;
+  const steps = Object.keys(errors ?? {}).map(stepOfError);
+  return steps.length ? Math.min(...steps) : null;
 }
 
-function StepList({ step, goTo }: { step: number; goTo: (i: number) => void }) {
+/** The error of a field or of anything inside it (`settings.auth_params.<name>`). */
+const errorWithin = (errors: Errors, field: string) =>
+  Object.entries(errors ?? {}).find(([k]) => k === field || k.startsWith(`${field}.`))?.[1];
+
+function StepList({ step, goTo, errors }: { step: number; goTo: (i: number) => void; errors: Errors }) {
   const t = useTranslations("wizard");
+  const withErrors = new Set(Object.keys(errors ?? {}).map(stepOfError));
   return (
     <ol className="mb-6 flex flex-wrap gap-2 text-sm" aria-label={t("steps")}>
       {STEPS.map((s, i) => (
@@ -75,9 +83,15 @@ function StepList({ step, goTo }: { step: number; goTo: (i: number) => void }) {
             type="button"
             onClick={() => i <= step && goTo(i)}
             aria-current={i === step ? "step" : undefined}
-            className={`rounded-full px-3 py-1 ${i === step ? "bg-indigo-600 text-white" : i < step ? "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200" : "bg-zinc-100 text-zinc-500 dark:bg-zinc-800"}`}
+            className={`rounded-full px-3 py-1 ${i === step ? "bg-indigo-600 text-white" : i < step ? "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200" : "bg-zinc-100 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"}`}
           >
             {i + 1}. {t(`step.${s}`)}
+            {withErrors.has(i) ? (
+              <span className="ml-1 font-semibold" aria-hidden>
+                !
+              </span>
+            ) : null}
+            {withErrors.has(i) ? <span className="sr-only"> ({t("stepHasErrors")})</span> : null}
           </button>
         </li>
       ))}
@@ -191,7 +205,7 @@ function AppStep(props: {
           {apps.map((a) => (
             <label key={a.id} className="flex items-center gap-3 text-sm">
               <input type="radio" name="appRadio" checked={appChoice === a.id} onChange={() => choose(a.id)} />
-              <span>
+              <span className="min-w-0 wrap-anywhere">
                 <span className="font-medium">{a.name}</span>{" "}
                 <span className="text-zinc-500">
                   ({a.ownership === "embedded" ? t("platformApp") : t("orgApp")}, {a.clientId})
@@ -224,7 +238,15 @@ function SettingField({ s, errors }: { s: Setting; errors: Errors }) {
   const t = useTranslations("wizard");
   const ts = useTranslations("settingsFields");
   const name = `settings.${s.key}`;
-  if (s.type === "key_values") return <KeyValues name={name} label={ts(`${s.key}.label`)} help={ts(`${s.key}.help`)} />;
+  if (s.type === "key_values")
+    return (
+      <KeyValues
+        name={name}
+        label={ts(`${s.key}.label`)}
+        help={ts(`${s.key}.help`)}
+        error={errorWithin(errors, name)}
+      />
+    );
   if (s.type === "enum") {
     const optionKey = (o: string) => `${s.key}.options.${o.replace(/\./g, "_")}`;
     return (
@@ -245,6 +267,7 @@ function SettingField({ s, errors }: { s: Setting; errors: Errors }) {
           ))}
         </select>
         <p className="mt-1 text-xs text-zinc-500">{ts(`${s.key}.help`)}</p>
+        <ErrorText error={errors?.[name]} />
       </div>
     );
   }
@@ -255,6 +278,7 @@ function SettingField({ s, errors }: { s: Setting; errors: Errors }) {
         <span>
           {ts(`${s.key}.label`)}
           <span className="block text-xs text-zinc-500">{ts(`${s.key}.help`)}</span>
+          <ErrorText error={errors?.[name]} />
         </span>
       </label>
     );
@@ -322,7 +346,7 @@ export function ConnectionWizard({
   canCreateApp: boolean;
 }) {
   const t = useTranslations("wizard");
-  const [state, action] = useActionState(createConnectionAction, undefined);
+  const [state, action, pending] = useActionState(createConnectionAction, undefined);
   const [step, setStep] = useState(0);
   const [providerId, setProviderId] = useState<string>("");
   const provider = providers.find((p) => p.id === providerId);
@@ -340,20 +364,11 @@ export function ConnectionWizard({
     step === 0 ? Boolean(provider) : step === 1 ? provider?.authKind === "api_key" || Boolean(appChoice) : true;
 
   return (
-    <form
-      className="card p-6"
-      noValidate
-      onSubmit={(e) => {
-        // Submit without React's automatic form reset, so a refused form keeps what was typed.
-        e.preventDefault();
-        const data = new FormData(e.currentTarget);
-        startTransition(() => action(data));
-      }}
-    >
+    <KeptForm action={action} pending={pending} state={state} className="card p-6">
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="provider" value={providerId} />
       <input type="hidden" name="appChoice" value={appChoice} />
-      <StepList step={step} goTo={goTo} />
+      <StepList step={step} goTo={goTo} errors={state?.errors} />
       <FormMessage state={state} />
       <ProviderStep
         hidden={step !== 0}
@@ -386,6 +401,6 @@ export function ConnectionWizard({
           <SubmitButton pendingLabel={t("saving")}>{t("save")}</SubmitButton>
         )}
       </div>
-    </form>
+    </KeptForm>
   );
 }
