@@ -212,12 +212,26 @@ type ChartProps = {
 };
 
 /** Stacked bars, one per point. */
-export function StackedBarChart({ id, title, summary, series, points, labels }: ChartProps) {
-  const max = niceMax(Math.max(0, ...points.map((p) => series.reduce((n, s) => n + (p.values[s.key] ?? 0), 0))));
-  const band = PLOT_W / Math.max(points.length, 1);
-  const barW = Math.max(2, band * 0.7);
-  const x = (i: number) => PAD.left + band * i + band / 2;
-  const y = (v: number) => (v / max) * PLOT_H;
+/** The accessible SVG frame both charts share: title and description, axis, ticks, then legend and table. */
+function ChartFrame({
+  id,
+  title,
+  summary,
+  max,
+  points,
+  x,
+  after,
+  children,
+}: {
+  id: string;
+  title: string;
+  summary: string;
+  max: number;
+  points: TChartPoint[];
+  x: (i: number) => number;
+  after: React.ReactNode;
+  children: React.ReactNode;
+}) {
   return (
     <figure data-testid={`chart-${id}`}>
       <svg
@@ -231,36 +245,61 @@ export function StackedBarChart({ id, title, summary, series, points, labels }: 
         <title id={`${id}-title`}>{title}</title>
         <desc id={`${id}-desc`}>{summary}</desc>
         <YAxis max={max} />
-        {points.map((p, i) => {
-          let base = PAD.top + PLOT_H;
-          return (
-            <g key={i}>
-              {series.map((s) => {
-                const v = p.values[s.key] ?? 0;
-                if (!v) return null;
-                const h = y(v);
-                base -= h;
-                return (
-                  <rect key={s.key} x={x(i) - barW / 2} y={base} width={barW} height={h} className={TONES[s.tone].fill}>
-                    <title>{`${p.label} · ${s.label}: ${v}`}</title>
-                  </rect>
-                );
-              })}
-            </g>
-          );
-        })}
+        {children}
         <Ticks points={points} x={x} />
       </svg>
-      <Legend series={series} />
-      <DataTable
-        caption={title}
-        showData={labels.showData}
-        head={labels.head}
-        series={series}
-        points={points}
-        total={labels.total}
-      />
+      {after}
     </figure>
+  );
+}
+
+export function StackedBarChart({ id, title, summary, series, points, labels }: ChartProps) {
+  const max = niceMax(Math.max(0, ...points.map((p) => series.reduce((n, s) => n + (p.values[s.key] ?? 0), 0))));
+  const band = PLOT_W / Math.max(points.length, 1);
+  const barW = Math.max(2, band * 0.7);
+  const x = (i: number) => PAD.left + band * i + band / 2;
+  const y = (v: number) => (v / max) * PLOT_H;
+  return (
+    <ChartFrame
+      id={id}
+      title={title}
+      summary={summary}
+      max={max}
+      points={points}
+      x={x}
+      after={
+        <>
+          <Legend series={series} />
+          <DataTable
+            caption={title}
+            showData={labels.showData}
+            head={labels.head}
+            series={series}
+            points={points}
+            total={labels.total}
+          />
+        </>
+      }
+    >
+      {points.map((p, i) => {
+        let base = PAD.top + PLOT_H;
+        return (
+          <g key={i}>
+            {series.map((s) => {
+              const v = p.values[s.key] ?? 0;
+              if (!v) return null;
+              const h = y(v);
+              base -= h;
+              return (
+                <rect key={s.key} x={x(i) - barW / 2} y={base} width={barW} height={h} className={TONES[s.tone].fill}>
+                  <title>{`${p.label} · ${s.label}: ${v}`}</title>
+                </rect>
+              );
+            })}
+          </g>
+        );
+      })}
+    </ChartFrame>
   );
 }
 
@@ -271,39 +310,37 @@ export function LineChart({ id, title, summary, series, points, labels }: ChartP
   const x = (i: number) => PAD.left + step * i;
   const y = (v: number) => PAD.top + PLOT_H - (v / max) * PLOT_H;
   return (
-    <figure data-testid={`chart-${id}`}>
-      <svg
-        viewBox={`0 0 ${W} ${H}`}
-        role="img"
-        aria-labelledby={`${id}-title`}
-        aria-describedby={`${id}-desc`}
-        className="h-auto w-full"
-        preserveAspectRatio="xMidYMid meet"
-      >
-        <title id={`${id}-title`}>{title}</title>
-        <desc id={`${id}-desc`}>{summary}</desc>
-        <YAxis max={max} />
-        {series.map((s, si) => (
-          <g key={s.key}>
-            <polyline
-              fill="none"
-              strokeWidth={2}
-              strokeLinejoin="round"
-              strokeDasharray={DASHES[si % DASHES.length]}
-              className={TONES[s.tone].stroke}
-              points={points.map((p, i) => `${x(i)},${y(p.values[s.key] ?? 0)}`).join(" ")}
-            />
-            {points.map((p, i) => (
-              <circle key={i} cx={x(i)} cy={y(p.values[s.key] ?? 0)} r={2.5} className={TONES[s.tone].fill}>
-                <title>{`${p.label} · ${s.label}: ${p.values[s.key] ?? 0}`}</title>
-              </circle>
-            ))}
-          </g>
-        ))}
-        <Ticks points={points} x={x} />
-      </svg>
-      <Legend series={series} dashed />
-      <DataTable caption={title} showData={labels.showData} head={labels.head} series={series} points={points} />
-    </figure>
+    <ChartFrame
+      id={id}
+      title={title}
+      summary={summary}
+      max={max}
+      points={points}
+      x={x}
+      after={
+        <>
+          <Legend series={series} dashed />
+          <DataTable caption={title} showData={labels.showData} head={labels.head} series={series} points={points} />
+        </>
+      }
+    >
+      {series.map((s, si) => (
+        <g key={s.key}>
+          <polyline
+            fill="none"
+            strokeWidth={2}
+            strokeLinejoin="round"
+            strokeDasharray={DASHES[si % DASHES.length]}
+            className={TONES[s.tone].stroke}
+            points={points.map((p, i) => `${x(i)},${y(p.values[s.key] ?? 0)}`).join(" ")}
+          />
+          {points.map((p, i) => (
+            <circle key={i} cx={x(i)} cy={y(p.values[s.key] ?? 0)} r={2.5} className={TONES[s.tone].fill}>
+              <title>{`${p.label} · ${s.label}: ${p.values[s.key] ?? 0}`}</title>
+            </circle>
+          ))}
+        </g>
+      ))}
+    </ChartFrame>
   );
 }

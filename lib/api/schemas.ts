@@ -2,7 +2,7 @@
 // from these — one definition, so the document cannot drift from the code.
 import { z } from "zod";
 import { API_SCOPES } from "@/lib/api-keys/create-api-key";
-import { ZCreateConnection, ZUpdateConnection } from "@/lib/connections/schemas";
+import { METADATA_KEY, METADATA_MAX_VALUE, ZCreateConnection, ZUpdateConnection } from "@/lib/connections/schemas";
 import { CONTENT_TYPES } from "@/lib/activity/management-api";
 import { ZExportEnvelope } from "@/lib/crypto/export-envelope";
 import { ZExportRequest } from "@/lib/connections/export-connection";
@@ -62,9 +62,9 @@ export const ZListConnectionsQuery = z
       const m = METADATA_FILTER.exec(k);
       if (!m) continue;
       n += 1;
-      if (!/^[a-z0-9_.-]{1,64}$/.test(m[1]!))
+      if (!METADATA_KEY.test(m[1]!))
         ctx.addIssue({ code: "custom", path: [k], message: "A metadata key is 1–64 of a-z, 0-9, _ . -" });
-      else if (typeof v === "string" && v.length > 512)
+      else if (typeof v === "string" && v.length > METADATA_MAX_VALUE)
         ctx.addIssue({ code: "custom", path: [k], message: "A metadata value is at most 512 characters" });
     }
     if (n > 8) ctx.addIssue({ code: "custom", path: ["metadata"], message: "Filter on at most 8 metadata keys" });

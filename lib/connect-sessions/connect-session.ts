@@ -4,7 +4,6 @@
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { sha256 } from "@/lib/oauth/pkce";
-import { PROVIDERS } from "@/lib/providers/catalogue";
 import { recordAuditEvent, type Actor } from "@/lib/audit/record-audit-event";
 import { createConnection } from "@/lib/connections/create-connection";
 import { METADATA_MAX_KEYS } from "@/lib/connections/schemas";
@@ -260,10 +259,6 @@ export function serializeConnectSession(s: ConnectSession) {
     expires_at: s.expiresAt.toISOString(),
     created_at: s.createdAt.toISOString(),
   };
-}
-
-export function providerNameOf(providerId: string) {
-  return PROVIDERS.get(providerId)?.name ?? providerId;
 }
 
 /** The answer of GET /connect/{token}/status: CORS only for the session's allowed origins, nothing secret. */

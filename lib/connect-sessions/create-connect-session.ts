@@ -1,6 +1,7 @@
 // An integrator's backend asks for a connect session: one new connection (validated now, created when
 // the session starts) or a reconnect of one of its own, the origins allowed to hear the result, and
 // where a redirect ends. The token is single-use, random (256 bits) and stored only as its hash.
+import { findUsableOAuthApp } from "@/lib/oauth-apps/find-usable-app";
 import type { Db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError, fieldErrors, type FieldError } from "@/lib/errors";
@@ -27,9 +28,8 @@ export async function resolveOAuthAppId(
   providerId: string,
   oauthAppId: string | undefined,
 ): Promise<string> {
-  const where = { providerId, OR: [{ organizationId }, { organizationId: null }] };
   const app = oauthAppId
-    ? await db.oAuthApp.findFirst({ where: { ...where, id: oauthAppId }, select: { id: true } })
+    ? await findUsableOAuthApp(db, organizationId, providerId, oauthAppId)
     : ((await db.oAuthApp.findFirst({
         where: { providerId, organizationId },
         select: { id: true },

@@ -26,7 +26,6 @@ export const ZCreateConnectSession = z
       .describe("Seconds the session can be started in (10 to 604800; default 1800)"),
   })
   .strict();
-export type TCreateConnectSession = z.input<typeof ZCreateConnectSession>;
 
 export const CONNECT_SESSION_STATUSES = ["pending", "connected", "error", "expired"] as const;
 

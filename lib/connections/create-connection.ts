@@ -1,6 +1,7 @@
 // Creates a connection for an organization: provider settings validated (customer URLs checked
 // against the egress policy), an app chosen or created inline. An API-key connection is active at
 // once; an OAuth connection waits for consent.
+import { findUsableOAuthApp } from "@/lib/oauth-apps/find-usable-app";
 import crypto from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import type { z } from "zod";
@@ -194,10 +195,7 @@ async function validateConnectionInput(db: Db, organizationId: string, input: un
     const inline = raw.oauth_app;
     if (appId && inline) errors.push({ path: "oauth_app", message: "validation.oneApp" });
     else if (appId && !has("oauth_app_id")) {
-      const app = await db.oAuthApp.findFirst({
-        where: { id: appId, providerId: provider.id, OR: [{ organizationId }, { organizationId: null }] },
-        select: { id: true },
-      });
+      const app = await findUsableOAuthApp(db, organizationId, provider.id, appId);
       if (!app) errors.push({ path: "oauth_app_id", message: "validation.appNotFound" });
       else if (settings)
         await assertAdminConsentAllowed(db, provider, settings, app.id).catch((e: unknown) => {

@@ -6,6 +6,7 @@
 // and provider) before anything is written; tokens are sealed under this installation's keys; the
 // connection and its token set are written in one transaction, waited for while the database blinks
 // (a refresh the provider has answered may have rotated the token: that answer must land).
+import { findUsableOAuthApp, usableAppsWhere } from "@/lib/oauth-apps/find-usable-app";
 import crypto from "node:crypto";
 import { z } from "zod";
 import type { Db } from "@/lib/db/client";
@@ -199,7 +200,7 @@ async function matchingApp(
   chosen: string | undefined,
 ): Promise<string> {
   const apps = await db.oAuthApp.findMany({
-    where: { providerId: provider.id, clientId, OR: [{ organizationId }, { organizationId: null }] },
+    where: { ...usableAppsWhere(organizationId, provider.id), clientId },
     select: { id: true, organizationId: true },
     orderBy: { createdAt: "asc" },
   });
@@ -603,10 +604,7 @@ async function fromMigration(
       [{ path: "provider", message: "validation.importNeedsOAuth" }],
     );
   const settings = await validSettings(provider, v.settings, "");
-  const app = await db.oAuthApp.findFirst({
-    where: { id: v.oauth_app_id, providerId: provider.id, OR: [{ organizationId }, { organizationId: null }] },
-    select: { id: true },
-  });
+  const app = await findUsableOAuthApp(db, organizationId, provider.id, v.oauth_app_id);
   if (!app)
     throw invalid("No such OAuth app for this provider", [{ path: "oauth_app_id", message: "validation.appNotFound" }]);
   await assertAdminConsentAllowed(db, provider, settings, app.id);

@@ -68,4 +68,3 @@ export const ZUpdateConnection = z
   })
   .strict()
   .refine((o) => Object.values(o).some((v) => v !== undefined), "validation.nothingToChange");
-export type TUpdateConnection = z.input<typeof ZUpdateConnection>;

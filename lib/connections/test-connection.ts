@@ -49,7 +49,8 @@ export async function testConnection({
     throw new AppError("conflict", "The access token has expired; refresh the connection first.", {
       i18n: { key: "errors.tokenExpired" },
     });
-  const settings = JSON.parse(c.settings) as Record<string, unknown>;
+  // every setting, secret ones included (the gateway headers), read once
+  const settings = allSettings(c);
   const rendered = renderTemplate(provider, provider.test.url, {
     settings,
     tenant: c.externalTenantId,
@@ -62,7 +63,7 @@ export async function testConnection({
   const token = openToken({ organizationId, connectionId }, "accessTokenEnc", c.tokenSet.accessTokenEnc);
   const url = new URL(applyHostOverrides(rendered));
   const headers: Record<string, string> = { accept: "application/json" };
-  const extra = apiHeaders(provider, allSettings(c));
+  const extra = apiHeaders(provider, settings);
   Object.assign(headers, extra);
   if (provider.apiAuth.queryParam) url.searchParams.set(provider.apiAuth.queryParam, token);
   else headers[provider.apiAuth.header.toLowerCase()] = `${provider.apiAuth.prefix}${token}`;

@@ -245,8 +245,10 @@ async function resolve(db: Db, req: ProxyRequest, principalOut: { p: ApiPrincipa
   if (!c) throw new AppError("not-found", `No connection ${connectionId} in this organization.`);
   const provider = PROVIDERS.get(c.providerId);
   if (!provider) throw new AppError("conflict", `The provider ${c.providerId} is no longer in the catalogue.`);
+  // every setting, secret ones included (the gateway headers), read once
+  const settings = allSettings(c);
   const base = renderTemplate(provider, provider.apiBaseUrl, {
-    settings: JSON.parse(c.settings) as Record<string, unknown>,
+    settings,
     metadata: JSON.parse(c.metadata) as Record<string, unknown>,
     tenant: c.externalTenantId,
   });
@@ -275,7 +277,7 @@ async function resolve(db: Db, req: ProxyRequest, principalOut: { p: ApiPrincipa
     appOnly: tokenKind === "app",
     connectionId: c.id,
     // a gateway's own headers (the generic provider's secret api_headers setting)
-    extraHeaders: apiHeaders(provider, allSettings(c)),
+    extraHeaders: apiHeaders(provider, settings),
     authHeader: provider.apiAuth.header.toLowerCase(),
     authPrefix: provider.apiAuth.prefix,
     queryParam: provider.apiAuth.queryParam,

@@ -38,6 +38,32 @@ export function ConnectNowButton({ org, connectionId }: { org: string; connectio
   );
 }
 
+const LINK_BOX_TONES = {
+  emerald: "border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950",
+  amber: "border-amber-300 bg-amber-50 dark:border-amber-800 dark:bg-amber-950",
+} as const;
+
+/** A consent link shown once, selectable and with a copy button. */
+function ConsentLinkBox({ url, testId, tone }: { url: string; testId: string; tone: keyof typeof LINK_BOX_TONES }) {
+  const t = useTranslations("connection");
+  return (
+    <div className={`rounded-md border p-3 text-xs ${LINK_BOX_TONES[tone]}`}>
+      <p className="mb-1">{t("linkHint")}</p>
+      <div className="flex items-center gap-2">
+        <input
+          readOnly
+          value={url}
+          aria-label={t("consentLink")}
+          data-testid={testId}
+          className="input font-mono text-xs"
+          onFocus={(e) => e.currentTarget.select()}
+        />
+        <CopyButton value={url} />
+      </div>
+    </div>
+  );
+}
+
 export function ConsentLinkPanel({ org, connectionId }: { org: string; connectionId: string }) {
   const t = useTranslations("connection");
   const [state, action] = useActionState(createConsentLinkAction, undefined);
@@ -46,20 +72,7 @@ export function ConsentLinkPanel({ org, connectionId }: { org: string; connectio
       <Ref org={org} connectionId={connectionId} />
       <SubmitButton className="btn-secondary w-full">{t("createLink")}</SubmitButton>
       {state?.data?.url ? (
-        <div className="rounded-md border border-emerald-300 bg-emerald-50 p-3 text-xs dark:border-emerald-800 dark:bg-emerald-950">
-          <p className="mb-1">{t("linkHint")}</p>
-          <div className="flex items-center gap-2">
-            <input
-              readOnly
-              value={state.data.url}
-              aria-label={t("consentLink")}
-              data-testid="consent-link"
-              className="input font-mono text-xs"
-              onFocus={(e) => e.currentTarget.select()}
-            />
-            <CopyButton value={state.data.url} />
-          </div>
-        </div>
+        <ConsentLinkBox url={state.data.url} testId="consent-link" tone="emerald" />
       ) : (
         <FormMessage state={state?.ok ? undefined : state} />
       )}
@@ -438,22 +451,7 @@ export function EditConnectionForm({
         {t("editSave")}
       </SubmitButton>
       <FormMessage state={state} />
-      {state?.data?.url ? (
-        <div className="rounded-md border border-amber-300 bg-amber-50 p-3 text-xs dark:border-amber-800 dark:bg-amber-950">
-          <p className="mb-1">{t("linkHint")}</p>
-          <div className="flex items-center gap-2">
-            <input
-              readOnly
-              value={state.data.url}
-              aria-label={t("consentLink")}
-              data-testid="reconsent-link"
-              className="input font-mono text-xs"
-              onFocus={(e) => e.currentTarget.select()}
-            />
-            <CopyButton value={state.data.url} />
-          </div>
-        </div>
-      ) : null}
+      {state?.data?.url ? <ConsentLinkBox url={state.data.url} testId="reconsent-link" tone="amber" /> : null}
     </form>
   );
 }
