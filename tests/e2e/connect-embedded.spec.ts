@@ -155,7 +155,12 @@ test("an origin that is not allowed hears nothing, though the connection is made
   await expect(events(page)).toHaveText(['{"type":"opened"}', '{"type":"closed"}']);
   const s = await api(`/api/v1/connect-sessions/${sessionId}`);
   expect(s.json).toMatchObject({ status: "connected" });
-  await page.waitForTimeout(2500); // two more status polls: still nothing
+  // two more status polls settle (refused by CORS): still nothing heard
+  let settled = 0;
+  const count = (r: { url(): string }) => void (/\/connect\/[A-Za-z0-9_-]{43}\/status$/.test(r.url()) && settled++);
+  page.on("requestfinished", count);
+  page.on("requestfailed", count);
+  await expect.poll(() => settled, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
   await expect(events(page)).toHaveCount(2);
 });
 
